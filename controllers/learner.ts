@@ -1,0 +1,29 @@
+import type { Controller } from '../src/core/controller.js';
+
+/**
+ * What every learner (SAC, STAC, PPO, DQN, DT) offers the training driver
+ * (src/experiment/train.ts). The driver owns the run directory, evaluation, logging and
+ * checkpoint timing; the learner owns its own interaction loop and update rule.
+ */
+export interface LearnHooks {
+  /** Called by the learner whenever it has figures to log (losses, entropy, updates/s...). */
+  log(step: number, figures: Record<string, number>): void;
+  /** Called when a training episode ends. */
+  episode(step: number, stats: { return: number; length: number; metrics: Record<string, number> }): void;
+}
+
+export interface Learner {
+  readonly kind: string;
+  /** Env steps taken so far (summed over vector envs). */
+  readonly envSteps: number;
+  /** Interact and learn until `envSteps >= untilStep`. */
+  learn(untilStep: number, hooks: LearnHooks): Promise<void>;
+  /** A deterministic controller (mean action, frozen observation normalisation) for evaluation. */
+  evalController(): Controller;
+  /** Write all state needed for a bit-exact resume into `dir` (atomically: temp dir + rename). */
+  saveCheckpoint(dir: string): Promise<void>;
+  loadCheckpoint(dir: string): Promise<void>;
+  /** Write the policy artifact (DESIGN.md) into `dir`. */
+  exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void>;
+  dispose(): void;
+}

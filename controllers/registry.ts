@@ -1,0 +1,63 @@
+import type { Controller, ControllerContext } from '../src/core/controller.js';
+import type { Env, EnvSpec } from '../src/core/env.js';
+import { NotFoundError } from '../src/core/errors.js';
+import type { Learner } from './learner.js';
+
+/**
+ * Controllers and learners by name. Scripted controllers register in SCRIPTED; learners in
+ * LEARNERS. Each entry loads its module lazily, so naming a scripted controller never
+ * loads TensorFlow.js.
+ */
+export type ScriptedFactory = (spec: EnvSpec, context: ControllerContext) => Controller;
+
+/** name → lazy factory. Scripted controllers say which task ids they support. */
+export const SCRIPTED: Record<string, { tasks: string[] | '*'; description: string; load: () => Promise<ScriptedFactory> }> = {
+  random: {
+    tasks: '*',
+    description: 'uniform random actions from the action space',
+    load: async () => (await import('./scripted/random.js')).createRandom,
+  },
+  hover: {
+    tasks: ['uav-data-collection'],
+    description: 'hold position (the floor)',
+    load: async () => (await import('./scripted/uav.js')).createHover,
+  },
+  greedy: {
+    tasks: ['uav-data-collection'],
+    description: 'fly to the nearest device with data (PD approach), hover until drained',
+    load: async () => (await import('./scripted/uav.js')).createGreedy,
+  },
+  tour: {
+    tasks: ['uav-data-collection'],
+    description: 'visit devices in nearest-neighbour order improved by 2-opt, hovering over each until drained',
+    load: async () => (await import('./scripted/uav.js')).createTour,
+  },
+};
+
+export interface LearnerOptions {
+  /** Builds one env per call, seeded by the driver. */
+  makeEnv: (seed: number) => Promise<Env>;
+  seed: number;
+  /** Hyper-parameters, after merging the per-task config file and --config. */
+  config: Record<string, unknown>;
+}
+
+/** kind → lazy learner factory. Learner owners add their one line here. */
+export const LEARNERS: Record<string, { description: string; load: () => Promise<(opts: LearnerOptions) => Promise<Learner>> }> = {};
+
+export async function createScripted(name: string, spec: EnvSpec, context: ControllerContext): Promise<Controller> {
+  const entry = SCRIPTED[name];
+  if (!entry) {
+    throw new NotFoundError(`unknown controller "${name}". Scripted: ${Object.keys(SCRIPTED).join(', ')}; or a policy directory`);
+  }
+  if (entry.tasks !== '*' && !entry.tasks.includes(spec.id)) {
+    throw new NotFoundError(`controller "${name}" does not support task ${spec.id} (it supports ${entry.tasks.join(', ')})`);
+  }
+  return (await entry.load())(spec, context);
+}
+
+export async function createLearner(kind: string, opts: LearnerOptions): Promise<Learner> {
+  const entry = LEARNERS[kind];
+  if (!entry) throw new NotFoundError(`unknown learner "${kind}". Known: ${Object.keys(LEARNERS).join(', ') || '(none)'}`);
+  return (await entry.load())(opts);
+}

@@ -1,0 +1,98 @@
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../src/core/errors.js';
+
+/**
+ * Scene files: JSON under `scenes/`, one per world variant. This module holds the parts
+ * every scene shares, the field helpers that give people-readable errors, and the loader.
+ * Each task kind adds its own fields (sim/uav/scene.ts, sim/classic/...).
+ */
+
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SCENES_DIR = path.join(PACKAGE_ROOT, 'scenes');
+
+// Field helpers: one schema is the check, the type and the message.
+export const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'required' : 'expected a number') });
+export const posNum = () => num().positive('expected a positive number');
+export const nonNegNum = () => num().nonnegative('expected a number >= 0');
+export const posInt = () => num().int('expected an integer').positive('expected a positive integer');
+export const fraction = () => num().min(0, 'expected a number in [0, 1]').max(1, 'expected a number in [0, 1]');
+export const vec3 = () => z.tuple([num(), num(), num()], { error: 'expected [x, y, z]' });
+export const color = () => z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a colour like "#4a90d9"');
+
+/** Fields every scene has. */
+export const sceneBase = {
+  $schema: z.string().optional(),
+  name: z.string().min(1, 'expected a non-empty name'),
+  description: z.string().min(1, 'expected a one-line description'),
+};
+
+/** "devices[3].dataMbit" from zod's path array. */
+export function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of p) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out || '(root)';
+}
+
+/** Turn a zod failure into `file: path: reason` lines. */
+export function validationErrorFrom(file: string, error: z.ZodError): ValidationError {
+  const issues = error.issues.map((iss) => {
+    let message = iss.message;
+    if (iss.code === 'unrecognized_keys') message = `unknown field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (iss.code === 'invalid_union' && 'discriminator' in iss && iss.discriminator) message = `expected one of the known task kinds`;
+    return { path: formatPath(iss.path), message };
+  });
+  const lines = issues.map((i) => `${file}: ${i.path}: ${i.message}`);
+  return new ValidationError(lines.join('\n'), issues, { cause: error });
+}
+
+/** Parse `input` with `schema`, naming `file` in errors. */
+export function parseWith<T>(schema: z.ZodType<T>, input: unknown, file: string): T {
+  const res = schema.safeParse(input);
+  if (!res.success) throw validationErrorFrom(file, res.error);
+  return res.data;
+}
+
+/** Resolve a scene argument: a path to a .json file, or a name under scenes/. */
+export function resolveScenePath(ref: string): string {
+  if (ref.endsWith('.json') || ref.includes('/') || ref.includes(path.sep)) {
+    const p = path.resolve(ref);
+    if (!existsSync(p)) throw new NotFoundError(`scene file not found: ${ref}`);
+    return p;
+  }
+  const p = path.join(SCENES_DIR, `${ref}.json`);
+  if (!existsSync(p)) {
+    const known = listSceneFiles().map((f) => path.basename(f, '.json'));
+    throw new NotFoundError(`unknown scene "${ref}". Known scenes: ${known.join(', ')}`);
+  }
+  return p;
+}
+
+export function listSceneFiles(): string[] {
+  if (!existsSync(SCENES_DIR)) return [];
+  return readdirSync(SCENES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => path.join(SCENES_DIR, f));
+}
+
+/** Read JSON from a file, with the file named in a syntax error. */
+export function readJsonFile(file: string, displayName = file): unknown {
+  const text = readFileSync(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`${displayName}: (root): invalid JSON: ${(err as Error).message}`, [], { cause: err });
+  }
+}
+
+/** The name shown in messages: relative to the cwd when inside it. */
+export function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}

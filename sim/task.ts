@@ -1,0 +1,76 @@
+import type { Action } from '../src/core/env.js';
+import type { Frame, SceneDescription } from '../src/core/frames.js';
+import type { Rng } from '../src/core/rng.js';
+import type { Space } from '../src/core/spaces.js';
+
+/**
+ * Task = model + simulation (DESIGN.md). The split lets one policy drive both the
+ * simulator and a real robot: on hardware, the robot's telemetry is the `State` and
+ * the `Setpoint` is what it receives, so observation and action mapping live here once.
+ */
+
+/** Why an episode ended, when it ended by itself (terminated). */
+export interface DoneResult {
+  terminated: boolean;
+  /** e.g. "all-collected", "battery-empty", "crash", "geofence". */
+  reason?: string;
+}
+
+/** Physical limits the safety layer enforces on hardware, and the simulator obeys. */
+export interface TaskLimits {
+  /** Per setpoint field: [min, max] in physical units. */
+  setpoint: Record<string, [number, number]>;
+  /** Max change per second of each setpoint field (rate limit). */
+  rate?: Record<string, number>;
+  /** Axis-aligned fence [xmin, ymin, zmin, xmax, ymax, zmax] in metres, if the task has one. */
+  geofence?: number[];
+}
+
+/**
+ * Pure task logic, with no Rapier. The same code runs on a ground station or a robot.
+ */
+export interface TaskModel<State, Setpoint> {
+  readonly id: string;
+  readonly observationSpace: Space;
+  readonly actionSpace: Space;
+  readonly limits: TaskLimits;
+  /** Build the observation from the state. Writes into `out` when given (hot path). */
+  observe(state: State, out?: Float32Array): Float32Array;
+  /** Normalised action → physical command (m/s, N·m, gripper primitive...). */
+  toSetpoint(action: Action): Setpoint;
+  /** A command that holds position / stops safely, used by the watchdog and the geofence. */
+  holdSetpoint(state: State): Setpoint;
+  reward(prev: State, next: State, setpoint: Setpoint): number;
+  done(state: State): DoneResult;
+  /** Episode figures from the final state, e.g. Mbit collected, energy, efficiency. */
+  metrics(state: State): Record<string, number>;
+  /** Check and parse a telemetry object from a robot into a State (throws a ValidationError). */
+  parseState?(raw: unknown): State;
+}
+
+/**
+ * The simulated world. It owns physics (Rapier or, for the classic tasks, the reference
+ * equations) and the low-level controller that tracks setpoints at the physics rate.
+ */
+export interface SimBackend<State, Setpoint> {
+  /** Start an episode. All random draws, now and during the episode, come from `rng`. */
+  reset(rng: Rng): State;
+  /** Run physics and the low-level controller for `dt` seconds, holding `setpoint`. */
+  advance(setpoint: Setpoint, dt: number): State;
+  /** The current state (no copy is promised: treat it as read-only). */
+  state(): State;
+  describe(): SceneDescription;
+  /** Poses of the dynamic bodies plus task overlays, for the viewer and recordings. */
+  frame(state: State): Pick<Frame, 'poses' | 'bodyIds' | 'hud' | 'overlay'>;
+  close(): void;
+}
+
+/** Everything a task kind offers to the registry. */
+export interface TaskBundle<State = unknown, Setpoint = unknown> {
+  model: TaskModel<State, Setpoint>;
+  backend: SimBackend<State, Setpoint>;
+  controlPeriod: number;
+  maxEpisodeSteps: number;
+  /** Copy the state for `prev` in reward(); tasks whose backend mutates state in place must deep-copy. */
+  snapshot(state: State): State;
+}

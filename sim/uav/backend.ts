@@ -1,0 +1,329 @@
+import type { Collider, EventQueue, RigidBody, World } from '@dimforge/rapier3d-compat';
+import type { BodyDescription, SceneDescription } from '../../src/core/frames.js';
+import type { Rng } from '../../src/core/rng.js';
+import type { SimBackend } from '../task.js';
+import type { Rapier } from '../rapier.js';
+import { buildStaticWorld } from '../world.js';
+import { AssignmentSolver } from './allocation.js';
+import { flightPower, GRAVITY } from './energy.js';
+import type { UavModel, UavSetpoint, UavState } from './model.js';
+import type { UavScene } from './scene.js';
+
+/**
+ * The simulated half of the UAV task: a Rapier world with ground, buildings and the UAV
+ * as a dynamic body with mass and linear drag. Per physics step (100 Hz by default) it
+ * runs a PX4-like velocity loop, integrates propulsion energy and collects data over the
+ * blocks allocated at the start of each control slot.
+ */
+export class UavBackend implements SimBackend<UavState, UavSetpoint> {
+  private world!: World;
+  private body!: RigidBody;
+  private collider!: Collider;
+  private events!: EventQueue;
+  private staticBodies: BodyDescription[] = [];
+  private rng!: Rng;
+  private windRng!: Rng;
+  private fadingRng!: Rng;
+  private s!: UavState;
+  private readonly h: number;
+  private readonly solver = new AssignmentSolver();
+  // Velocity-loop integrator and the gust state, per axis.
+  private readonly integ = new Float64Array(3);
+  private readonly gust = new Float64Array(3);
+  // Per-slot scratch: in-range devices and their weights, and the gains of each (device, block).
+  private readonly snr1m: Float64Array;
+  private readonly rbHz: Float64Array;
+  private readonly gains: Float64Array;
+  private weights: Float64Array;
+  private readonly candidates: Int32Array;
+  private readonly poses = new Float32Array(7);
+  private readonly uavId: number;
+
+  constructor(
+    private readonly R: Rapier,
+    readonly scene: UavScene,
+    readonly model: UavModel,
+  ) {
+    this.h = 1 / scene.physicsHz;
+    const K = scene.devices.length;
+    const M = scene.channel.resourceBlocksMHz.length;
+    this.snr1m = Float64Array.from(scene.devices, (d) => model.channel.snrAt1m(d.txPowerW));
+    this.rbHz = Float64Array.from(scene.channel.resourceBlocksMHz, (b) => b * 1e6);
+    this.gains = new Float64Array(K * M).fill(1);
+    this.weights = new Float64Array(K * M);
+    this.candidates = new Int32Array(K);
+    this.uavId = 1 + scene.obstacles.length + K;
+    this.build();
+  }
+
+  /** A fresh world per episode: no contact or solver cache can leak from one episode into the next. */
+  private build(): void {
+    if (this.world) this.world.free();
+    const { R, scene } = this;
+    const built = buildStaticWorld(R, {
+      timestep: this.h,
+      gravity: GRAVITY,
+      groundSize: scene.area.size,
+      boxes: scene.obstacles.map((o) => ({ name: o.name, center: o.center, size: o.size, color: o.color })),
+    });
+    this.world = built.world;
+    this.staticBodies = built.bodies;
+    const u = scene.uav;
+    this.body = this.world.createRigidBody(
+      R.RigidBodyDesc.dynamic()
+        .setTranslation(...u.start)
+        .lockRotations()
+        .setLinearDamping(u.linearDrag)
+        .setCanSleep(false),
+    );
+    this.collider = this.world.createCollider(
+      R.ColliderDesc.ball(u.radius).setMass(u.mass).setActiveEvents(R.ActiveEvents.COLLISION_EVENTS),
+      this.body,
+    );
+    this.events ??= new R.EventQueue(true);
+    this.events.clear();
+  }
+
+  reset(rng: Rng): UavState {
+    this.rng = rng;
+    this.windRng = rng.fork();
+    this.fadingRng = rng.fork();
+    this.build();
+    const { scene } = this;
+    const u = scene.uav;
+    const j = u.startJitter;
+    const start: [number, number, number] = [
+      u.start[0] + rng.uniform(-j, j),
+      u.start[1] + rng.uniform(-j, j),
+      Math.max(u.radius + 1, u.start[2] + rng.uniform(-j, j) * 0.2),
+    ];
+    this.body.setTranslation({ x: start[0], y: start[1], z: start[2] }, true);
+    this.body.setLinvel({ x: 0, y: 0, z: 0 }, true);
+    const dj = scene.dataJitter;
+    const initialBits = scene.devices.map((d) => d.dataMbit * 1e6 * rng.uniform(1 - dj, 1 + dj));
+    this.integ.fill(0);
+    if (scene.wind) for (let a = 0; a < 3; a++) this.gust[a] = this.windRng.normal(0, scene.wind.gustStd);
+    else this.gust.fill(0);
+    this.s = {
+      t: 0,
+      pos: start,
+      vel: [0, 0, 0],
+      energyJ: 0,
+      batteryJ: u.batteryKJ * 1000,
+      remainingBits: initialBits.slice(),
+      initialBits,
+      slotBits: 0,
+      slotEnergyJ: 0,
+      distance: 0,
+      crashed: false,
+      outOfFence: false,
+      allocation: new Array(scene.channel.resourceBlocksMHz.length).fill(-1),
+    };
+    return this.s;
+  }
+
+  state(): UavState {
+    return this.s;
+  }
+
+  /**
+   * Per-slot allocation (LLM-CRDT): over the devices in range that still hold data, give each
+   * block to at most one device and each device at most one block, maximising the bits of
+   * the slot, with w = min(r·δt, D). Exact, by assignment (the LP is totally unimodular).
+   */
+  private allocate(slotSeconds: number): void {
+    const { scene, model, s } = this;
+    const K = scene.devices.length;
+    const M = this.rbHz.length;
+    if (scene.channel.ricianKDb !== undefined) this.drawFading(K, M);
+    let N = 0;
+    for (let k = 0; k < K; k++) {
+      if (s.remainingBits[k] <= 0) continue;
+      const d2 = this.dist2(k);
+      if (this.snr1m[k] / d2 < model.channel.minSnr) continue;
+      this.candidates[N++] = k;
+    }
+    s.allocation.fill(-1);
+    if (N === 0) return;
+    if (this.weights.length < N * M) this.weights = new Float64Array(N * M);
+    for (let i = 0; i < N; i++) {
+      const k = this.candidates[i];
+      const d2 = this.dist2(k);
+      for (let m = 0; m < M; m++) {
+        const bits = model.channel.rate(this.rbHz[m], this.snr1m[k], d2, this.gains[k * M + m]) * slotSeconds;
+        this.weights[i * M + m] = Math.min(bits, s.remainingBits[k]);
+      }
+    }
+    const result = this.solver.solve(this.weights, N, M);
+    for (let m = 0; m < M; m++) {
+      const i = result.deviceOfBlock[m];
+      s.allocation[m] = i >= 0 ? this.candidates[i] : -1;
+    }
+  }
+
+  /** Rician small-scale fading power gain per (device, block), drawn once per slot. */
+  private drawFading(K: number, M: number): void {
+    const kf = Math.pow(10, (this.scene.channel.ricianKDb ?? 0) / 10);
+    const los = Math.sqrt(kf / (kf + 1));
+    const nlos = Math.sqrt(1 / (2 * (kf + 1)));
+    for (let i = 0; i < K * M; i++) {
+      const re = los + nlos * this.fadingRng.normal();
+      const im = nlos * this.fadingRng.normal();
+      this.gains[i] = re * re + im * im;
+    }
+  }
+
+  private dist2(k: number): number {
+    const d = this.model.devicePos[k];
+    const p = this.s.pos;
+    const dx = p[0] - d[0];
+    const dy = p[1] - d[1];
+    const dz = p[2] - d[2];
+    return dx * dx + dy * dy + dz * dz;
+  }
+
+  advance(sp: UavSetpoint, dt: number): UavState {
+    const { scene, s, h } = this;
+    const u = scene.uav;
+    const steps = Math.max(1, Math.round(dt / h));
+    this.allocate(steps * h);
+    s.slotBits = 0;
+    s.slotEnergyJ = 0;
+    const M = this.rbHz.length;
+    const kp = u.velocityGain;
+    const ki = (kp * kp) / 4; // critically damped PI on a first-order plant
+    const c = u.linearDrag;
+    const spv = [sp.vx, sp.vy, sp.vz];
+    const a = [0, 0, 0];
+    const wind = scene.wind;
+    const fence = this.model.limits.geofence!;
+    for (let i = 0; i < steps; i++) {
+      // PX4-like velocity loop: PI on velocity error + drag feed-forward, acceleration-limited.
+      const v = this.body.linvel();
+      const vel = [v.x, v.y, v.z];
+      let an = 0;
+      for (let ax = 0; ax < 3; ax++) {
+        const err = spv[ax] - vel[ax];
+        this.integ[ax] = Math.max(-u.maxAccel / ki, Math.min(u.maxAccel / ki, this.integ[ax] + err * h));
+        a[ax] = kp * err + ki * this.integ[ax] + c * spv[ax];
+        an += a[ax] * a[ax];
+      }
+      an = Math.sqrt(an);
+      if (an > u.maxAccel) for (let ax = 0; ax < 3; ax++) a[ax] *= u.maxAccel / an;
+      let fx = u.mass * a[0];
+      let fy = u.mass * a[1];
+      let fz = u.mass * (a[2] + GRAVITY);
+      if (wind) {
+        // Gusts: an Ornstein-Uhlenbeck process per axis, so the wind is seeded and correlated in time.
+        const theta = h / wind.gustTau;
+        const sig = wind.gustStd * Math.sqrt(2 * theta);
+        for (let ax = 0; ax < 3; ax++) this.gust[ax] += -theta * this.gust[ax] + sig * this.windRng.normal();
+        // Drag acts on the air-relative velocity: Rapier's damping covers −m·c·v, the wind adds +m·c·w.
+        fx += u.mass * c * (wind.mean[0] + this.gust[0]);
+        fy += u.mass * c * (wind.mean[1] + this.gust[1]);
+        fz += u.mass * c * (wind.mean[2] + this.gust[2] * 0.3);
+      }
+      this.body.resetForces(false);
+      this.body.addForce({ x: fx, y: fy, z: fz }, true);
+      this.world.step(this.events);
+
+      const p = this.body.translation();
+      const nv = this.body.linvel();
+      s.distance += Math.hypot(p.x - s.pos[0], p.y - s.pos[1], p.z - s.pos[2]);
+      s.pos = [p.x, p.y, p.z];
+      s.vel = [nv.x, nv.y, nv.z];
+      s.t += h;
+      const e = flightPower(nv.x, nv.y, nv.z, u.mass, scene.energy) * h;
+      s.energyJ += e;
+      s.slotEnergyJ += e;
+      for (let m = 0; m < M; m++) {
+        const k = s.allocation[m];
+        if (k < 0 || s.remainingBits[k] <= 0) continue;
+        const r = this.model.channel.rate(this.rbHz[m], this.snr1m[k], this.dist2(k), this.gains[k * M + m]);
+        const bits = Math.min(s.remainingBits[k], r * h);
+        s.remainingBits[k] -= bits;
+        s.slotBits += bits;
+      }
+      this.events.drainCollisionEvents((_h1, _h2, started) => {
+        if (started) s.crashed = true;
+      });
+      if (p.x < fence[0] || p.y < fence[1] || p.x > fence[3] || p.y > fence[4] || p.z > fence[5]) s.outOfFence = true;
+      if (s.crashed || s.outOfFence || s.energyJ >= s.batteryJ) break;
+    }
+    return s;
+  }
+
+  /** One bare Rapier step, for the benchmark that compares env speed with raw physics. */
+  stepPhysicsOnly(): void {
+    this.world.step(this.events);
+    this.events.drainCollisionEvents(() => {});
+  }
+
+  describe(): SceneDescription {
+    const { scene, model } = this;
+    const ranges = model.deviceRanges();
+    const devices: BodyDescription[] = scene.devices.map((d, k) => ({
+      id: this.staticBodies.length + k,
+      name: d.name ?? `device-${k}`,
+      shape: 'cylinder',
+      size: [1.5, 2],
+      color: '#f5a623',
+      pose: [d.position[0], d.position[1], 1, 0, 0, 0, 1],
+      dynamic: false,
+      role: 'device',
+    }));
+    const uav: BodyDescription = {
+      id: this.uavId,
+      name: 'uav',
+      shape: 'sphere',
+      size: [scene.uav.radius],
+      color: '#4a90d9',
+      pose: [...scene.uav.start, 0, 0, 0, 1],
+      dynamic: true,
+      role: 'uav',
+    };
+    return {
+      scene: scene.name,
+      task: 'uav',
+      bounds: [0, 0, 0, scene.area.size[0], scene.area.size[1], scene.area.maxAltitude],
+      bodies: [...this.staticBodies, ...devices, uav],
+      overlay: {
+        devices: scene.devices.map((d, k) => ({ name: d.name ?? `device-${k}`, position: model.devicePos[k], rangeM: ranges[k] })),
+        resourceBlocks: scene.channel.resourceBlocksMHz.length,
+        controlHz: scene.controlHz,
+      },
+    };
+  }
+
+  frame(s: UavState) {
+    this.poses[0] = s.pos[0];
+    this.poses[1] = s.pos[1];
+    this.poses[2] = s.pos[2];
+    this.poses[3] = 0;
+    this.poses[4] = 0;
+    this.poses[5] = 0;
+    this.poses[6] = 1;
+    const m = this.model.metrics(s);
+    return {
+      poses: this.poses.slice(),
+      bodyIds: [this.uavId],
+      hud: {
+        batteryPct: 100 * Math.max(0, 1 - s.energyJ / s.batteryJ),
+        mbitCollected: m.mbitCollected,
+        fractionCollected: m.fractionCollected,
+        efficiencyBitPerJ: m.efficiencyBitPerJ,
+        speed: Math.hypot(s.vel[0], s.vel[1], s.vel[2]),
+        altitude: s.pos[2],
+      },
+      overlay: {
+        remaining: s.remainingBits.map((b, k) => b / s.initialBits[k]),
+        allocation: s.allocation.slice(),
+      },
+    };
+  }
+
+  close(): void {
+    this.world?.free();
+    this.events?.free();
+  }
+}

@@ -1,0 +1,40 @@
+import type { TaskKind } from '../registry.js';
+import { loadRapier } from '../rapier.js';
+import type { TaskBundle } from '../task.js';
+import { UavBackend } from './backend.js';
+import { UavModel, type UavSetpoint, type UavState } from './model.js';
+import { uavSceneSchema, type UavScene } from './scene.js';
+
+export { UavModel, type UavState, type UavSetpoint } from './model.js';
+export { UavBackend } from './backend.js';
+export { uavSceneSchema, type UavScene } from './scene.js';
+
+/** Deep enough copy of a UavState for reward(prev, next). */
+export function snapshotUavState(s: UavState): UavState {
+  return {
+    ...s,
+    pos: [...s.pos],
+    vel: [...s.vel],
+    remainingBits: s.remainingBits.slice(),
+    allocation: s.allocation.slice(),
+  };
+}
+
+export async function buildUavTask(scene: UavScene): Promise<TaskBundle<UavState, UavSetpoint>> {
+  const R = await loadRapier();
+  const model = new UavModel(scene);
+  const backend = new UavBackend(R, scene, model);
+  return {
+    model,
+    backend,
+    controlPeriod: 1 / scene.controlHz,
+    maxEpisodeSteps: scene.maxEpisodeSteps,
+    snapshot: snapshotUavState,
+  };
+}
+
+export const uavTaskKind: TaskKind<UavScene> = {
+  task: 'uav',
+  schema: uavSceneSchema,
+  build: (scene) => buildUavTask(scene),
+};

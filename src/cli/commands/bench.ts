@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+
+/**
+ * `embody bench [suite]`: each suite is a module bench/<suite>.ts exporting
+ * `runBench(options)`, which prints a table and writes bench/results/<date>-<suite>.json.
+ */
+export const BENCH_SUITES: Record<string, string> = {
+  env: 'Rapier steps/s per scene, env control steps/s (1 env and VectorEnv of 8), and where step time goes',
+  learners: 'SAC/STAC updates/s, PPO env steps/s, policy inference latency',
+  bridge: 'MQTT state→cmd round trip through Mosquitto, and robots per bridge process',
+};
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('measure speed; suites: ' + Object.keys(BENCH_SUITES).join(', '))
+    .argument('[suite]', 'which suite to run', 'env')
+    .option('--quick', 'shorter runs, for a smoke check')
+    .option('--out <dir>', 'where to write the JSON result', 'bench/results')
+    .action(async (suite: string, opts: { quick?: boolean; out: string }) => {
+      if (!(suite in BENCH_SUITES)) throw new Error(`unknown bench suite "${suite}". Known: ${Object.keys(BENCH_SUITES).join(', ')}`);
+      const mod = await import(`../../../bench/${suite}.ts`);
+      await mod.runBench({ quick: !!opts.quick, outDir: opts.out });
+    });
+}

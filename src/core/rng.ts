@@ -1,0 +1,103 @@
+/**
+ * Seeded random numbers. Every random draw in the simulation goes through an Rng,
+ * so one seed fixes an episode bit for bit.
+ *
+ * Generator: sfc32 (Chris Doty-Humphrey's Small Fast Counter), seeded through splitmix32
+ * so that nearby seeds give unrelated streams. Its state is four uint32s, which makes
+ * checkpointing an Rng a four-number copy.
+ */
+export type RngState = [number, number, number, number];
+
+function splitmix32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  /** A second Box-Muller draw, kept so that normals cost one uniform pair per two draws. */
+  private spareNormal: number | null = null;
+
+  constructor(seed: number = 0) {
+    if (!Number.isFinite(seed)) throw new RangeError(`Rng seed must be a finite number, got ${seed}`);
+    const mix = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));
+    this.a = mix();
+    this.b = mix();
+    this.c = mix();
+    this.d = mix();
+    for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  /** Uniform uint32. */
+  nextUint32(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
+    this.d = (this.d + 1) >>> 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) >>> 0;
+    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
+    this.c = (this.c + t) >>> 0;
+    return t;
+  }
+
+  /** Uniform in [0, 1) with 32 bits of resolution. */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  uniform(low = 0, high = 1): number {
+    return low + (high - low) * this.next();
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    if (!(n > 0)) throw new RangeError(`Rng.int needs n > 0, got ${n}`);
+    return Math.floor(this.next() * n);
+  }
+
+  /** Standard normal (Box-Muller). */
+  normal(mean = 0, std = 1): number {
+    if (this.spareNormal !== null) {
+      const z = this.spareNormal;
+      this.spareNormal = null;
+      return mean + std * z;
+    }
+    let u = this.next();
+    while (u <= 1e-300) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return mean + std * r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Fisher-Yates shuffle in place. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [items[i], items[j]] = [items[j], items[i]];
+    }
+    return items;
+  }
+
+  /** An independent child stream, so that adding draws in one part does not shift another. */
+  fork(): Rng {
+    return new Rng(this.nextUint32() * 4294967296 + this.nextUint32());
+  }
+
+  getState(): { s: RngState; spare: number | null } {
+    return { s: [this.a, this.b, this.c, this.d], spare: this.spareNormal };
+  }
+
+  setState(state: { s: RngState; spare: number | null }): void {
+    [this.a, this.b, this.c, this.d] = state.s.map((x) => x >>> 0) as RngState;
+    this.spareNormal = state.spare;
+  }
+}

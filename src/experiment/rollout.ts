@@ -1,0 +1,91 @@
+import type { Controller } from '../core/controller.js';
+import type { FrameSink } from '../core/frames.js';
+import type { TaskEnv } from '../../sim/task-env.js';
+
+/**
+ * Run whole episodes of a controller in an env. Episode i is reset with seed `seed + i`,
+ * so any single episode can be reproduced alone, on the simulator or over MQTT.
+ */
+export interface EpisodeResult {
+  episode: number;
+  seed: number;
+  return: number;
+  length: number;
+  endReason: string;
+  metrics: Record<string, number>;
+  wallSeconds: number;
+}
+
+export interface RolloutOptions {
+  env: TaskEnv;
+  controller: Controller;
+  episodes: number;
+  seed: number;
+  sinks?: FrameSink[];
+  /** Called after each step (progress bars). */
+  onStep?: () => void;
+  onEpisode?: (r: EpisodeResult) => void | Promise<void>;
+}
+
+export async function runEpisodes(opts: RolloutOptions): Promise<EpisodeResult[]> {
+  const { env, controller, sinks = [] } = opts;
+  const results: EpisodeResult[] = [];
+  if (sinks.length) {
+    const desc = env.describe();
+    for (const s of sinks) await s.describe(desc);
+  }
+  for (let ep = 0; ep < opts.episodes; ep++) {
+    const t0 = performance.now();
+    const seed = opts.seed + ep;
+    let { obs } = env.reset({ seed });
+    controller.reset();
+    if (sinks.length) for (const s of sinks) await s.frame(env.frame(ep));
+    for (;;) {
+      const action = controller.act(obs, controller.privileged ? env.state : undefined);
+      const r = env.step(action);
+      obs = r.obs;
+      if (sinks.length) for (const s of sinks) await s.frame(env.frame(ep));
+      opts.onStep?.();
+      if (r.terminated || r.truncated) {
+        const stats = r.info.episode as { return: number; length: number; metrics: Record<string, number> };
+        const result: EpisodeResult = {
+          episode: ep,
+          seed,
+          return: stats.return,
+          length: stats.length,
+          endReason: String(r.info.endReason ?? (r.truncated ? 'time-limit' : 'terminated')),
+          metrics: stats.metrics,
+          wallSeconds: (performance.now() - t0) / 1000,
+        };
+        results.push(result);
+        for (const s of sinks) await s.endEpisode?.(ep, { return: stats.return, length: stats.length, ...stats.metrics });
+        await opts.onEpisode?.(result);
+        break;
+      }
+    }
+  }
+  return results;
+}
+
+/** Mean and sample std of each figure over episodes. */
+export function summarise(results: EpisodeResult[]): Record<string, { mean: number; std: number }> {
+  const rows = results.map((r) => ({ return: r.return, length: r.length, ...r.metrics }));
+  const keys = rows.length ? Object.keys(rows[0]) : [];
+  const out: Record<string, { mean: number; std: number }> = {};
+  for (const k of keys) {
+    const xs = rows.map((r) => (r as Record<string, number>)[k]);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+    out[k] = { mean, std };
+  }
+  return out;
+}
+
+/** A plain-text table of mean ± std, one figure per row. */
+export function formatSummary(summary: Record<string, { mean: number; std: number }>): string {
+  const fmt = (x: number) => (Math.abs(x) >= 1000 || (Math.abs(x) < 0.01 && x !== 0) ? x.toPrecision(4) : x.toFixed(3));
+  const w = Math.max(...Object.keys(summary).map((k) => k.length), 6);
+  const lines = [`${'metric'.padEnd(w)}  ${'mean'.padStart(12)}  ${'± std'.padStart(10)}`];
+  for (const [k, v] of Object.entries(summary)) lines.push(`${k.padEnd(w)}  ${fmt(v.mean).padStart(12)}  ${('± ' + fmt(v.std)).padStart(10)}`);
+  return lines.join('\n');
+}

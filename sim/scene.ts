@@ -44,7 +44,6 @@ export function validationErrorFrom(file: string, error: z.ZodError): Validation
   const issues = error.issues.map((iss) => {
     let message = iss.message;
     if (iss.code === 'unrecognized_keys') message = `unknown field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
-    if (iss.code === 'invalid_union' && 'discriminator' in iss && iss.discriminator) message = `expected one of the known task kinds`;
     return { path: formatPath(iss.path), message };
   });
   const lines = issues.map((i) => `${file}: ${i.path}: ${i.message}`);

@@ -191,25 +191,31 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     s.slotEnergyJ = 0;
     const M = this.rbHz.length;
     const kp = u.velocityGain;
-    const ki = (kp * kp) / 4; // critically damped PI on a first-order plant
+    const ki = (kp * kp) / 4; // critically damped PI: with drag cancelled the plant is an integrator
     const c = u.linearDrag;
     const spv = [sp.vx, sp.vy, sp.vz];
     const a = [0, 0, 0];
     const wind = scene.wind;
     const fence = this.model.limits.geofence!;
     for (let i = 0; i < steps; i++) {
-      // PX4-like velocity loop: PI on velocity error + drag feed-forward, acceleration-limited.
+      // PX4-like velocity loop: PI on the velocity error gives a kinematic acceleration,
+      // limited to maxAccel; thrust also cancels the modelled drag, so the UAV's net
+      // acceleration is the limited one. Integrate only when not saturated (anti-windup).
       const v = this.body.linvel();
       const vel = [v.x, v.y, v.z];
       let an = 0;
       for (let ax = 0; ax < 3; ax++) {
         const err = spv[ax] - vel[ax];
-        this.integ[ax] = Math.max(-u.maxAccel / ki, Math.min(u.maxAccel / ki, this.integ[ax] + err * h));
-        a[ax] = kp * err + ki * this.integ[ax] + c * spv[ax];
+        a[ax] = kp * err + ki * this.integ[ax];
         an += a[ax] * a[ax];
       }
       an = Math.sqrt(an);
-      if (an > u.maxAccel) for (let ax = 0; ax < 3; ax++) a[ax] *= u.maxAccel / an;
+      const saturated = an > u.maxAccel;
+      for (let ax = 0; ax < 3; ax++) {
+        if (saturated) a[ax] *= u.maxAccel / an;
+        else this.integ[ax] += (spv[ax] - vel[ax]) * h;
+        a[ax] += c * vel[ax];
+      }
       let fx = u.mass * a[0];
       let fy = u.mass * a[1];
       let fz = u.mass * (a[2] + GRAVITY);

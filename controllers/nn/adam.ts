@@ -1,0 +1,136 @@
+import * as tf from '@tensorflow/tfjs';
+import { assignAll } from './mlp.js';
+
+/**
+ * Adam (Kingma & Ba 2015) and AdamW (decoupled weight decay, Loshchilov & Hutter 2019), with
+ * PyTorch's update order, over tf.Variables.
+ *
+ * Why in JS: a per-variable Adam in tfjs ops costs ~8 small kernels per tensor; on wasm the kernel
+ * overhead dominates for our ~200k-parameter MLPs. Reading the gradients once, updating in a
+ * tight loop and assigning once is faster, and the state (m, v, t) is plain Float32Arrays that
+ * save and restore bit-exactly.
+ */
+export interface AdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay (AdamW); 0 gives Adam. */
+  weightDecay?: number;
+  /** Clip the global gradient norm to this value before the step (PPO uses 0.5). */
+  maxGradNorm?: number;
+}
+
+export interface AdamState {
+  t: number;
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
+export class Adam {
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly maxGradNorm: number | undefined;
+  private t = 0;
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+
+  constructor(
+    readonly vars: tf.Variable[],
+    opts: AdamOptions,
+  ) {
+    this.lr = opts.lr;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.maxGradNorm = opts.maxGradNorm;
+    this.m = vars.map((v) => new Float32Array(v.size));
+    this.v = vars.map((v) => new Float32Array(v.size));
+  }
+
+  /**
+   * One step. `grads[i]` is the gradient of `vars[i]` (tensors or arrays; tensors are read, not
+   * disposed). Returns the global gradient norm before clipping.
+   */
+  step(grads: (tf.Tensor | Float32Array)[]): number {
+    if (grads.length !== this.vars.length) throw new RangeError(`Adam: ${this.vars.length} variables, ${grads.length} gradients`);
+    const g = grads.map((x) => (x instanceof Float32Array ? x : (x.dataSync() as Float32Array)));
+    let sq = 0;
+    for (const a of g) for (let i = 0; i < a.length; i++) sq += a[i] * a[i];
+    const norm = Math.sqrt(sq);
+    const clip = this.maxGradNorm !== undefined && norm > this.maxGradNorm ? this.maxGradNorm / (norm + 1e-6) : 1;
+    this.t += 1;
+    const { beta1: b1, beta2: b2, eps, lr } = this;
+    const bc1 = 1 - b1 ** this.t;
+    const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
+    const stepSize = lr / bc1;
+    const decay = 1 - lr * this.weightDecay;
+    const next = this.vars.map((variable, k) => {
+      const p = Float32Array.from(variable.dataSync() as Float32Array);
+      const m = this.m[k];
+      const v = this.v[k];
+      const gk = g[k];
+      for (let i = 0; i < p.length; i++) {
+        const gi = gk[i] * clip;
+        m[i] = b1 * m[i] + (1 - b1) * gi;
+        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        const pi = this.weightDecay ? p[i] * decay : p[i];
+        p[i] = pi - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
+      }
+      return p;
+    });
+    assignAll(this.vars, next);
+    return norm;
+  }
+
+  getState(): AdamState {
+    return { t: this.t, m: this.m.map((a) => a.slice()), v: this.v.map((a) => a.slice()) };
+  }
+
+  setState(s: AdamState): void {
+    if (s.m.length !== this.m.length || s.v.length !== this.v.length) throw new RangeError('Adam.setState: state has a different number of tensors');
+    this.t = s.t;
+    s.m.forEach((a, i) => this.m[i].set(a));
+    s.v.forEach((a, i) => this.v[i].set(a));
+  }
+}
+
+/** Adam for one scalar parameter kept in JS (SAC's log α). Same update as Adam above. */
+export class ScalarAdam {
+  private t = 0;
+  private m = 0;
+  private v = 0;
+  constructor(
+    public value: number,
+    public lr: number,
+    readonly beta1 = 0.9,
+    readonly beta2 = 0.999,
+    readonly eps = 1e-8,
+  ) {}
+
+  step(grad: number): number {
+    this.t += 1;
+    // Keep the same float32 rounding a tensor parameter would have.
+    this.m = Math.fround(this.beta1 * this.m + (1 - this.beta1) * grad);
+    this.v = Math.fround(this.beta2 * this.v + (1 - this.beta2) * grad * grad);
+    const bc1 = 1 - this.beta1 ** this.t;
+    const sqrtBc2 = Math.sqrt(1 - this.beta2 ** this.t);
+    this.value = Math.fround(this.value - (this.lr / bc1) * (this.m / (Math.sqrt(this.v) / sqrtBc2 + this.eps)));
+    return this.value;
+  }
+
+  getState() {
+    return { t: this.t, m: this.m, v: this.v, value: this.value };
+  }
+
+  setState(s: { t: number; m: number; v: number; value: number }): void {
+    this.t = s.t;
+    this.m = s.m;
+    this.v = s.v;
+    this.value = s.value;
+  }
+}

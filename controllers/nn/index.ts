@@ -1,0 +1,5 @@
+/** Tensor plumbing for the learners: see README.md. */
+export { Mlp, initWeights, dropoutMask, layerNorm, softUpdate, assignAll, flatten, unflatten, type InitScheme } from './mlp.js';
+export { Adam, ScalarAdam, type AdamOptions, type AdamState } from './adam.js';
+export * from './distributions.js';
+export { useTransposeFreeMatMulGrad } from './fast-grad.js';

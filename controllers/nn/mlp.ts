@@ -1,0 +1,200 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../../src/core/rng.js';
+import { weightShapes, type NetworkSpec } from '../policy/network.js';
+
+/**
+ * A trainable network from a NetworkSpec (controllers/policy/network.ts): explicit tf.Variables
+ * and a hand-written functional forward, so gradients go through plain matMul/add/relu kernels
+ * (no tf.layers bookkeeping) and the same spec + weights export to the policy artifact.
+ */
+export type InitScheme =
+  /** PyTorch nn.Linear's default, as CleanRL's SAC uses: U(±1/√fan_in) for kernel and bias. */
+  | { kind: 'fan-in-uniform' }
+  /** Orthogonal kernels with a gain per dense layer and zero biases, as CleanRL's PPO uses (Saxe et al. 2014). */
+  | { kind: 'orthogonal'; gains: number[] };
+
+/** Initial weights (Float32Arrays in weightShapes order) drawn from `rng`. */
+export function initWeights(spec: NetworkSpec, rng: Rng, scheme: InitScheme = { kind: 'fan-in-uniform' }): Float32Array[] {
+  const shapes = weightShapes(spec);
+  const out: Float32Array[] = [];
+  let denseIndex = 0;
+  for (let i = 0; i < shapes.length; i++) {
+    const s = shapes[i];
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    if (s.name.endsWith('/kernel')) {
+      const [fanIn, fanOut] = s.shape;
+      if (scheme.kind === 'orthogonal') {
+        const gain = scheme.gains[denseIndex] ?? scheme.gains[scheme.gains.length - 1];
+        out.push(orthogonal(fanIn, fanOut, gain, rng));
+        // Bias: zero.
+        out.push(new Float32Array(fanOut));
+      } else {
+        const bound = 1 / Math.sqrt(fanIn);
+        out.push(Float32Array.from({ length: size }, () => rng.uniform(-bound, bound)));
+        out.push(Float32Array.from({ length: fanOut }, () => rng.uniform(-bound, bound)));
+      }
+      i++; // the bias was handled with its kernel
+      denseIndex++;
+    } else if (s.name.endsWith('/gamma')) {
+      out.push(new Float32Array(size).fill(1));
+      out.push(new Float32Array(size));
+      i++;
+    }
+  }
+  return out;
+}
+
+/** A [fanIn, fanOut] kernel whose smaller dimension is orthonormal (modified Gram-Schmidt on Gaussian vectors). */
+function orthogonal(fanIn: number, fanOut: number, gain: number, rng: Rng): Float32Array {
+  const rows = Math.max(fanIn, fanOut);
+  const cols = Math.min(fanIn, fanOut);
+  const q: Float64Array[] = [];
+  for (let c = 0; c < cols; c++) {
+    const v = Float64Array.from({ length: rows }, () => rng.normal());
+    for (const u of q) {
+      let dot = 0;
+      for (let r = 0; r < rows; r++) dot += u[r] * v[r];
+      for (let r = 0; r < rows; r++) v[r] -= dot * u[r];
+    }
+    let norm = 0;
+    for (let r = 0; r < rows; r++) norm += v[r] * v[r];
+    norm = Math.sqrt(norm);
+    for (let r = 0; r < rows; r++) v[r] /= norm;
+    q.push(v);
+  }
+  const k = new Float32Array(fanIn * fanOut);
+  for (let i = 0; i < fanIn; i++) {
+    for (let o = 0; o < fanOut; o++) {
+      k[i * fanOut + o] = gain * (fanIn >= fanOut ? q[o][i] : q[i][o]);
+    }
+  }
+  return k;
+}
+
+/** Inverted dropout mask (values 0 or 1/(1−p)) drawn from our seeded Rng, so that resume is bit-exact. */
+export function dropoutMask(rng: Rng, rows: number, cols: number, rate: number): tf.Tensor2D {
+  const keep = 1 - rate;
+  const scale = 1 / keep;
+  const m = new Float32Array(rows * cols);
+  for (let i = 0; i < m.length; i++) m[i] = rng.next() < keep ? scale : 0;
+  return tf.tensor2d(m, [rows, cols]);
+}
+
+/** LayerNorm over the last axis (Ba et al. 2016), biased variance as PyTorch computes it. */
+export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor2D {
+  const mean = tf.mean(x, -1, true);
+  const xc = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(xc), -1, true);
+  return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, epsilon))), gamma), beta) as tf.Tensor2D;
+}
+
+function activation(x: tf.Tensor2D, fn: 'linear' | 'relu' | 'tanh'): tf.Tensor2D {
+  return fn === 'relu' ? tf.relu(x) : fn === 'tanh' ? tf.tanh(x) : x;
+}
+
+export class Mlp {
+  readonly vars: tf.Variable[];
+
+  constructor(
+    readonly spec: NetworkSpec,
+    weights: Float32Array[],
+    readonly name = 'mlp',
+  ) {
+    const shapes = weightShapes(spec);
+    if (weights.length !== shapes.length) throw new RangeError(`${name}: expected ${shapes.length} weight tensors, got ${weights.length}`);
+    this.vars = shapes.map((s, i) => tf.variable(tf.tensor(weights[i], s.shape, 'float32'), true, `${name}/${s.name}/${uid++}`));
+  }
+
+  /**
+   * Forward pass for a batch [N, in]. Dropout is applied only when `dropoutRng` is given
+   * (training mode); without it the network is deterministic (evaluation mode).
+   */
+  apply(x: tf.Tensor2D, dropoutRng?: Rng | null): tf.Tensor2D {
+    let h = x;
+    let w = 0;
+    for (const layer of this.spec.layers) {
+      if (layer.type === 'dense') {
+        h = tf.add(tf.matMul(h, this.vars[w] as tf.Tensor2D), this.vars[w + 1]) as tf.Tensor2D;
+        h = activation(h, layer.activation);
+        w += 2;
+      } else if (layer.type === 'layerNorm') {
+        h = layerNorm(h, this.vars[w], this.vars[w + 1], layer.epsilon);
+        w += 2;
+      } else if (layer.type === 'dropout') {
+        if (dropoutRng && layer.rate > 0) h = tf.mul(h, dropoutMask(dropoutRng, h.shape[0], h.shape[1], layer.rate));
+      } else {
+        h = activation(h, layer.activation);
+      }
+    }
+    return h;
+  }
+
+  /** Copies of the weights, in weightShapes order. */
+  getWeights(): Float32Array[] {
+    return this.vars.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+  }
+
+  setWeights(weights: Float32Array[]): void {
+    assignAll(this.vars, weights);
+  }
+
+  /** Copy weights from another network of the same spec (a hard target update). */
+  copyFrom(other: Mlp): void {
+    this.setWeights(other.getWeights());
+  }
+
+  get numParams(): number {
+    return this.vars.reduce((n, v) => n + v.size, 0);
+  }
+
+  dispose(): void {
+    this.vars.forEach((v) => v.dispose());
+  }
+}
+let uid = 0;
+
+/** Assign Float32Arrays to variables without leaking the temporary tensors. */
+export function assignAll(vars: tf.Variable[], values: Float32Array[]): void {
+  if (values.length !== vars.length) throw new RangeError(`assign: ${vars.length} variables, ${values.length} values`);
+  vars.forEach((v, i) => {
+    if (values[i].length !== v.size) throw new RangeError(`assign ${v.name}: expected ${v.size} values, got ${values[i].length}`);
+    const t = tf.tensor(values[i], v.shape, 'float32');
+    v.assign(t);
+    t.dispose();
+  });
+}
+
+/** Polyak averaging θ′ ← τθ + (1−τ)θ′ (Lillicrap et al. 2016), computed in JS over the weights. */
+export function softUpdate(target: Mlp, source: Mlp, tau: number): void {
+  const src = source.vars.map((v) => v.dataSync() as Float32Array);
+  const next = target.vars.map((v, i) => {
+    const t = v.dataSync() as Float32Array;
+    const s = src[i];
+    const out = new Float32Array(t.length);
+    for (let j = 0; j < t.length; j++) out[j] = tau * s[j] + (1 - tau) * t[j];
+    return out;
+  });
+  assignAll(target.vars, next);
+}
+
+/** All weights of some variables as one flat array, and back. */
+export function flatten(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let off = 0;
+  for (const a of arrays) {
+    out.set(a, off);
+    off += a.length;
+  }
+  return out;
+}
+
+export function unflatten(flat: Float32Array, sizes: number[]): Float32Array[] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (flat.length !== total) throw new RangeError(`unflatten: expected ${total} values, got ${flat.length}`);
+  let off = 0;
+  return sizes.map((n) => {
+    const a = flat.slice(off, off + n);
+    off += n;
+    return a;
+  });
+}

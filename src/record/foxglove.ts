@@ -1,0 +1,208 @@
+import type { BodyDescription, Frame, SceneDescription } from '../core/frames.js';
+
+/**
+ * SceneDescription/Frame → Foxglove messages, so Foxglove and Lichtblick show a recording:
+ * bodies become SceneUpdate entities (static ones posed in `world`, dynamic ones in their own
+ * frame, moved by FrameTransforms), and each task may add overlay entities per frame.
+ */
+
+export const WORLD_FRAME = 'world';
+
+export interface Time {
+  sec: number;
+  nsec: number;
+}
+export interface Rgba {
+  r: number;
+  g: number;
+  b: number;
+  a: number;
+}
+type Entity = Record<string, unknown>;
+
+export function timeOf(ns: bigint): Time {
+  return { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) };
+}
+
+export function hexToRgba(hex: string, a = 1): Rgba {
+  const h = hex.replace('#', '');
+  const full = h.length === 3 ? h.split('').map((c) => c + c).join('') : h.slice(0, 6);
+  const n = parseInt(full, 16);
+  if (!Number.isFinite(n)) return { r: 0.7, g: 0.7, b: 0.7, a };
+  return { r: ((n >> 16) & 255) / 255, g: ((n >> 8) & 255) / 255, b: (n & 255) / 255, a };
+}
+
+export function bodyFrameId(body: Pick<BodyDescription, 'id' | 'name'>): string {
+  return `body_${body.id}_${body.name.replace(/[^A-Za-z0-9_]+/g, '_')}`;
+}
+
+const IDENTITY = { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } };
+
+function poseOf(p: ArrayLike<number>, offset = 0) {
+  return {
+    position: { x: p[offset], y: p[offset + 1], z: p[offset + 2] },
+    orientation: { x: p[offset + 3], y: p[offset + 4], z: p[offset + 5], w: p[offset + 6] },
+  };
+}
+
+/** Primitives of one body, posed relative to `pose`. Capsules: cylinder of `height` plus two end spheres (Rapier's convention). */
+function primitivesOf(body: BodyDescription, pose: ReturnType<typeof poseOf>): Entity {
+  const color = hexToRgba(body.color);
+  const [a, b = a] = body.size;
+  switch (body.shape) {
+    case 'box':
+      return { cubes: [{ pose, size: { x: body.size[0], y: body.size[1], z: body.size[2] }, color }] };
+    case 'sphere':
+      return { spheres: [{ pose, size: { x: 2 * a, y: 2 * a, z: 2 * a }, color }] };
+    case 'cylinder':
+      return { cylinders: [{ pose, size: { x: 2 * a, y: 2 * a, z: b }, bottom_scale: 1, top_scale: 1, color }] };
+    case 'capsule': {
+      // The end spheres sit on the body's z axis; for a posed static capsule we keep them upright.
+      const p = pose.position;
+      const end = (dz: number) => ({ pose: { ...pose, position: { x: p.x, y: p.y, z: p.z + dz } }, size: { x: 2 * a, y: 2 * a, z: 2 * a }, color });
+      return {
+        cylinders: [{ pose, size: { x: 2 * a, y: 2 * a, z: b }, bottom_scale: 1, top_scale: 1, color }],
+        spheres: [end(b / 2), end(-b / 2)],
+      };
+    }
+  }
+}
+
+/** The bodies as one SceneUpdate: static bodies in `world`, dynamic ones locked to their own frame. */
+export function sceneUpdateOfScene(scene: SceneDescription, stamp: Time): Record<string, unknown> {
+  const entities = scene.bodies.map((body) => ({
+    timestamp: stamp,
+    frame_id: body.dynamic ? bodyFrameId(body) : WORLD_FRAME,
+    id: `body/${body.id}`,
+    lifetime: { sec: 0, nsec: 0 },
+    frame_locked: body.dynamic,
+    metadata: [
+      { key: 'name', value: body.name },
+      { key: 'role', value: body.role },
+    ],
+    ...primitivesOf(body, body.dynamic ? IDENTITY : poseOf(body.pose)),
+  }));
+  return { deletions: [{ timestamp: stamp, type: 1, id: '' }], entities };
+}
+
+/** world → body transforms of the dynamic bodies in one frame. */
+export function frameTransformsOf(scene: SceneDescription, frame: Frame, stamp: Time): Record<string, unknown> {
+  const byId = new Map(scene.bodies.map((b) => [b.id, b]));
+  const transforms = frame.bodyIds.map((id, i) => {
+    const body = byId.get(id) ?? { id, name: `body${id}` };
+    const o = i * 7;
+    const p = frame.poses;
+    return {
+      timestamp: stamp,
+      parent_frame_id: WORLD_FRAME,
+      child_frame_id: bodyFrameId(body),
+      translation: { x: p[o], y: p[o + 1], z: p[o + 2] },
+      rotation: { x: p[o + 3], y: p[o + 4], z: p[o + 5], w: p[o + 6] },
+    };
+  });
+  return { transforms };
+}
+
+/**
+ * Task overlays for Foxglove, one plugin per task (the `task` field of the SceneDescription).
+ * A plugin keeps whatever per-episode state it needs (e.g. the trail) and returns entities.
+ */
+export interface FoxgloveOverlay {
+  /** Entities drawn once at the start of an episode (range rings, named places). */
+  start?(scene: SceneDescription, stamp: Time): Entity[];
+  /** Entities replaced every frame. */
+  frame(scene: SceneDescription, frame: Frame, stamp: Time): Entity[];
+}
+
+export const FOXGLOVE_OVERLAYS: Record<string, () => FoxgloveOverlay> = {
+  uav: uavOverlay,
+};
+
+interface Device {
+  name?: string;
+  position: number[];
+  rangeM?: number;
+}
+
+function uavPosition(scene: SceneDescription, frame: Frame): [number, number, number] | null {
+  const uav = scene.bodies.find((b) => b.role === 'uav');
+  const i = uav ? frame.bodyIds.indexOf(uav.id) : 0;
+  if (i < 0 || frame.poses.length < 7 * (i + 1)) return null;
+  return [frame.poses[7 * i], frame.poses[7 * i + 1], frame.poses[7 * i + 2]];
+}
+
+function columnHeight(scene: SceneDescription): number {
+  const [, , zmin, , , zmax] = scene.bounds;
+  return Math.max(2, 0.5 * ((zmax ?? 20) - (zmin ?? 0)));
+}
+
+/** UAV data collection: trail, device columns ∝ remaining data, range rings, allocation lines. */
+function uavOverlay(): FoxgloveOverlay {
+  const TRAIL_CHUNK = 25;
+  let trail: { x: number; y: number; z: number }[] = [];
+  let chunk = 0;
+  let lastEpisode = -1;
+  const ring = (d: Device, stamp: Time): Entity => {
+    const r = d.rangeM ?? 0;
+    const points = Array.from({ length: 48 }, (_, k) => {
+      const a = (2 * Math.PI * k) / 48;
+      return { x: d.position[0] + r * Math.cos(a), y: d.position[1] + r * Math.sin(a), z: 0.05 };
+    });
+    return { type: 1, pose: IDENTITY, thickness: 2, scale_invariant: true, points, color: { r: 0.3, g: 0.7, b: 1, a: 0.6 } };
+  };
+  return {
+    start(scene, stamp) {
+      const devices = ((scene.overlay?.devices as Device[] | undefined) ?? []).filter((d) => (d.rangeM ?? 0) > 0);
+      trail = [];
+      chunk = 0;
+      return [{ timestamp: stamp, frame_id: WORLD_FRAME, id: 'uav/range-rings', lifetime: { sec: 0, nsec: 0 }, frame_locked: false, lines: devices.map((d) => ring(d, stamp)) }];
+    },
+    frame(scene, frame, stamp) {
+      const out: Entity[] = [];
+      const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
+      const remaining = (frame.overlay.remaining as number[] | undefined) ?? [];
+      const allocation = (frame.overlay.allocation as number[] | undefined) ?? [];
+      const hMax = columnHeight(scene);
+      const base = { timestamp: stamp, frame_id: WORLD_FRAME, lifetime: { sec: 0, nsec: 0 }, frame_locked: false };
+      out.push({
+        ...base,
+        id: 'uav/devices',
+        cylinders: devices.map((d, k) => {
+          const h = Math.max(0.05, hMax * (remaining[k] ?? 0));
+          const c = remaining[k] ?? 0;
+          return {
+            pose: { position: { x: d.position[0], y: d.position[1], z: h / 2 }, orientation: IDENTITY.orientation },
+            size: { x: 1.2, y: 1.2, z: h },
+            bottom_scale: 1,
+            top_scale: 1,
+            color: { r: 1 - 0.7 * c, g: 0.35 + 0.5 * c, b: 0.3, a: 0.85 },
+          };
+        }),
+      });
+      const p = uavPosition(scene, frame);
+      if (p) {
+        if (frame.episode !== lastEpisode) {
+          trail = [];
+          chunk = 0;
+          lastEpisode = frame.episode;
+        }
+        const pt = { x: p[0], y: p[1], z: p[2] };
+        trail.push(pt);
+        // The trail is cut into chunks so that each message stays small: a chunk is replaced
+        // while it grows, then left alone.
+        out.push({ ...base, id: `uav/trail/${chunk}`, lines: [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: trail, color: { r: 1, g: 0.8, b: 0.2, a: 1 } }] });
+        if (trail.length >= TRAIL_CHUNK) {
+          trail = [pt];
+          chunk++;
+        }
+        const links: { x: number; y: number; z: number }[] = [];
+        for (const k of allocation) {
+          const d = devices[k];
+          if (k >= 0 && d) links.push(pt, { x: d.position[0], y: d.position[1], z: d.position[2] ?? 0 });
+        }
+        out.push({ ...base, id: 'uav/allocation', lines: links.length ? [{ type: 2, pose: IDENTITY, thickness: 3, scale_invariant: true, points: links, color: { r: 0.2, g: 1, b: 0.4, a: 1 } }] : [] });
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Draws a stream of frames (live, replayed or from telemetry) into the 3D view: bodies,
+// the task's overlay and the HUD. The same code serves every mode, since they share
+// the frame format.
+import { createView } from './scene.js';
+import { overlayFor } from './overlays/index.js';
+import { formatHud } from './hud.js';
+
+export function createPlayer(container, hudEl) {
+  const view = createView(container);
+  let overlay = null;
+  let group = null;
+  let episode = null;
+  let last = null;
+  let dirty = true;
+  let fps = 0;
+  let frames = 0;
+  let fpsWindowStart = performance.now();
+  let rendered = 0;
+
+  const bodyPosition = (id) => view.bodyPosition(id);
+
+  function setScene(desc) {
+    if (group) view.scene.remove(group);
+    view.build(desc);
+    group = new view.THREE.Group();
+    view.scene.add(group);
+    overlay = overlayFor(desc.task).create(view.THREE, group, desc);
+    episode = null;
+    last = null;
+    dirty = true;
+  }
+
+  /** Apply a frame: move bodies, advance the overlay. Rendering happens on the next animation frame. */
+  function showFrame(frame) {
+    if (!view.desc) return;
+    if (frame.episode !== episode) {
+      overlay?.reset();
+      episode = frame.episode;
+    }
+    view.applyFrame(frame);
+    overlay?.frame(frame, bodyPosition);
+    last = frame;
+    dirty = true;
+  }
+
+  function resetOverlay() {
+    overlay?.reset();
+    episode = null;
+  }
+
+  // Render every animation frame (orbiting needs it, and the fps figure measures it); the
+  // HUD text changes only with a new frame or a new fps figure.
+  function loop(now) {
+    frames++;
+    let hudDue = dirty;
+    if (now - fpsWindowStart >= 1000) {
+      fps = (frames * 1000) / (now - fpsWindowStart);
+      frames = 0;
+      fpsWindowStart = now;
+      hudDue = true;
+    }
+    if (hudDue && last && hudEl) hudEl.textContent = formatHud(view.desc, last, overlay, fps);
+    view.render();
+    rendered++;
+    dirty = false;
+    requestAnimationFrame(loop);
+  }
+  requestAnimationFrame(loop);
+
+  return {
+    view,
+    setScene,
+    showFrame,
+    resetOverlay,
+    get fps() {
+      return fps;
+    },
+    get rendered() {
+      return rendered;
+    },
+    get lastFrame() {
+      return last;
+    },
+    uavPosition: () => view.uavPosition(),
+  };
+}

@@ -1,0 +1,169 @@
+// The 3D view: renderer, camera, orbit controls and the bodies of a SceneDescription.
+// World frame is z-up metres (as in src/core/frames.ts), so the camera's up is +z.
+import * as THREE from 'three';
+import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+
+/** Mesh geometry for a body: box [x,y,z]; sphere [r]; cylinder/capsule [r, h] along z. */
+function geometryOf(body) {
+  const [a, b = a, c = a] = body.size;
+  switch (body.shape) {
+    case 'box':
+      return new THREE.BoxGeometry(a, b, c);
+    case 'sphere':
+      return new THREE.SphereGeometry(a, 20, 14);
+    case 'cylinder':
+      return new THREE.CylinderGeometry(a, a, b, 24).rotateX(Math.PI / 2);
+    case 'capsule':
+      // three's CapsuleGeometry(radius, length) has the same meaning as Rapier's: length of the straight part.
+      return new THREE.CapsuleGeometry(a, b, 6, 16).rotateX(Math.PI / 2);
+    default:
+      return new THREE.BoxGeometry(1, 1, 1);
+  }
+}
+
+export function createView(container) {
+  const renderer = new THREE.WebGLRenderer({ antialias: false, preserveDrawingBuffer: true });
+  renderer.setPixelRatio(1);
+  renderer.setSize(container.clientWidth, container.clientHeight);
+  container.appendChild(renderer.domElement);
+
+  const scene = new THREE.Scene();
+  scene.background = new THREE.Color('#1b2028');
+  const camera = new THREE.PerspectiveCamera(50, container.clientWidth / container.clientHeight, 0.1, 5000);
+  camera.up.set(0, 0, 1);
+  camera.position.set(-60, -80, 120);
+  const controls = new OrbitControls(camera, renderer.domElement);
+  controls.enableDamping = false;
+
+  scene.add(new THREE.HemisphereLight(0xdde8ff, 0x303030, 1.6));
+  const sun = new THREE.DirectionalLight(0xffffff, 1.4);
+  sun.position.set(0.4, -0.6, 1);
+  scene.add(sun);
+
+  const world = new THREE.Group(); // bodies + ground of the current scene
+  scene.add(world);
+  const bodies = new Map(); // id → Object3D
+  let desc = null;
+  let uavId = null;
+  let follow = false;
+  const followOffset = new THREE.Vector3();
+
+  function clear() {
+    world.traverse((o) => {
+      o.geometry?.dispose?.();
+      o.material?.dispose?.();
+    });
+    world.clear();
+    bodies.clear();
+  }
+
+  /** Build the bodies of a SceneDescription (replacing the previous scene). */
+  function build(sceneDesc) {
+    clear();
+    desc = sceneDesc;
+    const [x0, y0, z0, x1, y1] = desc.bounds;
+    const w = x1 - x0;
+    const h = y1 - y0;
+    const ground = new THREE.Mesh(new THREE.PlaneGeometry(w, h), new THREE.MeshLambertMaterial({ color: '#2a3a2c' }));
+    ground.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0 - 0.01);
+    world.add(ground);
+    const grid = new THREE.GridHelper(Math.max(w, h), Math.round(Math.max(w, h) / 10), 0x44505c, 0x34404a);
+    grid.rotateX(Math.PI / 2);
+    grid.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0);
+    world.add(grid);
+    for (const body of desc.bodies) {
+      if (body.role === 'ground' && body.shape === 'box' && !body.dynamic) {
+        // The ground plane above already shows it; a huge box would hide the grid.
+        continue;
+      }
+      const mesh = new THREE.Mesh(geometryOf(body), new THREE.MeshLambertMaterial({ color: body.color }));
+      const [px, py, pz, qx, qy, qz, qw] = body.pose;
+      mesh.position.set(px, py, pz);
+      mesh.quaternion.set(qx, qy, qz, qw);
+      mesh.name = body.name;
+      if (body.role === 'uav') {
+        // A sphere a few decimetres across vanishes from 200 m away: add a marker ring that keeps it findable.
+        const marker = new THREE.Mesh(new THREE.TorusGeometry(Math.max(2, body.size[0] * 4), 0.35, 8, 32), new THREE.MeshBasicMaterial({ color: body.color }));
+        mesh.add(marker);
+        uavId = body.id;
+      }
+      bodies.set(body.id, mesh);
+      world.add(mesh);
+    }
+    // Frame the whole workspace.
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    const span = Math.max(w, h);
+    controls.target.set(cx, cy, 0);
+    camera.position.set(cx - 0.1 * span, cy - 0.95 * span, 0.6 * span);
+    camera.far = span * 10;
+    camera.updateProjectionMatrix();
+    controls.update();
+  }
+
+  /** Move the dynamic bodies to a frame's poses. */
+  function applyFrame(frame) {
+    const p = frame.poses;
+    for (let i = 0; i < frame.bodyIds.length; i++) {
+      const mesh = bodies.get(frame.bodyIds[i]);
+      if (!mesh) continue;
+      const o = 7 * i;
+      mesh.position.set(p[o], p[o + 1], p[o + 2]);
+      mesh.quaternion.set(p[o + 3], p[o + 4], p[o + 5], p[o + 6]);
+    }
+    if (follow && uavId !== null) {
+      const uav = bodies.get(uavId);
+      // Follow camera: keep the camera's offset from the UAV as the user orbits.
+      followOffset.copy(camera.position).sub(controls.target);
+      controls.target.copy(uav.position);
+      camera.position.copy(uav.position).add(followOffset);
+    }
+  }
+
+  function bodyPosition(id) {
+    const m = bodies.get(id);
+    return m ? [m.position.x, m.position.y, m.position.z] : null;
+  }
+
+  function uavPosition() {
+    const uav = uavId !== null ? bodies.get(uavId) : null;
+    return uav ? [uav.position.x, uav.position.y, uav.position.z] : null;
+  }
+
+  function resize() {
+    const w = container.clientWidth;
+    const h = container.clientHeight;
+    if (!w || !h) return;
+    renderer.setSize(w, h);
+    camera.aspect = w / h;
+    camera.updateProjectionMatrix();
+  }
+  window.addEventListener('resize', resize);
+
+  return {
+    THREE,
+    scene,
+    camera,
+    controls,
+    renderer,
+    build,
+    applyFrame,
+    uavPosition,
+    bodyPosition,
+    get desc() {
+      return desc;
+    },
+    setFollow(on) {
+      follow = on;
+    },
+    render() {
+      controls.update();
+      renderer.render(scene, camera);
+    },
+    dispose() {
+      clear();
+      renderer.dispose();
+      renderer.domElement.remove();
+    },
+  };
+}

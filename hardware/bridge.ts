@@ -1,0 +1,318 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { MqttClient } from 'mqtt';
+import type { Controller } from '../src/core/controller.js';
+import { EmbodyError } from '../src/core/errors.js';
+import type { TaskModel } from '../sim/task.js';
+import {
+  CHANNEL_QOS,
+  DEFAULT_TTL_MS,
+  decodeMessage,
+  jsonCodec,
+  makeEnvelope,
+  parseTopic,
+  SeqCounter,
+  topicFor,
+  wildcardTopic,
+  type Channel,
+  type Codec,
+  type Envelope,
+  type MessageType,
+  type PayloadOf,
+  type SetpointWire,
+} from './protocol.js';
+import { MessageGate, RejectCounter, SetpointGuard, type GateOptions, type SafetyEvent } from './safety.js';
+
+/**
+ * The ground station (`embody bridge`). For every valid `state` from a robot it builds the
+ * observation with the task's own TaskModel (the code the simulator uses), runs the policy,
+ * passes the setpoint through the bridge-side safety layer, and publishes `cmd` with seq,
+ * time and ttl. One process serves many robots: each gets its own controller (controllers
+ * may keep history), guard and episode bookkeeping.
+ */
+
+export interface EpisodeSummary {
+  robotId: string;
+  index: number;
+  return: number;
+  length: number;
+  reason?: string;
+  metrics: Record<string, number>;
+}
+
+export interface BridgeOptions {
+  client: MqttClient;
+  /** Robot ids to serve, or '*' for every robot that publishes state. */
+  robots: string[] | '*';
+  model: TaskModel<any, any>;
+  /** A controller per robot (policies are cheap to instantiate; history stays per robot). */
+  makeController: (robotId: string) => Promise<Controller> | Controller;
+  policyId: string;
+  controlPeriodS: number;
+  ttlMs?: number;
+  codec?: Codec;
+  gate?: GateOptions;
+  /** Bridge-side setpoint rate limit (default on); clamping and geofence are always on. */
+  rateLimit?: boolean;
+  onEpisode?: (summary: EpisodeSummary) => void;
+  log?: (line: string) => void;
+}
+
+interface RobotSlot {
+  robotId: string;
+  controller: Controller;
+  guard: SetpointGuard;
+  episode: number;
+  prevState: unknown;
+  lastSetpoint: SetpointWire | null;
+  episodeReturn: number;
+  estop: boolean;
+  stepsServed: number;
+}
+
+export class Bridge {
+  readonly rejects = new RejectCounter();
+  readonly episodes: EpisodeSummary[] = [];
+  readonly events: { robotId: string; event: SafetyEvent }[] = [];
+  /** Commands published, per robot (count). */
+  cmdsSent = 0;
+  /** Latest handling time per state message, ms (decode → publish), for the bench. */
+  lastHandleMs = 0;
+  private readonly slots = new Map<string, Promise<RobotSlot>>();
+  private readonly gate: MessageGate;
+  private readonly seq = new SeqCounter();
+  private readonly codec: Codec;
+  private readonly ttlMs: number;
+  private readonly onMessage: (topic: string, payload: Buffer) => void;
+  private closed = false;
+
+  constructor(private readonly options: BridgeOptions) {
+    this.codec = options.codec ?? jsonCodec;
+    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    this.gate = new MessageGate(options.gate);
+    this.onMessage = (topic, payload) => {
+      void this.handle(topic, payload).catch((err) => this.log(`error on ${topic}: ${(err as Error).message}`));
+    };
+  }
+
+  async start(): Promise<void> {
+    this.options.client.on('message', this.onMessage);
+    const chans: Channel[] = ['state', 'estop', 'events'];
+    const topics =
+      this.options.robots === '*' ? chans.map((c) => wildcardTopic(c)) : this.options.robots.flatMap((r) => chans.map((c) => topicFor(r, c)));
+    await this.options.client.subscribeAsync(topics, { qos: 0 });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.options.client.off('message', this.onMessage);
+    for (const p of this.slots.values()) (await p).controller.dispose?.();
+  }
+
+  /** Number of robots seen so far. */
+  get robotCount(): number {
+    return this.slots.size;
+  }
+
+  private slot(robotId: string): Promise<RobotSlot> {
+    let p = this.slots.get(robotId);
+    if (!p) {
+      const { model } = this.options;
+      const limits = this.options.rateLimit === false ? { ...model.limits, rate: undefined } : model.limits;
+      p = Promise.resolve(this.options.makeController(robotId)).then((controller) => ({
+        robotId,
+        controller,
+        guard: new SetpointGuard(limits, (s) => model.holdSetpoint(model.parseState ? model.parseState(s) : s) as SetpointWire, Math.max(1, this.options.controlPeriodS)),
+        episode: -1,
+        prevState: null,
+        lastSetpoint: null,
+        episodeReturn: 0,
+        estop: false,
+        stepsServed: 0,
+      }));
+      this.slots.set(robotId, p);
+    }
+    return p;
+  }
+
+  private async handle(topic: string, bytes: Buffer): Promise<void> {
+    if (this.closed) return;
+    const t0 = performance.now();
+    const t = parseTopic(topic);
+    if (!t) return;
+    if (this.options.robots !== '*' && !this.options.robots.includes(t.robotId)) return;
+    if (t.channel === 'events') return; // robots' events are for operators and logs
+    const d = decodeMessage(bytes, { robotId: t.robotId, channel: t.channel });
+    if (!d.ok) return this.reject(t.robotId, d.reason, d.detail);
+    const slot = await this.slot(t.robotId);
+    if (t.channel === 'estop') {
+      slot.estop = (d.msg as Envelope<'estop'>).payload.engaged;
+      return;
+    }
+    if (t.channel !== 'state') return;
+    const g = this.gate.check(d.msg, 'state');
+    if (!g.ok) return this.reject(t.robotId, g.reason, g.detail);
+    const msg = d.msg as Envelope<'state'>;
+    const { model } = this.options;
+    let state: unknown;
+    try {
+      state = model.parseState ? model.parseState(msg.payload.state) : msg.payload.state;
+    } catch (err) {
+      return this.reject(t.robotId, 'schema', `state: ${(err as Error).message}`);
+    }
+    const ep = msg.payload.episode;
+    if (ep && ep.index !== slot.episode) {
+      slot.episode = ep.index;
+      slot.controller.reset();
+      slot.guard.reset();
+      slot.prevState = null;
+      slot.lastSetpoint = null;
+      slot.episodeReturn = 0;
+    }
+    if (slot.prevState !== null && slot.lastSetpoint) slot.episodeReturn += model.reward(slot.prevState, state, slot.lastSetpoint);
+    slot.prevState = state;
+    if (ep && (ep.terminated || ep.truncated)) {
+      const summary: EpisodeSummary = {
+        robotId: t.robotId,
+        index: ep.index,
+        return: slot.episodeReturn,
+        length: ep.step,
+        reason: ep.reason,
+        metrics: model.metrics(state),
+      };
+      this.episodes.push(summary);
+      this.options.onEpisode?.(summary);
+      slot.lastSetpoint = null;
+      return;
+    }
+    if (slot.estop) return; // the robot ignores commands while e-stopped; do not pretend otherwise
+    const obs = model.observe(state);
+    const action = slot.controller.act(obs, slot.controller.privileged ? state : undefined);
+    const sp = model.toSetpoint(action) as SetpointWire;
+    const res = slot.guard.filter(sp, state, this.options.controlPeriodS);
+    for (const e of res.events) {
+      if (e.severity === 'info') continue;
+      this.events.push({ robotId: t.robotId, event: e });
+      this.publish(t.robotId, 'events', 'event', { kind: e.kind, severity: e.severity, detail: e.detail });
+    }
+    slot.lastSetpoint = res.setpoint;
+    slot.stepsServed++;
+    this.publish(t.robotId, 'cmd', 'cmd', { setpoint: res.setpoint, ttlMs: this.ttlMs, policyId: this.options.policyId, stateSeq: msg.seq });
+    this.cmdsSent++;
+    this.lastHandleMs = performance.now() - t0;
+  }
+
+  private reject(robotId: string, reason: Parameters<RejectCounter['add']>[0], detail: string): void {
+    const report = this.rejects.add(reason, `${robotId}: ${detail}`);
+    if (report) this.publish(robotId, 'events', 'event', { kind: 'rejected', severity: 'warn', detail: report.detail, counts: report.counts });
+  }
+
+  private publish<T extends MessageType>(robotId: string, channel: Channel, type: T, payload: PayloadOf<T>): void {
+    const { qos, retain } = CHANNEL_QOS[channel];
+    const bytes = this.codec.encode(makeEnvelope(type, robotId, this.seq.next(), payload));
+    this.options.client.publish(topicFor(robotId, channel), bytes, { qos, retain }, () => {});
+  }
+
+  private log(line: string): void {
+    this.options.log?.(`[bridge] ${line}`);
+  }
+}
+
+// ---------------------------------------------------------------- e-stop
+
+/** Engage or release a robot's latched e-stop (retained, QoS 1). */
+export async function publishEstop(client: MqttClient, robotId: string, engaged: boolean, reason: string, codec: Codec = jsonCodec): Promise<void> {
+  const env = makeEnvelope('estop', robotId, Date.now(), { engaged, reason });
+  await client.publishAsync(topicFor(robotId, 'estop'), codec.encode(env), { qos: 1, retain: true });
+}
+
+// ---------------------------------------------------------------- deployment
+
+export interface DeployOptions {
+  /** Raw bytes per chunk (default 48 KiB: 64 KiB once base64, well under the payload cap). */
+  chunkSize?: number;
+  timeoutMs?: number;
+  codec?: Codec;
+  policyId?: string;
+}
+
+/** The id of a policy directory: the first 16 hex of the sha256 of its manifest. */
+export function policyIdOf(dir: string): string {
+  return createHash('sha256').update(readFileSync(path.join(dir, 'manifest.json'))).digest('hex').slice(0, 16);
+}
+
+/**
+ * Send a policy directory to a robot's agent: `policy.begin` (file list with sha256), the
+ * chunks, `policy.commit`; resend what the agent reports missing; resolve on `activated`,
+ * reject on `rejected` or timeout.
+ */
+export async function deployPolicy(client: MqttClient, robotId: string, dir: string, options: DeployOptions = {}): Promise<{ policyId: string; deployId: string; bytes: number }> {
+  const codec = options.codec ?? jsonCodec;
+  const chunkSize = options.chunkSize ?? 48 * 1024;
+  const names = readdirSync(dir).filter((f) => statSync(path.join(dir, f)).isFile()).sort();
+  const files = names.map((name) => {
+    const data = readFileSync(path.join(dir, name));
+    return { name, data, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), chunks: Math.ceil(data.length / chunkSize) };
+  });
+  const policyId = options.policyId ?? policyIdOf(dir);
+  const deployId = randomBytes(8).toString('hex');
+  const seq = new SeqCounter();
+  const ackTopic = topicFor(robotId, 'policy/ack');
+  const send = <T extends MessageType>(type: T, payload: PayloadOf<T>) =>
+    client.publishAsync(topicFor(robotId, 'policy'), codec.encode(makeEnvelope(type, robotId, seq.next(), payload)), { qos: 1 });
+  const sendChunk = (f: (typeof files)[number], index: number) =>
+    send('policy.chunk', { deployId, file: f.name, index, data: f.data.subarray(index * chunkSize, (index + 1) * chunkSize).toString('base64') });
+
+  const acks: PayloadOf<'policy.ack'>[] = [];
+  let wake: (() => void) | null = null;
+  const onMessage = (topic: string, bytes: Buffer) => {
+    if (topic !== ackTopic) return;
+    const d = decodeMessage(bytes, { robotId, channel: 'policy/ack' });
+    if (!d.ok) return;
+    const ack = (d.msg as Envelope<'policy.ack'>).payload;
+    if (ack.deployId !== deployId) return;
+    acks.push(ack);
+    wake?.();
+  };
+  client.on('message', onMessage);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const next = async (): Promise<PayloadOf<'policy.ack'>> => {
+    while (!acks.length) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new EmbodyError(`policy deployment to ${robotId} timed out (no ack from its agent)`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, Math.min(left, 200));
+      });
+      wake = null;
+    }
+    return acks.shift()!;
+  };
+  try {
+    await client.subscribeAsync(ackTopic, { qos: 1 });
+    await send('policy.begin', { deployId, policyId, files: files.map(({ name, size, sha256, chunks }) => ({ name, size, sha256, chunks })) });
+    let ack = await next();
+    if (ack.status !== 'ready') throw new EmbodyError(`agent ${robotId} refused deployment: ${ack.reason ?? ack.status}`);
+    for (const f of files) for (let i = 0; i < f.chunks; i++) await sendChunk(f, i);
+    for (let attempt = 0; ; attempt++) {
+      await send('policy.commit', { deployId });
+      ack = await next();
+      if (ack.status === 'activated') break;
+      if (ack.status === 'rejected') throw new EmbodyError(`agent ${robotId} rejected policy ${policyId}: ${ack.reason ?? 'no reason given'}`);
+      if (ack.status === 'missing' && attempt < 3) {
+        for (const m of ack.missing ?? []) {
+          const [name, idx] = [m.slice(0, m.lastIndexOf(':')), Number(m.slice(m.lastIndexOf(':') + 1))];
+          const f = files.find((x) => x.name === name);
+          if (f && idx < f.chunks) await sendChunk(f, idx);
+        }
+        continue;
+      }
+      throw new EmbodyError(`agent ${robotId}: deployment ${deployId} ended with ${ack.status}`);
+    }
+    return { policyId, deployId, bytes: files.reduce((n, f) => n + f.size, 0) };
+  } finally {
+    client.off('message', onMessage);
+    await client.unsubscribeAsync(ackTopic).catch(() => {});
+  }
+}

@@ -1,0 +1,122 @@
+import { createEnv } from '../../sim/registry.js';
+import type { TaskEnv } from '../../sim/task-env.js';
+import type { SetpointWire } from '../protocol.js';
+import { positionOf } from '../safety.js';
+import { toTelemetry, type Driver, type StepOutcome } from './driver.js';
+
+/**
+ * The `sim` driver: a scene's Rapier world standing in for a robot. It is lockstep: each
+ * `step()` advances exactly one control period with the last setpoint, so an episode driven
+ * over MQTT sees the same states as `embody run` with the same seed, whatever the network
+ * latency. Episodes reset exactly as TaskEnv does (seeded first reset, then the env's stream).
+ */
+export interface SimDriverOptions {
+  scene: string;
+  seed?: number;
+}
+
+export class SimDriver implements Driver {
+  readonly name = 'sim';
+  private setpoint: SetpointWire;
+  private steps = 0;
+  private episode = 0;
+  private last: StepOutcome;
+  private landing = false;
+
+  private constructor(readonly env: TaskEnv, private readonly seed: number) {
+    env.reset({ seed });
+    this.setpoint = this.holdSetpoint();
+    this.last = { state: toTelemetry(env.state), terminated: false, truncated: false };
+  }
+
+  static async create(options: SimDriverOptions): Promise<SimDriver> {
+    const seed = options.seed ?? 0;
+    const env = await createEnv(options.scene, { seed });
+    return new SimDriver(env, seed);
+  }
+
+  get model() {
+    return this.env.model;
+  }
+
+  get controlPeriod(): number {
+    return this.env.bundle.controlPeriod;
+  }
+
+  readState(): Record<string, unknown> {
+    return this.last.state;
+  }
+
+  sendSetpoint(setpoint: SetpointWire): void {
+    this.landing = false;
+    this.setpoint = setpoint;
+  }
+
+  hold(): void {
+    this.landing = false;
+    this.setpoint = this.holdSetpoint();
+  }
+
+  /** Land: descend at 1 m/s (or the task's hold when it has no vertical axis) until near the ground. */
+  stop(): void {
+    this.landing = true;
+    this.setpoint = this.landSetpoint();
+  }
+
+  step(): StepOutcome {
+    if (this.last.terminated || this.last.truncated) return this.last;
+    if (this.landing) this.setpoint = this.landSetpoint();
+    const { bundle } = this.env;
+    const next = bundle.backend.advance(this.setpoint as never, bundle.controlPeriod);
+    this.steps++;
+    const done = bundle.model.done(next);
+    const truncated = !done.terminated && this.steps >= bundle.maxEpisodeSteps;
+    this.last = {
+      state: toTelemetry(next),
+      terminated: done.terminated,
+      truncated,
+      reason: done.reason ?? (truncated ? 'time-limit' : undefined),
+    };
+    return this.last;
+  }
+
+  nextEpisode(): Record<string, unknown> {
+    this.env.reset();
+    this.episode++;
+    this.steps = 0;
+    this.landing = false;
+    this.setpoint = this.holdSetpoint();
+    this.last = { state: toTelemetry(this.env.state), terminated: false, truncated: false };
+    return this.last.state;
+  }
+
+  episodeInfo() {
+    return { index: this.episode, step: this.steps, terminated: this.last.terminated, truncated: this.last.truncated, reason: this.last.reason };
+  }
+
+  /** The setpoint the sim is tracking now (tests check what was executed). */
+  get currentSetpoint(): SetpointWire {
+    return this.setpoint;
+  }
+
+  get seedUsed(): number {
+    return this.seed;
+  }
+
+  close(): void {
+    this.env.close();
+  }
+
+  private holdSetpoint(): SetpointWire {
+    return this.env.model.holdSetpoint(this.env.bundle.backend.state()) as SetpointWire;
+  }
+
+  private landSetpoint(): SetpointWire {
+    const hold = this.holdSetpoint();
+    if (!('vz' in hold)) return hold;
+    const z = positionOf(this.env.bundle.backend.state())?.[2] ?? 0;
+    return { ...hold, vz: z > 0.5 ? -1 : 0 };
+  }
+}
+
+export const createSimDriver = (options: Record<string, unknown>) => SimDriver.create(options as unknown as SimDriverOptions);

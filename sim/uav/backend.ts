@@ -30,6 +30,10 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   // Velocity-loop integrator and the gust state, per axis.
   private readonly integ = new Float64Array(3);
   private readonly gust = new Float64Array(3);
+  // Scratch for the velocity loop, so a physics step allocates nothing of its own.
+  private readonly spv = new Float64Array(3);
+  private readonly acc = new Float64Array(3);
+  private readonly vel = new Float64Array(3);
   // Per-slot scratch: in-range devices and their weights, and the gains of each (device, block).
   private readonly snr1m: Float64Array;
   private readonly rbHz: Float64Array;
@@ -38,6 +42,8 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   private readonly candidates: Int32Array;
   private readonly poses = new Float32Array(7);
   private readonly uavId: number;
+  /** Set to collect where step time goes (bench only): ms in physics, allocation, the rest. */
+  profile: { physicsMs: number; allocationMs: number; totalMs: number } | null = null;
 
   constructor(
     private readonly R: Rapier,
@@ -186,23 +192,33 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const { scene, s, h } = this;
     const u = scene.uav;
     const steps = Math.max(1, Math.round(dt / h));
+    const prof = this.profile;
+    const tStart = prof ? performance.now() : 0;
     this.allocate(steps * h);
+    if (prof) prof.allocationMs += performance.now() - tStart;
     s.slotBits = 0;
     s.slotEnergyJ = 0;
     const M = this.rbHz.length;
     const kp = u.velocityGain;
     const ki = (kp * kp) / 4; // critically damped PI: with drag cancelled the plant is an integrator
     const c = u.linearDrag;
-    const spv = [sp.vx, sp.vy, sp.vz];
-    const a = [0, 0, 0];
+    const spv = this.spv;
+    spv[0] = sp.vx;
+    spv[1] = sp.vy;
+    spv[2] = sp.vz;
+    const a = this.acc;
+    const vel = this.vel;
     const wind = scene.wind;
     const fence = this.model.limits.geofence!;
+    // The velocity after one Rapier step is the velocity before the next: read it once per step.
+    const v0 = this.body.linvel();
+    vel[0] = v0.x;
+    vel[1] = v0.y;
+    vel[2] = v0.z;
     for (let i = 0; i < steps; i++) {
       // PX4-like velocity loop: PI on the velocity error gives a kinematic acceleration,
       // limited to maxAccel; thrust also cancels the modelled drag, so the UAV's net
       // acceleration is the limited one. Integrate only when not saturated (anti-windup).
-      const v = this.body.linvel();
-      const vel = [v.x, v.y, v.z];
       let an = 0;
       for (let ax = 0; ax < 3; ax++) {
         const err = spv[ax] - vel[ax];
@@ -231,13 +247,21 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       }
       this.body.resetForces(false);
       this.body.addForce({ x: fx, y: fy, z: fz }, true);
-      this.world.step(this.events);
+      if (prof) {
+        const t0 = performance.now();
+        this.world.step(this.events);
+        prof.physicsMs += performance.now() - t0;
+      } else this.world.step(this.events);
 
       const p = this.body.translation();
       const nv = this.body.linvel();
+      vel[0] = nv.x;
+      vel[1] = nv.y;
+      vel[2] = nv.z;
       s.distance += Math.hypot(p.x - s.pos[0], p.y - s.pos[1], p.z - s.pos[2]);
-      s.pos = [p.x, p.y, p.z];
-      s.vel = [nv.x, nv.y, nv.z];
+      s.pos[0] = p.x;
+      s.pos[1] = p.y;
+      s.pos[2] = p.z;
       s.t += h;
       const e = flightPower(nv.x, nv.y, nv.z, u.mass, scene.energy) * h;
       s.energyJ += e;
@@ -256,13 +280,24 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       if (p.x < fence[0] || p.y < fence[1] || p.x > fence[3] || p.y > fence[4] || p.z > fence[5]) s.outOfFence = true;
       if (s.crashed || s.outOfFence || s.energyJ >= s.batteryJ) break;
     }
+    s.vel = [vel[0], vel[1], vel[2]];
+    if (prof) prof.totalMs += performance.now() - tStart;
     return s;
   }
 
-  /** One bare Rapier step, for the benchmark that compares env speed with raw physics. */
-  stepPhysicsOnly(): void {
-    this.world.step(this.events);
-    this.events.drainCollisionEvents(() => {});
+  /**
+   * Bare Rapier stepping of this same world (the UAV held up by a constant hover force),
+   * for the benchmark that compares env speed with raw physics. Returns seconds taken.
+   */
+  benchPhysics(steps: number): number {
+    this.body.resetForces(false);
+    this.body.addForce({ x: 0, y: 0, z: this.scene.uav.mass * GRAVITY }, true);
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      this.world.step(this.events);
+      this.events.drainCollisionEvents(() => {});
+    }
+    return (performance.now() - t0) / 1000;
   }
 
   describe(): SceneDescription {

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createEnv, validateSceneObject } from '../registry.js';
 import type { TaskEnv } from '../task-env.js';
 import type { UavState } from './model.js';
+import type { Box } from '../../src/core/spaces.js';
 import { readFileSync } from 'node:fs';
 import { SCENES_DIR } from '../scene.js';
 import path from 'node:path';
@@ -141,6 +142,6 @@ describe('UAV data-collection task', () => {
     expect(obs[0]).toBeCloseTo((2 * s.pos[0]) / 200 - 1, 5);
     expect(obs[6]).toBe(1); // full battery
     expect(obs[8 + 3]).toBe(1); // device 0 full
-    expect(e.spec.observationSpace.contains(obs)).toBe(true);
+    expect((e.spec.observationSpace as Box).contains(obs)).toBe(true);
   });
 });

@@ -1,0 +1,114 @@
+import { SyncVectorEnv } from '../src/core/vector-env.js';
+import { createEnv } from '../sim/registry.js';
+import type { TaskEnv } from '../sim/task-env.js';
+import type { UavBackend } from '../sim/uav/backend.js';
+import { table, writeBenchResult } from './results-io.js';
+
+/**
+ * `embody bench env`: how fast the worlds run.
+ * - bare Rapier steps/s of each UAV scene's own world;
+ * - env control steps/s, one env and a SyncVectorEnv of 8;
+ * - the ratio bare/env at the same control rate (issue: must be ≤ 1.5×);
+ * - where a control step's time goes: physics, allocation, observation, the rest.
+ */
+const UAV_SCENES = ['uav-small', 'uav-city', 'uav-sparse'];
+
+function policyAction(i: number) {
+  // A wandering but bounded flight, so that allocation and collection really work.
+  return new Float32Array([Math.sin(i * 0.02), Math.cos(i * 0.013), 0.1 * Math.sin(i * 0.05)]);
+}
+
+function timeEnvSteps(env: TaskEnv, steps: number): number {
+  env.reset({ seed: 0 });
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const r = env.step(policyAction(i));
+    if (r.terminated || r.truncated) env.reset();
+  }
+  return steps / ((performance.now() - t0) / 1000);
+}
+
+export async function runBench(opts: { quick: boolean; outDir: string }) {
+  const controlSteps = opts.quick ? 300 : 3000;
+  const rows: Record<string, string | number>[] = [];
+  const figures: Record<string, unknown>[] = [];
+  for (const name of UAV_SCENES) {
+    const env = await createEnv(name, { seed: 0 });
+    const backend = env.bundle.backend as UavBackend;
+    const substeps = Math.round(env.spec.controlPeriod * backend.scene.physicsHz);
+    timeEnvSteps(env, 100); // warm-up (JIT, wasm)
+    // Bare physics, same world and same number of Rapier steps per control period.
+    // Interleaved, best of 3: other processes on a shared machine only ever slow a run down.
+    let rapierStepsPerSec = 0;
+    let envPerSec = 0;
+    for (let rep = 0; rep < 3; rep++) {
+      env.reset({ seed: 0 });
+      backend.benchPhysics(200);
+      rapierStepsPerSec = Math.max(rapierStepsPerSec, (controlSteps * substeps) / backend.benchPhysics(controlSteps * substeps));
+      envPerSec = Math.max(envPerSec, timeEnvSteps(env, controlSteps));
+    }
+    const bareControlPerSec = rapierStepsPerSec / substeps;
+
+    // Where the time goes, with the backend's profiling counters on.
+    backend.profile = { physicsMs: 0, allocationMs: 0, totalMs: 0 };
+    env.reset({ seed: 0 });
+    let obsMs = 0;
+    const model = env.model;
+    const obsBuf = new Float32Array(model.observationSpace.size);
+    const tAll = performance.now();
+    for (let i = 0; i < controlSteps; i++) {
+      const r = env.step(policyAction(i));
+      const t0 = performance.now();
+      model.observe(env.state, obsBuf);
+      obsMs += performance.now() - t0;
+      if (r.terminated || r.truncated) env.reset();
+    }
+    const allMs = performance.now() - tAll - obsMs; // the extra observe calls are excluded
+    const p = backend.profile;
+    backend.profile = null;
+
+    const vec = new SyncVectorEnv(await Promise.all(Array.from({ length: 8 }, (_, i) => createEnv(name, { seed: i }))));
+    vec.reset({ seed: 0 });
+    const vecSteps = Math.max(40, Math.round(controlSteps / 8));
+    const t0 = performance.now();
+    for (let i = 0; i < vecSteps; i++) vec.step(Array.from({ length: 8 }, () => policyAction(i)));
+    const vecPerSec = (vecSteps * 8) / ((performance.now() - t0) / 1000);
+    vec.close();
+
+    const share = (ms: number) => (100 * ms) / allMs;
+    const row = {
+      scene: name,
+      rapierStepsPerSec,
+      bareControlStepsPerSec: bareControlPerSec,
+      envStepsPerSec: envPerSec,
+      vec8StepsPerSec: vecPerSec,
+      bareOverEnv: bareControlPerSec / envPerSec,
+      physicsPct: share(p.physicsMs),
+      allocationPct: share(p.allocationMs),
+      observationPct: share(obsMs),
+      otherPct: share(allMs - p.physicsMs - p.allocationMs - obsMs),
+    };
+    figures.push({ ...row, substeps, controlSteps });
+    rows.push(row);
+    env.close();
+  }
+  for (const name of ['pendulum', 'cartpole']) {
+    const env = await createEnv(name, { seed: 0 });
+    const act = env.spec.actionSpace.kind === 'discrete' ? () => 0 : () => new Float32Array([0.1]);
+    env.reset({ seed: 0 });
+    const n = opts.quick ? 2000 : 50000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const r = env.step(act() as any);
+      if (r.terminated || r.truncated) env.reset();
+    }
+    const sps = n / ((performance.now() - t0) / 1000);
+    figures.push({ scene: name, envStepsPerSec: sps });
+    env.close();
+  }
+  console.log(table(rows));
+  for (const f of figures.filter((f) => !('rapierStepsPerSec' in f))) console.log(`${f.scene}: ${(f.envStepsPerSec as number).toFixed(0)} env steps/s`);
+  const file = writeBenchResult(opts.outDir, 'env', figures);
+  console.log(`wrote ${file}`);
+  return figures;
+}

@@ -1,0 +1,141 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame, SceneDescription } from '../core/frames.js';
+import { createEnv } from '../../sim/registry.js';
+import { createScripted } from '../../controllers/registry.js';
+import { createMcapSink, EPISODE_METADATA, TOPICS } from './mcap-sink.js';
+import { openMcap, readEpisode } from './mcap-reader.js';
+import { checkAgainstSchema } from './schema-check.js';
+import { EMBODY_FRAME_SCHEMA, FRAME_TRANSFORMS_SCHEMA, SCENE_UPDATE_SCHEMA } from './foxglove-schemas.js';
+
+const STEPS = [40, 25];
+let dir: string;
+let scene: SceneDescription;
+const given: Frame[][] = [];
+const givenMetrics: Record<string, number>[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'embody-mcap-'));
+  const env = await createEnv('uav-small', { seed: 3 });
+  const controller = await createScripted('greedy', env.spec, { seed: 3, model: env.model });
+  const sink = createMcapSink(path.join(dir, 'episodes'));
+  scene = env.describe();
+  await sink.describe(scene);
+  for (let ep = 0; ep < STEPS.length; ep++) {
+    let { obs } = env.reset();
+    const frames: Frame[] = [];
+    for (let i = 0; i < STEPS[ep]; i++) {
+      obs = env.step(controller.act(obs)).obs;
+      const f = env.frame(ep);
+      frames.push({ ...f, poses: f.poses.slice() });
+      // Not awaited on purpose: the sink must queue calls in order.
+      void sink.frame(f);
+    }
+    await sink.flush();
+    // Atomic: until the episode ends only a temp file exists.
+    expect(existsSync(path.join(dir, 'episodes', `000${ep}.mcap`))).toBe(false);
+    const metrics = env.model.metrics(env.state);
+    givenMetrics.push(metrics);
+    await sink.endEpisode!(ep, metrics);
+    given.push(frames);
+  }
+  await sink.close!();
+  env.close();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('MCAP episode recording', () => {
+  it('writes one file per episode, atomically (no temp files left)', () => {
+    expect(readdirSync(path.join(dir, 'episodes')).sort()).toEqual(['0000.mcap', '0001.mcap']);
+  });
+
+  it('reads back with @mcap/core McapIndexedReader: every channel, schema and message count', async () => {
+    for (let ep = 0; ep < STEPS.length; ep++) {
+      const n = STEPS[ep];
+      const { reader, readable } = await openMcap(path.join(dir, 'episodes', `000${ep}.mcap`));
+      try {
+        const channels = [...reader.channelsById.values()];
+        const schemaOf = (topic: string) => {
+          const c = channels.find((ch) => ch.topic === topic)!;
+          const s = reader.schemasById.get(c.schemaId)!;
+          return { name: s.name, encoding: s.encoding, messageEncoding: c.messageEncoding };
+        };
+        expect(channels.map((c) => c.topic).sort()).toEqual(Object.values(TOPICS).sort());
+        expect(schemaOf(TOPICS.scene)).toEqual({ name: 'foxglove.SceneUpdate', encoding: 'jsonschema', messageEncoding: 'json' });
+        expect(schemaOf(TOPICS.overlay).name).toBe('foxglove.SceneUpdate');
+        expect(schemaOf(TOPICS.tf)).toEqual({ name: 'foxglove.FrameTransforms', encoding: 'jsonschema', messageEncoding: 'json' });
+        expect(schemaOf(TOPICS.embodyFrame).name).toBe('embody.Frame');
+        expect(schemaOf(TOPICS.embodyScene).name).toBe('embody.SceneDescription');
+
+        const counts: Record<string, number> = {};
+        const topicOf = new Map(channels.map((c) => [c.id, c.topic]));
+        const dec = new TextDecoder();
+        const errors: string[] = [];
+        let lastTime = -1n;
+        for await (const m of reader.readMessages()) {
+          const topic = topicOf.get(m.channelId)!;
+          counts[topic] = (counts[topic] ?? 0) + 1;
+          expect(m.logTime >= lastTime).toBe(true);
+          lastTime = m.logTime;
+          const msg = JSON.parse(dec.decode(m.data));
+          const schema = topic === TOPICS.tf ? FRAME_TRANSFORMS_SCHEMA : topic === TOPICS.embodyFrame ? EMBODY_FRAME_SCHEMA : topic === TOPICS.embodyScene ? null : SCENE_UPDATE_SCHEMA;
+          if (schema) errors.push(...checkAgainstSchema(msg, schema, { strict: true }).map((e) => `${topic}: ${e}`));
+          // The schema text stored in the file is the one we validate against.
+          const stored = JSON.parse(dec.decode(reader.schemasById.get(reader.channelsById.get(m.channelId)!.schemaId)!.data));
+          if (schema) expect(stored.title).toBe(schema.title);
+        }
+        expect(errors.slice(0, 5)).toEqual([]);
+        // scene + range rings once; tf, overlay and frame once per step.
+        expect(counts).toEqual({ [TOPICS.scene]: 1, [TOPICS.embodyScene]: 1, [TOPICS.tf]: n, [TOPICS.overlay]: n + 1, [TOPICS.embodyFrame]: n });
+        expect(Number(reader.statistics!.messageCount)).toBe(3 * n + 3);
+        const meta = [];
+        for await (const m of reader.readMetadata({ name: EPISODE_METADATA })) meta.push(m);
+        expect(meta).toHaveLength(1);
+        expect(meta[0].metadata.get('frames')).toBe(String(n));
+      } finally {
+        await readable.close();
+      }
+    }
+  });
+
+  it('replays exactly what was recorded: scene, poses, HUD, overlays and metrics', async () => {
+    for (let ep = 0; ep < STEPS.length; ep++) {
+      const rec = await readEpisode(path.join(dir, 'episodes', `000${ep}.mcap`));
+      expect(rec.scene).toEqual(JSON.parse(JSON.stringify(scene)));
+      expect(rec.frames).toHaveLength(STEPS[ep]);
+      rec.frames.forEach((f, i) => {
+        const g = given[ep][i];
+        expect(f.t).toBeCloseTo(g.t, 9);
+        expect(f.episode).toBe(ep);
+        expect(f.bodyIds).toEqual(g.bodyIds);
+        f.poses.forEach((v, k) => expect(Math.abs(v - g.poses[k])).toBeLessThan(1e-4));
+        expect(f.overlay).toEqual(JSON.parse(JSON.stringify(g.overlay)));
+        expect(f.hud).toEqual(g.hud);
+        expect(f.return).toBe(g.return);
+      });
+      // The UAV moved: the recording is not a frozen frame.
+      const a = rec.frames[0].poses;
+      const b = rec.frames[rec.frames.length - 1].poses;
+      expect(Math.hypot(a[0] - b[0], a[1] - b[1])).toBeGreaterThan(5);
+      for (const [k, v] of Object.entries(givenMetrics[ep])) expect(rec.metrics![k]).toBeCloseTo(v, 6);
+    }
+  });
+
+  it('the schema checker catches wrong messages', () => {
+    expect(checkAgainstSchema({ transforms: [{ translation: { x: 'a' } }] }, FRAME_TRANSFORMS_SCHEMA)).toEqual(['$.transforms[0].translation.x: expected a finite number, got "a"']);
+    expect(checkAgainstSchema({ entities: [{ frameId: 'world' }] }, SCENE_UPDATE_SCHEMA, { strict: true })).toEqual(['$.entities[0].frameId: not in the schema']);
+    expect(checkAgainstSchema({ entities: [{ lines: [{ type: 5 }] }] }, SCENE_UPDATE_SCHEMA)[0]).toMatch(/exactly one/);
+    expect(checkAgainstSchema({ t: 0 }, EMBODY_FRAME_SCHEMA)).toContain('$.episode: required');
+  });
+
+  it('refuses a frame before the scene, and a non-MCAP file', async () => {
+    const sink = createMcapSink(path.join(dir, 'other'));
+    await expect(sink.frame(given[0][0])).rejects.toThrow(/before describe/);
+    const junk = path.join(dir, 'junk.mcap');
+    writeFileSync(junk, 'not an mcap file at all, just some text that is long enough');
+    await expect(readEpisode(junk)).rejects.toThrow(/not a readable MCAP file/);
+  });
+});

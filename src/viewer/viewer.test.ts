@@ -1,0 +1,191 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createScripted } from '../../controllers/registry.js';
+import { createEnv } from '../../sim/registry.js';
+import type { Frame } from '../core/frames.js';
+import { readEpisode } from '../record/mcap-reader.js';
+import { createMcapSink } from '../record/mcap-sink.js';
+import { chromiumAvailable, distinctColours, launchChromium, openViewer, pixelDiff, sampleCanvas } from './browser.js';
+import { decodeFrame, encodeFrame } from './frame-codec.js';
+import { startLiveViewer, type LiveViewer } from './live.js';
+
+/**
+ * The viewer in a real headless Chromium (SwiftShader WebGL), fed by a real UAV env.
+ * Screenshots go to test-output/viewer/ (CI keeps them); with EMBODY_UPDATE_SCREENSHOTS=1
+ * they are also copied to docs/screenshots/ for the README.
+ */
+const OUT = path.resolve('test-output/viewer');
+const RUN_ID = '20261127-030000-uav-small-greedy-s7';
+const RUN_ID_2 = '20261127-020000-uav-small-sac-s2';
+let runsDir: string;
+let viewer: LiveViewer;
+let browser: Browser;
+
+async function shot(page: Page, name: string): Promise<void> {
+  const file = path.join(OUT, `${name}.png`);
+  await page.screenshot({ path: file });
+  if (process.env.EMBODY_UPDATE_SCREENSHOTS === '1') {
+    mkdirSync('docs/screenshots', { recursive: true });
+    copyFileSync(file, path.join('docs/screenshots', `${name}.png`));
+  }
+}
+
+/** A run directory with a recorded episode and a learning curve, as `embody run/train` leave them. */
+async function makeRun(dir: string): Promise<void> {
+  const env = await createEnv('uav-small', { seed: 7 });
+  const controller = await createScripted('greedy', env.spec, { seed: 7, model: env.model });
+  const sink = createMcapSink(path.join(dir, 'episodes'));
+  await sink.describe(env.describe());
+  let { obs } = env.reset();
+  for (let i = 0; i < 80; i++) {
+    obs = env.step(controller.act(obs)).obs;
+    await sink.frame(env.frame(0));
+  }
+  await sink.endEpisode!(0, env.model.metrics(env.state));
+  await sink.close!();
+  env.close();
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ command: 'train', scene: 'uav-small', controller: 'greedy', seed: 7 }));
+  const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ step: 1000 * (i + 1), wallTime: i, 'eval/return': 20 + 40 * (1 - Math.exp(-i / 8)) }));
+  writeFileSync(path.join(dir, 'metrics.jsonl'), lines.join('\n') + '\n');
+}
+
+describe('binary frame codec', () => {
+  it('round-trips a frame, in Node and with the page decoder', async () => {
+    const frame: Frame = {
+      t: 1.25,
+      episode: 3,
+      reward: -0.5,
+      return: 12.75,
+      bodyIds: [4, 9],
+      poses: Float32Array.from([1, 2, 3, 0, 0, 0, 1, -4, 5.5, 6, 0.5, 0.5, 0.5, 0.5]),
+      hud: { batteryPct: 97.5 },
+      overlay: { remaining: [1, 0.25], allocation: [1, -1] },
+    };
+    const bytes = encodeFrame(frame);
+    expect(bytes.byteLength).toBe(40 + 32 * 2 + JSON.stringify({ hud: frame.hud, overlay: frame.overlay }).length);
+    expect(decodeFrame(bytes)).toEqual(frame);
+    // The page's decoder (plain ES module) reads the same bytes.
+    const web = await import('./web/frame-codec.js' as string);
+    const fromPage = web.decodeFrame(bytes.slice().buffer);
+    expect({ ...fromPage, poses: Array.from(fromPage.poses) }).toEqual({ ...frame, poses: Array.from(frame.poses) });
+    expect(() => encodeFrame({ ...frame, bodyIds: [4] })).toThrow(/expected 7/);
+  });
+});
+
+describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    runsDir = mkdtempSync(path.join(tmpdir(), 'embody-runs-'));
+    mkdirSync(path.join(runsDir, RUN_ID));
+    await makeRun(path.join(runsDir, RUN_ID));
+    // A second run with only a learning curve, to compare on one chart.
+    mkdirSync(path.join(runsDir, RUN_ID_2));
+    const curve = Array.from({ length: 20 }, (_, i) => JSON.stringify({ step: 1500 * (i + 1), wallTime: i, 'eval/return': 10 + 30 * (1 - Math.exp(-i / 5)) }));
+    writeFileSync(path.join(runsDir, RUN_ID_2, 'metrics.jsonl'), curve.join('\n') + '\n{"step": 31000, "eval/ret');
+    viewer = await startLiveViewer({ port: 0, runsDir });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await viewer?.close();
+    if (runsDir) rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  it('live: renders the scene, and the UAV moves between two screenshots', async () => {
+    const page = await openViewer(browser, `${viewer.url}?mode=live`);
+    const env = await createEnv('uav-small', { seed: 1 });
+    const controller = await createScripted('greedy', env.spec, { seed: 1, model: env.model });
+    let { obs } = env.reset();
+    viewer.describe(env.describe());
+    const pushFrames = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        obs = env.step(controller.act(obs)).obs;
+        viewer.frame(env.frame(0));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await pushFrames(5);
+    await page.waitForFunction(() => (window as any).embody.live.framesReceived >= 5);
+    await page.waitForTimeout(300);
+    const a = await sampleCanvas(page, '#view canvas', 640, 360);
+    const posA = await page.evaluate(() => (window as any).embody.uavPosition());
+    await shot(page, 'live-1');
+    await pushFrames(40);
+    await page.waitForFunction(() => (window as any).embody.live.framesReceived >= 45);
+    await page.waitForTimeout(300);
+    const b = await sampleCanvas(page, '#view canvas', 640, 360);
+    const posB = await page.evaluate(() => (window as any).embody.uavPosition());
+    await shot(page, 'live');
+    env.close();
+    // Non-blank: a blank canvas has one colour; the scene has ground, grid, rings, columns...
+    expect(distinctColours(a)).toBeGreaterThan(20);
+    // The UAV flew ~40 control steps (8 s at up to 15 m/s), and the picture changed with it.
+    expect(Math.hypot(posB[0] - posA[0], posB[1] - posA[1])).toBeGreaterThan(10);
+    expect(pixelDiff(a, b)).toBeGreaterThan(0.001);
+    // The page shows what the env sent: its UAV is where the env's last frame put it.
+    const last = env.frame(0).poses;
+    expect(posB[0]).toBeCloseTo(last[0], 3);
+    await page.close();
+  });
+
+  it('replay: the scrub bar jumps to a frame and the UAV is where the recording has it', async () => {
+    const page = await openViewer(browser, `${viewer.url}?mode=replay&run=${RUN_ID}&episode=0000.mcap`);
+    const rec = await readEpisode(path.join(runsDir, RUN_ID, 'episodes', '0000.mcap'));
+    const n = await page.evaluate(() => (window as any).embody.replay.frames.length);
+    expect(n).toBe(rec.frames.length);
+    const before = await sampleCanvas(page);
+    for (const k of [60, 25]) {
+      // Drive the real control, as a user dragging the scrub bar does.
+      await page.evaluate((k) => {
+        const el = document.getElementById('replay-scrub') as HTMLInputElement;
+        el.value = String(k);
+        el.dispatchEvent(new Event('input'));
+      }, k);
+      const pos = await page.evaluate(() => (window as any).embody.uavPosition());
+      const want = rec.frames[k].poses;
+      expect(pos[0]).toBeCloseTo(want[0], 3);
+      expect(pos[1]).toBeCloseTo(want[1], 3);
+      expect(pos[2]).toBeCloseTo(want[2], 3);
+      expect(await page.evaluate(() => (window as any).embody.replay.index)).toBe(k);
+    }
+    await page.waitForTimeout(200);
+    expect(pixelDiff(before, await sampleCanvas(page))).toBeGreaterThan(0.001);
+    await shot(page, 'replay');
+    // Play runs the clock forward from the scrubbed frame.
+    await page.click('#replay-play');
+    await page.waitForFunction(() => (window as any).embody.replay.index > 30, null, { timeout: 10_000 });
+    await page.close();
+  });
+
+  it('runs: plots the learning curve of a run with uPlot', async () => {
+    const page = await openViewer(browser, `${viewer.url}?mode=runs`);
+    const state = await page.evaluate(() => {
+      const r = (window as any).embody.runs;
+      const [xs, ys] = r.chart.data;
+      return { metric: r.metric, series: r.series, y: ys[xs.indexOf(30000)] };
+    });
+    expect(state.metric).toBe('eval/return');
+    // Both runs on one chart (newest first); the second one's torn last line is skipped.
+    expect(state.series).toEqual([
+      { id: RUN_ID, points: 30 },
+      { id: RUN_ID_2, points: 20 },
+    ]);
+    // uPlot.join aligns both runs on the union of their steps: find RUN_ID's last point.
+    expect(state.y).toBeCloseTo(20 + 40 * (1 - Math.exp(-29 / 8)), 6);
+    // The curve is drawn: the plot canvas holds many pixels of the series colour (#4a90d9).
+    const curvePixels = await page.evaluate(() => {
+      const c = document.querySelector('#runs-chart canvas') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0x4a) < 40 && Math.abs(d[i + 1] - 0x90) < 40 && Math.abs(d[i + 2] - 0xd9) < 40) n++;
+      return n;
+    });
+    expect(curvePixels).toBeGreaterThan(200);
+    await shot(page, 'runs');
+    await page.close();
+  });
+});

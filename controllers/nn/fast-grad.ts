@@ -10,11 +10,26 @@ import type * as tfTypes from '@tensorflow/tfjs';
  * The result is mathematically identical; only the rank-2 case is replaced (others keep tfjs's).
  */
 let installed = false;
+let original: ReturnType<typeof tfTypes.getGradient> | null = null;
+
+/** Put tfjs's own matMul gradient back (the bench uses it to measure the naive baseline). */
+export function useStockMatMulGrad(tf: typeof tfTypes): void {
+  if (!installed || !original) return;
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    tf.registerGradient(original);
+  } finally {
+    console.warn = warn;
+  }
+  installed = false;
+}
 
 export function useTransposeFreeMatMulGrad(tf: typeof tfTypes): void {
   if (installed) return;
-  const original = tf.getGradient('BatchMatMul');
+  original ??= tf.getGradient('BatchMatMul');
   if (!original) return;
+  const stock = original;
   const T = (x: tfTypes.Tensor) => tf.transpose(x);
   // registerGradient warns once when it overrides; that warning is expected.
   const warn = console.warn;
@@ -26,7 +41,7 @@ export function useTransposeFreeMatMulGrad(tf: typeof tfTypes): void {
       gradFunc: (dy, saved, attrs) => {
         const [a, b] = saved;
         const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-        if (a.rank !== 2 || b.rank !== 2) return original.gradFunc(dy, saved, attrs);
+        if (a.rank !== 2 || b.rank !== 2) return stock.gradFunc(dy, saved, attrs);
         const d = dy as tfTypes.Tensor;
         if (!transposeA && !transposeB) return { a: () => tf.matMul(d, T(b)), b: () => tf.matMul(T(a), d) };
         if (!transposeA && transposeB) return { a: () => tf.matMul(d, b), b: () => tf.matMul(T(d), a) };

@@ -2,4 +2,4 @@
 export { Mlp, initWeights, dropoutMask, layerNorm, softUpdate, assignAll, flatten, unflatten, type InitScheme } from './mlp.js';
 export { Adam, ScalarAdam, type AdamOptions, type AdamState } from './adam.js';
 export * from './distributions.js';
-export { useTransposeFreeMatMulGrad } from './fast-grad.js';
+export { useTransposeFreeMatMulGrad, useStockMatMulGrad } from './fast-grad.js';

@@ -1,0 +1,199 @@
+/**
+ * `embody bench learners`: learner speed on this machine.
+ * - SAC and STAC gradient updates/s, 2×256 MLPs, batch 256, obs 17, act 6 (the issue's figures);
+ * - the same SAC update written the obvious way (tf.layers + optimizer.minimize), for the ratio;
+ * - policy inference latency p50/p99 for one observation (the artifact's pure-JS controller);
+ * - PPO env steps/s on CartPole with 8 envs, when controllers/ppo is registered.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Env, StepResult } from '../src/core/env.js';
+import { Rng } from '../src/core/rng.js';
+import { Box } from '../src/core/spaces.js';
+import { writeJsonAtomic } from '../src/experiment/atomic.js';
+import { initBackend } from '../controllers/backend.js';
+import { parseSacConfig, SacLearner } from '../controllers/sac/sac.js';
+import { LEARNERS, createLearner } from '../controllers/registry.js';
+import { useStockMatMulGrad, useTransposeFreeMatMulGrad } from '../controllers/nn/fast-grad.js';
+
+const OBS = 17;
+const ACT = 6;
+
+/** A synthetic Box env with the bench's sizes (HalfCheetah-like shapes): only the shapes matter here. */
+export class SyntheticEnv implements Env {
+  readonly spec = {
+    id: 'Synthetic-v0',
+    scene: 'synthetic',
+    observationSpace: new Box(-Infinity, Infinity, [OBS]),
+    actionSpace: new Box(-1, 1, [ACT]),
+    controlPeriod: 0.05,
+    maxEpisodeSteps: 1000,
+  };
+  private rng = new Rng(0);
+  private t = 0;
+  reset(o: { seed?: number } = {}) {
+    if (o.seed !== undefined) this.rng = new Rng(o.seed);
+    this.t = 0;
+    return { obs: Float32Array.from({ length: OBS }, () => this.rng.normal()), info: {} };
+  }
+  step(): StepResult {
+    this.t++;
+    const truncated = this.t >= 1000;
+    return { obs: Float32Array.from({ length: OBS }, () => this.rng.normal()), reward: this.rng.normal(), terminated: false, truncated, info: truncated ? { episode: { return: 0, length: this.t, metrics: {} } } : {} };
+  }
+  close() {}
+}
+
+const noHooks = { log() {}, episode() {} };
+
+async function sacUpdatesPerSec(kind: 'sac' | 'stac', updates: number): Promise<{ updatesPerSec: number; msPerUpdate: number; tensorsBefore: number; tensorsAfter: number }> {
+  const config = parseSacConfig({ learningStarts: 512, batchSize: 256, hidden: [256, 256], policyFrequency: 1, bufferSize: 10_000, logEvery: 1_000_000 }, kind);
+  const learner = new SacLearner(new SyntheticEnv(), 1, config, kind);
+  await learner.learn(512, noHooks); // fill the buffer with random-action transitions
+  for (let i = 0; i < 5; i++) learner.update(); // warm up (XNNPACK operator caches)
+  const tensorsBefore = tf.memory().numTensors;
+  const t0 = performance.now();
+  for (let i = 0; i < updates; i++) learner.update();
+  const ms = (performance.now() - t0) / updates;
+  const tensorsAfter = tf.memory().numTensors;
+  learner.dispose();
+  return { updatesPerSec: 1000 / ms, msPerUpdate: ms, tensorsBefore, tensorsAfter };
+}
+
+/** The obvious tfjs SAC update: tf.layers models, tf.train.adam, optimizer.minimize. */
+async function naiveSacUpdatesPerSec(updates: number): Promise<{ updatesPerSec: number; msPerUpdate: number }> {
+  const mlp = (inp: number, out: number) =>
+    tf.sequential({ layers: [tf.layers.dense({ units: 256, activation: 'relu', inputShape: [inp] }), tf.layers.dense({ units: 256, activation: 'relu' }), tf.layers.dense({ units: out })] });
+  const actor = mlp(OBS, 2 * ACT);
+  const q1 = mlp(OBS + ACT, 1);
+  const q2 = mlp(OBS + ACT, 1);
+  const q1t = mlp(OBS + ACT, 1);
+  const q2t = mlp(OBS + ACT, 1);
+  const qOpt = tf.train.adam(1e-3);
+  const piOpt = tf.train.adam(3e-4);
+  const B = 256;
+  const rng = new Rng(0);
+  const rand = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const sample = (s: tf.Tensor2D) => {
+    const out = actor.apply(s) as tf.Tensor2D;
+    const [mean, raw] = tf.split(out, 2, 1);
+    const logStd = tf.add(-5, tf.mul(3.5, tf.add(tf.tanh(raw), 1)));
+    const u = tf.add(mean, tf.mul(tf.exp(logStd), tf.randomNormal(mean.shape)));
+    const a = tf.tanh(u);
+    const logp = tf.sum(tf.sub(tf.sub(tf.mul(tf.square(tf.div(tf.sub(u, mean), tf.exp(logStd))), -0.5), logStd), tf.log(tf.add(tf.sub(1, tf.square(a)), 1e-6))), 1);
+    return { a: a as tf.Tensor2D, logp };
+  };
+  const step = () =>
+    tf.tidy(() => {
+      const s = tf.tensor2d(rand(B * OBS), [B, OBS]);
+      const a = tf.tensor2d(rand(B * ACT), [B, ACT]).tanh();
+      const r = tf.tensor1d(rand(B));
+      const s2 = tf.tensor2d(rand(B * OBS), [B, OBS]);
+      const next = sample(s2);
+      const sa2 = tf.concat([s2, next.a], 1);
+      const y = tf.add(r, tf.mul(0.99, tf.sub(tf.minimum(q1t.apply(sa2) as tf.Tensor, q2t.apply(sa2) as tf.Tensor).reshape([-1]), tf.mul(0.2, next.logp))));
+      qOpt.minimize(() => {
+        const sa = tf.concat([s, a], 1);
+        return tf.add(tf.losses.meanSquaredError(y, (q1.apply(sa) as tf.Tensor).reshape([-1])), tf.losses.meanSquaredError(y, (q2.apply(sa) as tf.Tensor).reshape([-1]))) as tf.Scalar;
+      }, false, [...q1.trainableWeights, ...q2.trainableWeights].map((w) => (w as unknown as { val: tf.Variable }).val));
+      piOpt.minimize(() => {
+        const cur = sample(s);
+        const sa = tf.concat([s, cur.a], 1);
+        const q = tf.minimum(q1.apply(sa) as tf.Tensor, q2.apply(sa) as tf.Tensor).reshape([-1]);
+        return tf.mean(tf.sub(tf.mul(0.2, cur.logp), q)) as tf.Scalar;
+      }, false, actor.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+      for (const [t, src] of [[q1t, q1], [q2t, q2]] as const) {
+        t.setWeights(src.getWeights().map((w, i) => tf.add(tf.mul(0.005, w), tf.mul(0.995, t.getWeights()[i]))));
+      }
+    });
+  for (let i = 0; i < 3; i++) step();
+  const t0 = performance.now();
+  for (let i = 0; i < updates; i++) step();
+  const ms = (performance.now() - t0) / updates;
+  [actor, q1, q2, q1t, q2t].forEach((m) => m.dispose());
+  return { updatesPerSec: 1000 / ms, msPerUpdate: ms };
+}
+
+async function inferenceLatency(samples: number): Promise<{ p50us: number; p99us: number }> {
+  const config = parseSacConfig({ hidden: [256, 256], bufferSize: 10 }, 'sac');
+  const learner = new SacLearner(new SyntheticEnv(), 2, config, 'sac');
+  const controller = learner.evalController();
+  const rng = new Rng(3);
+  const obs = Array.from({ length: 64 }, () => Float32Array.from({ length: OBS }, () => rng.normal()));
+  for (let i = 0; i < 200; i++) controller.act(obs[i % 64]);
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    controller.act(obs[i % 64]);
+    times.push((performance.now() - t0) * 1000);
+  }
+  times.sort((a, b) => a - b);
+  learner.dispose();
+  return { p50us: times[Math.floor(samples * 0.5)], p99us: times[Math.floor(samples * 0.99)] };
+}
+
+async function ppoStepsPerSec(quick: boolean): Promise<{ envStepsPerSec: number } | { skipped: string }> {
+  if (!LEARNERS.ppo) return { skipped: 'ppo is not registered in controllers/registry.ts' };
+  const { createEnv } = await import('../sim/registry.js');
+  const steps = quick ? 4096 : 16384;
+  const learner = await createLearner('ppo', { makeEnv: (seed) => createEnv('cartpole', { seed }), seed: 1, config: { numEnvs: 8, logEvery: 1e9 } });
+  const t0 = performance.now();
+  await learner.learn(steps, noHooks);
+  const s = (performance.now() - t0) / 1000;
+  const n = learner.envSteps;
+  learner.dispose();
+  return { envStepsPerSec: n / s };
+}
+
+export async function runBench(opts: { quick?: boolean; outDir?: string } = {}): Promise<Record<string, unknown>> {
+  const quick = !!opts.quick;
+  const backend = await initBackend(process.env.EMBODY_BACKEND);
+  const n = quick ? 20 : 200;
+  const sac = await sacUpdatesPerSec('sac', n);
+  const stac = await sacUpdatesPerSec('stac', n);
+  // The baseline runs with tfjs's stock matMul gradient, as anyone would get it.
+  const fast = backend.notes.length > 0;
+  useStockMatMulGrad(tf);
+  const naive = await naiveSacUpdatesPerSec(quick ? 5 : 30);
+  if (fast) useTransposeFreeMatMulGrad(tf);
+  const latency = await inferenceLatency(quick ? 2000 : 20000);
+  const ppo = await ppoStepsPerSec(quick);
+  const fmt = (x: number, d = 1) => x.toFixed(d);
+  const rows: [string, string][] = [
+    ['backend', `${backend.backend}${backend.simd !== undefined ? ` (SIMD ${backend.simd}, threads ${backend.threads})` : ''}`],
+    ['SAC updates/s (2×256, batch 256, obs 17, act 6)', `${fmt(sac.updatesPerSec)}  (${fmt(sac.msPerUpdate)} ms/update)`],
+    ['STAC updates/s (same sizes, dropout 0.01 + LayerNorm)', `${fmt(stac.updatesPerSec)}  (${fmt(stac.msPerUpdate)} ms/update)`],
+    ['naive tfjs SAC updates/s (tf.layers + minimize)', `${fmt(naive.updatesPerSec)}  (${fmt(naive.msPerUpdate)} ms/update)`],
+    ['speed-up over naive', `${fmt(sac.updatesPerSec / naive.updatesPerSec, 2)}×`],
+    ['policy inference latency, 1 obs (p50 / p99)', `${fmt(latency.p50us)} µs / ${fmt(latency.p99us)} µs`],
+    ['PPO env steps/s, CartPole, 8 envs', 'envStepsPerSec' in ppo ? fmt(ppo.envStepsPerSec) : `skipped: ${ppo.skipped}`],
+    ['tensors before/after SAC updates', `${sac.tensorsBefore} / ${sac.tensorsAfter}`],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\nembody bench learners${quick ? ' (quick)' : ''}`);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+  const result = {
+    suite: 'learners',
+    date: new Date().toISOString(),
+    quick,
+    backend,
+    sac,
+    stac,
+    naiveSac: naive,
+    speedupOverNaive: sac.updatesPerSec / naive.updatesPerSec,
+    inference: latency,
+    ppo,
+    node: process.version,
+  };
+  const outDir = opts.outDir ?? 'bench/results';
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `${new Date().toISOString().slice(0, 10)}-learners${quick ? '-quick' : ''}.json`);
+  writeJsonAtomic(file, result);
+  console.log(`  wrote ${file}`);
+  return result;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runBench({ quick: process.argv.includes('--quick') });
+}

@@ -43,7 +43,12 @@ export interface LearnerOptions {
 }
 
 /** kind → lazy learner factory. Learner owners add their one line here. */
-export const LEARNERS: Record<string, { description: string; load: () => Promise<(opts: LearnerOptions) => Promise<Learner>> }> = {};
+export const LEARNERS: Record<string, { description: string; load: () => Promise<(opts: LearnerOptions) => Promise<Learner>> }> = {
+  sac: { description: 'Soft Actor-Critic: twin critics, tanh-Gaussian actor, auto entropy (Box actions)', load: async () => (await import('./sac/sac.js')).createSacLearner('sac') },
+  stac: { description: 'Stochastic Actor-Critic: SAC with one Normal(μ, σ) critic, μ − β·σ (Box actions)', load: async () => (await import('./sac/sac.js')).createSacLearner('stac') },
+  ppo: { description: 'Proximal Policy Optimization: vectorised rollouts, GAE, clipped objective (Box and Discrete actions)', load: async () => (await import('./ppo/ppo.js')).createPpo },
+  dqn: { description: 'Double DQN: target network, ε-greedy, replay buffer, Huber loss (Discrete actions)', load: async () => (await import('./dqn/dqn.js')).createDqn },
+};
 
 export async function createScripted(name: string, spec: EnvSpec, context: ControllerContext): Promise<Controller> {
   const entry = SCRIPTED[name];

@@ -28,7 +28,7 @@ import type { LearnHooks, Learner } from '../learner.js';
 import { Adam, flatten, unflatten } from '../nn/index.js';
 import { PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../ppo/checkpoint-io.js';
-import { restoreEnv, snapshotEnv, type EnvSnapshot } from '../ppo/env-snapshot.js';
+import { canSnapshot, restartSeed, restoreEnv, snapshotEnv, type EnvSnapshot } from '../ppo/env-snapshot.js';
 import type { LearnerOptions } from '../registry.js';
 import { type Batch, ReplayBuffer } from '../sac/replay-buffer.js';
 import { type DqnConfig, DqnConfigSchema } from './config.js';
@@ -70,6 +70,8 @@ export class DqnLearner implements Learner {
   private batch: Batch | undefined;
   private stepsSinceTrain = 0;
   envsRestored = true;
+  /** False when some env cannot be snapshotted: episodes then restart at every learn() boundary. */
+  readonly envsSnapshotable: boolean;
   // Figures accumulated between logs.
   private lossSum = 0;
   private qSum = 0;
@@ -94,6 +96,13 @@ export class DqnLearner implements Learner {
     this.normalizer = cfg.normalizeObs ? new RunningNormalizer(this.obsSize, cfg.obsClip) : null;
     this.obs = vec.reset({ seed }).obs;
     this.observe(this.obs);
+    this.envsSnapshotable = vec.envs.every(canSnapshot);
+  }
+
+  /** End every episode in progress (see env-snapshot.ts): only when the envs cannot be snapshotted. */
+  private restartEpisodes(): void {
+    this.obs = this.vec.reset({ seed: restartSeed(this.seed, this.envSteps) }).obs;
+    this.observe(this.obs);
   }
 
   private observe(rows: Float32Array): void {
@@ -116,6 +125,7 @@ export class DqnLearner implements Learner {
     const cfg = this.cfg;
     const N = this.vec.numEnvs;
     const D = this.obsSize;
+    const start = this.envSteps;
     while (this.envSteps < untilStep) {
       const t0 = performance.now();
       const x = this.normalizeRows(this.obs);
@@ -159,6 +169,7 @@ export class DqnLearner implements Learner {
         await new Promise((r) => setImmediate(r));
       }
     }
+    if (!this.envsSnapshotable && this.envSteps > start) this.restartEpisodes();
   }
 
   private flushLog(hooks: LearnHooks): void {
@@ -292,8 +303,9 @@ export class DqnLearner implements Learner {
     if (this.envsRestored) {
       this.obs = (arrays.obs as Float32Array).slice();
     } else {
-      this.obs = this.vec.reset({ seed: this.seed + 1_000_003 * (this.calls + 1) }).obs;
-      this.observe(this.obs);
+      // The run restarted its episodes when this checkpoint was taken (end of learn()); do the
+      // same reset. The normaliser already holds those observations.
+      this.obs = this.vec.reset({ seed: restartSeed(state.seed as number, this.envSteps) }).obs;
     }
   }
 

@@ -5,8 +5,10 @@ import { TaskEnv } from '../../sim/task-env.js';
 /**
  * Mid-episode env state for bit-exact resume. The Env contract has no save/restore, so this
  * reaches into TaskEnv's fields; it works when the task's SimBackend offers `setState(state)`
- * with a JSON-safe state (the classic tasks do). Otherwise `snapshotEnv` returns null and a
- * resumed run starts fresh episodes (still correct, just not bit-exact).
+ * with a JSON-safe state (the classic tasks do). Otherwise `snapshotEnv` returns null, and the
+ * learners fall back to the training driver's convention: they end the episodes in progress at
+ * the end of every learn() call (restartSeed), in uninterrupted and resumed runs alike, so resume
+ * stays bit-exact at the cost of cutting episodes at evaluation points.
  */
 export interface EnvSnapshot {
   rng: { s: RngState; spare: number | null };
@@ -22,6 +24,19 @@ interface TaskEnvInternals {
   steps: number;
   episodeReturn: number;
   lastReward: number;
+}
+
+/** Whether `env` can be snapshotted mid-episode (a TaskEnv whose backend has setState). */
+export function canSnapshot(env: Env): boolean {
+  return restorable(env);
+}
+
+/**
+ * Seed for restarting every episode at a learn() boundary, when the envs cannot be snapshotted:
+ * a function of (run seed, env steps) only, so the uninterrupted and the resumed run agree.
+ */
+export function restartSeed(seed: number, envSteps: number): number {
+  return ((seed * 2_654_435_761) ^ (envSteps * 40_503)) >>> 0;
 }
 
 function restorable(env: Env): env is TaskEnv {

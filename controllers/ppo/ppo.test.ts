@@ -122,6 +122,24 @@ describe('PPO learner', () => {
     });
   }
 
+  it('resumes bit-exactly on a Rapier task too (episodes restart at learn() boundaries)', async () => {
+    const extra = { normalizeObs: true, numSteps: 32, batchSize: 32 };
+    const a = await make('uav-small', extra);
+    expect(a.envsSnapshotable).toBe(false);
+    await a.learn(64, quiet);
+    const dir = path.join(tmp, 'ckpt-uav');
+    await a.saveCheckpoint(dir);
+    await a.learn(192, quiet);
+    const b = await make('uav-small', extra, 3);
+    await b.loadCheckpoint(dir);
+    expect(b.envsRestored).toBe(false);
+    await b.learn(192, quiet);
+    expect(allWeights(b)).toEqual(allWeights(a));
+    expect(b.normalizer?.toJSON()).toEqual(a.normalizer?.toJSON());
+    a.dispose();
+    b.dispose();
+  });
+
   it('exports a policy that acts exactly as evalController', async () => {
     const l = await make('pendulum', { normalizeObs: true });
     await l.learn(256, quiet);

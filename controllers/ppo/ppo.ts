@@ -30,7 +30,7 @@ import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePol
 import type { LearnerOptions } from '../registry.js';
 import { readCheckpointFiles, writeCheckpointFiles } from './checkpoint-io.js';
 import { type PpoConfig, PpoConfigSchema } from './config.js';
-import { restoreEnv, snapshotEnv, type EnvSnapshot } from './env-snapshot.js';
+import { canSnapshot, restartSeed, restoreEnv, snapshotEnv, type EnvSnapshot } from './env-snapshot.js';
 import { computeGae } from './gae.js';
 import { ppoLoss } from './loss.js';
 
@@ -72,6 +72,8 @@ export class PpoLearner implements Learner {
   private obs: Float32Array;
   /** Whether the envs were restored mid-episode on the last loadCheckpoint. */
   envsRestored = true;
+  /** False when some env cannot be snapshotted: episodes then restart at every learn() boundary. */
+  readonly envsSnapshotable: boolean;
 
   // Rollout storage, index t·N + i (obs and actions have an extra trailing dimension).
   private readonly buf: {
@@ -123,6 +125,13 @@ export class PpoLearner implements Learner {
     };
     this.obs = vec.reset({ seed }).obs;
     this.observe(this.obs);
+    this.envsSnapshotable = vec.envs.every(canSnapshot);
+  }
+
+  /** End every episode in progress (see env-snapshot.ts): only when the envs cannot be snapshotted. */
+  private restartEpisodes(): void {
+    this.obs = this.vec.reset({ seed: restartSeed(this.seed, this.envSteps) }).obs;
+    this.observe(this.obs);
   }
 
   /** Feed new raw observations to the running normaliser (SB3 VecNormalize updates on every new obs). */
@@ -150,6 +159,7 @@ export class PpoLearner implements Learner {
   }
 
   async learn(untilStep: number, hooks: LearnHooks): Promise<void> {
+    const start = this.envSteps;
     while (this.envSteps < untilStep) {
       const t0 = performance.now();
       this.collectRollout(hooks);
@@ -166,6 +176,7 @@ export class PpoLearner implements Learner {
       // Let the event loop breathe (progress bars, signals) between iterations.
       await new Promise((r) => setImmediate(r));
     }
+    if (!this.envsSnapshotable && this.envSteps > start) this.restartEpisodes();
   }
 
   /** Step 1: numSteps × numEnvs transitions with the current policy. */
@@ -443,9 +454,9 @@ export class PpoLearner implements Learner {
     if (this.envsRestored) {
       this.obs = (arrays.obs as Float32Array).slice();
     } else {
-      // Envs that cannot be put back mid-episode start fresh episodes (correct, not bit-exact).
-      this.obs = this.vec.reset({ seed: this.seed + 1_000_003 * (this.updates + 1) }).obs;
-      this.observe(this.obs);
+      // The run restarted its episodes when this checkpoint was taken (end of learn()); do the
+      // same reset. The normaliser already holds those observations.
+      this.obs = this.vec.reset({ seed: restartSeed(state.seed as number, this.envSteps) }).obs;
     }
   }
 

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+
+/**
+ * `embody train <scene> --controller sac|stac|ppo|dqn`: train a learner, evaluate it every
+ * `evalEvery` steps, checkpoint, and write runs/<id>/policy/. `--resume runs/<id>` continues bit-exactly.
+ */
+interface TrainCliOptions {
+  controller: string;
+  steps?: string;
+  seed: string;
+  config?: string;
+  resume?: string;
+  backend?: string;
+  out: string;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a learner on a scene; writes runs/<id>/ (config, metrics.jsonl, checkpoints, policy/)')
+    .argument('[scene]', 'scene name under scenes/ or a path (ignored with --resume)', 'pendulum')
+    .option('-c, --controller <kind>', 'learner: sac, stac, ppo, dqn', 'sac')
+    .option('--steps <n>', 'env steps in total (default: from configs/<scene>.<kind>.json)')
+    .option('-s, --seed <s>', 'seed of the run', '0')
+    .option('--config <file>', 'JSON file merged over the per-task defaults')
+    .option('--resume <runDir>', 'continue runs/<id> from its last checkpoint (bit-exact)')
+    .option('--backend <name>', 'tfjs backend: tensorflow-gpu, tensorflow, wasm, cpu (default: first that loads)')
+    .option('-o, --out <dir>', 'where run directories go', 'runs')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (scene: string, opts: TrainCliOptions) => {
+      const { train } = await import('../../experiment/train.js');
+      const int = (v: string, name: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer, got "${v}"`);
+        return n;
+      };
+      const controller = opts.controller === 'distributional' ? 'stac' : opts.controller;
+      const result = await train({
+        scene,
+        controller,
+        steps: opts.steps ? int(opts.steps, '--steps') : undefined,
+        seed: int(opts.seed, '--seed'),
+        configFile: opts.config,
+        resume: opts.resume,
+        backend: opts.backend,
+        out: opts.out,
+        quiet: opts.quiet,
+      });
+      const ev = result.finalEval;
+      console.log(
+        `${scene} · ${controller} · ${result.envSteps} steps · ${result.wallSeconds.toFixed(0)} s · backend ${result.backend}` +
+          (ev ? ` · final eval return ${ev.return.mean.toFixed(2)} ± ${ev.return.std.toFixed(2)}` : ''),
+      );
+      console.log(`run directory: ${result.runDir}`);
+    });
+}

@@ -105,13 +105,16 @@ export function frameTransformsOf(scene: SceneDescription, frame: Frame, stamp: 
 
 /**
  * Task overlays for Foxglove, one plugin per task (the `task` field of the SceneDescription).
- * A plugin keeps whatever per-episode state it needs (e.g. the trail) and returns entities.
+ * A plugin keeps its per-episode state and returns only the entities that changed, so that
+ * recording stays cheap (an entity replaces the earlier one with the same id).
  */
 export interface FoxgloveOverlay {
-  /** Entities drawn once at the start of an episode (range rings, named places). */
+  /** Entities drawn at the start of an episode (range rings, named places, full columns). */
   start?(scene: SceneDescription, stamp: Time): Entity[];
-  /** Entities replaced every frame. */
+  /** Entities that changed with this frame (often none). */
   frame(scene: SceneDescription, frame: Frame, stamp: Time): Entity[];
+  /** Entities still pending when the episode ends (the last piece of a trail). */
+  finish?(stamp: Time): Entity[];
 }
 
 export const FOXGLOVE_OVERLAYS: Record<string, () => FoxgloveOverlay> = {
@@ -124,85 +127,112 @@ interface Device {
   rangeM?: number;
 }
 
-function uavPosition(scene: SceneDescription, frame: Frame): [number, number, number] | null {
+function uavIndex(scene: SceneDescription, frame: Frame): number {
   const uav = scene.bodies.find((b) => b.role === 'uav');
   const i = uav ? frame.bodyIds.indexOf(uav.id) : 0;
-  if (i < 0 || frame.poses.length < 7 * (i + 1)) return null;
-  return [frame.poses[7 * i], frame.poses[7 * i + 1], frame.poses[7 * i + 2]];
+  return i >= 0 && frame.poses.length >= 7 * (i + 1) ? i : -1;
 }
 
-function columnHeight(scene: SceneDescription): number {
-  const [, , zmin, , , zmax] = scene.bounds;
-  return Math.max(2, 0.5 * ((zmax ?? 20) - (zmin ?? 0)));
+/** Device column size from the workspace span (as the page draws them). */
+export function columnSize(scene: SceneDescription): { hMax: number; radius: number } {
+  const [x0 = 0, y0 = 0, , x1 = 100, y1 = 100] = scene.bounds;
+  const span = Math.max(x1 - x0, y1 - y0);
+  return { hMax: Math.max(5, 0.12 * span), radius: Math.max(1, 0.018 * span) };
 }
+
+/** Remaining data is drawn in steps of this fraction: a column changes ~50 times per episode, not every frame. */
+const COLUMN_STEP = 0.02;
+const TRAIL_CHUNK = 10;
+const ALLOCATION_EVERY = 5;
 
 /** UAV data collection: trail, device columns ∝ remaining data, range rings, allocation lines. */
 function uavOverlay(): FoxgloveOverlay {
-  const TRAIL_CHUNK = 25;
   let trail: { x: number; y: number; z: number }[] = [];
   let chunk = 0;
-  let lastEpisode = -1;
-  const ring = (d: Device, stamp: Time): Entity => {
-    const r = d.rangeM ?? 0;
-    const points = Array.from({ length: 48 }, (_, k) => {
-      const a = (2 * Math.PI * k) / 48;
-      return { x: d.position[0] + r * Math.cos(a), y: d.position[1] + r * Math.sin(a), z: 0.05 };
-    });
-    return { type: 1, pose: IDENTITY, thickness: 2, scale_invariant: true, points, color: { r: 0.3, g: 0.7, b: 1, a: 0.6 } };
+  let frames = 0;
+  let shown: number[] = [];
+  let lastAllocation = '';
+  const base = (stamp: Time, id: string) => ({ timestamp: stamp, frame_id: WORLD_FRAME, id, lifetime: { sec: 0, nsec: 0 }, frame_locked: false });
+  const column = (scene: SceneDescription, d: Device, k: number, fraction: number, stamp: Time): Entity => {
+    const { hMax, radius } = columnSize(scene);
+    const h = Math.max(0.05, hMax * fraction);
+    return {
+      ...base(stamp, `uav/device/${k}`),
+      metadata: [
+        { key: 'name', value: d.name ?? `device-${k}` },
+        { key: 'remaining', value: fraction.toFixed(2) },
+      ],
+      cylinders: [
+        {
+          pose: { position: { x: d.position[0], y: d.position[1], z: h / 2 }, orientation: IDENTITY.orientation },
+          size: { x: 2 * radius, y: 2 * radius, z: h },
+          bottom_scale: 1,
+          top_scale: 1,
+          color: { r: 0.31 + 0.6 * fraction, g: 0.75 - 0.11 * fraction, b: 0.42 - 0.19 * fraction, a: 0.85 },
+        },
+      ],
+    };
   };
+  const trailEntity = (stamp: Time): Entity => ({
+    ...base(stamp, `uav/trail/${chunk}`),
+    lines: [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: trail, color: { r: 1, g: 0.8, b: 0.2, a: 1 } }],
+  });
   return {
     start(scene, stamp) {
-      const devices = ((scene.overlay?.devices as Device[] | undefined) ?? []).filter((d) => (d.rangeM ?? 0) > 0);
-      trail = [];
-      chunk = 0;
-      return [{ timestamp: stamp, frame_id: WORLD_FRAME, id: 'uav/range-rings', lifetime: { sec: 0, nsec: 0 }, frame_locked: false, lines: devices.map((d) => ring(d, stamp)) }];
+      const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
+      shown = devices.map(() => 1);
+      const rings = devices
+        .filter((d) => (d.rangeM ?? 0) > 0)
+        .map((d) => ({
+          type: 1,
+          pose: IDENTITY,
+          thickness: 2,
+          scale_invariant: true,
+          points: Array.from({ length: 48 }, (_, k) => {
+            const a = (2 * Math.PI * k) / 48;
+            return { x: d.position[0] + d.rangeM! * Math.cos(a), y: d.position[1] + d.rangeM! * Math.sin(a), z: 0.05 };
+          }),
+          color: { r: 0.3, g: 0.64, b: 1, a: 0.6 },
+        }));
+      return [{ ...base(stamp, 'uav/range-rings'), lines: rings }, ...devices.map((d, k) => column(scene, d, k, 1, stamp))];
     },
     frame(scene, frame, stamp) {
       const out: Entity[] = [];
       const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
       const remaining = (frame.overlay.remaining as number[] | undefined) ?? [];
+      for (let k = 0; k < devices.length; k++) {
+        const q = Math.round((remaining[k] ?? 1) / COLUMN_STEP) * COLUMN_STEP;
+        if (q !== shown[k]) {
+          shown[k] = q;
+          out.push(column(scene, devices[k], k, q, stamp));
+        }
+      }
+      const i = uavIndex(scene, frame);
+      if (i < 0) return out;
+      const pt = { x: frame.poses[7 * i], y: frame.poses[7 * i + 1], z: frame.poses[7 * i + 2] };
+      trail.push(pt);
+      // The trail goes out in chunks of TRAIL_CHUNK points, each its own entity.
+      if (trail.length >= TRAIL_CHUNK) {
+        out.push(trailEntity(stamp));
+        trail = [pt];
+        chunk++;
+      }
       const allocation = (frame.overlay.allocation as number[] | undefined) ?? [];
-      const hMax = columnHeight(scene);
-      const base = { timestamp: stamp, frame_id: WORLD_FRAME, lifetime: { sec: 0, nsec: 0 }, frame_locked: false };
-      out.push({
-        ...base,
-        id: 'uav/devices',
-        cylinders: devices.map((d, k) => {
-          const h = Math.max(0.05, hMax * (remaining[k] ?? 0));
-          const c = remaining[k] ?? 0;
-          return {
-            pose: { position: { x: d.position[0], y: d.position[1], z: h / 2 }, orientation: IDENTITY.orientation },
-            size: { x: 1.2, y: 1.2, z: h },
-            bottom_scale: 1,
-            top_scale: 1,
-            color: { r: 1 - 0.7 * c, g: 0.35 + 0.5 * c, b: 0.3, a: 0.85 },
-          };
-        }),
-      });
-      const p = uavPosition(scene, frame);
-      if (p) {
-        if (frame.episode !== lastEpisode) {
-          trail = [];
-          chunk = 0;
-          lastEpisode = frame.episode;
-        }
-        const pt = { x: p[0], y: p[1], z: p[2] };
-        trail.push(pt);
-        // The trail is cut into chunks so that each message stays small: a chunk is replaced
-        // while it grows, then left alone.
-        out.push({ ...base, id: `uav/trail/${chunk}`, lines: [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: trail, color: { r: 1, g: 0.8, b: 0.2, a: 1 } }] });
-        if (trail.length >= TRAIL_CHUNK) {
-          trail = [pt];
-          chunk++;
-        }
+      const key = allocation.join(',');
+      if (key !== lastAllocation || frames % ALLOCATION_EVERY === 0) {
+        lastAllocation = key;
         const links: { x: number; y: number; z: number }[] = [];
         for (const k of allocation) {
           const d = devices[k];
           if (k >= 0 && d) links.push(pt, { x: d.position[0], y: d.position[1], z: d.position[2] ?? 0 });
         }
-        out.push({ ...base, id: 'uav/allocation', lines: links.length ? [{ type: 2, pose: IDENTITY, thickness: 3, scale_invariant: true, points: links, color: { r: 0.2, g: 1, b: 0.4, a: 1 } }] : [] });
+        out.push({ ...base(stamp, 'uav/allocation'), lines: links.length ? [{ type: 2, pose: IDENTITY, thickness: 3, scale_invariant: true, points: links, color: { r: 0.24, g: 1, b: 0.48, a: 1 } }] : [] });
       }
+      frames++;
       return out;
+    },
+    finish(stamp) {
+      return trail.length > 1 ? [trailEntity(stamp)] : [];
     },
   };
 }

@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { McapWriter, type IWritable } from '@mcap/core';
 import type { Frame, FrameSink, SceneDescription } from '../core/frames.js';
 import { FOXGLOVE_OVERLAYS, frameTransformsOf, sceneUpdateOfScene, timeOf, type FoxgloveOverlay } from './foxglove.js';
@@ -105,7 +106,8 @@ class EpisodeWriter {
     if (isFrame) this.frames++;
   }
 
-  async finish(metrics?: Record<string, number>): Promise<void> {
+  async finish(last: Encoded[], metrics?: Record<string, number>): Promise<void> {
+    await this.write(last, false);
     if (metrics) {
       const m = new Map(Object.entries(metrics).map(([k, v]) => [k, String(v)]));
       m.set('episode', String(this.episode));
@@ -113,9 +115,14 @@ class EpisodeWriter {
       await this.writer.addMetadata({ name: EPISODE_METADATA, metadata: m });
     }
     await this.writer.end();
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    renameSync(this.tmp, this.file);
+  }
+
+  /** fsync on the libuv thread pool, then rename into place. It takes 5-25 ms here, so the sink does not make the next episode wait for it. */
+  settle(): Promise<void> {
+    return new Promise<void>((resolve, reject) => fsync(this.fd, (err) => (err ? reject(err) : resolve()))).then(() => {
+      closeSync(this.fd);
+      renameSync(this.tmp, this.file);
+    });
   }
 
   abort(): void {
@@ -131,29 +138,39 @@ class EpisodeWriter {
 export interface McapSink extends FrameSink {
   /** Files written so far (complete episodes only). */
   readonly written: string[];
-  /** Resolves when every queued write is done. */
+  /** Resolves when every queued write is done (and rejects if one failed). */
   flush(): Promise<void>;
 }
 
+/** Queued jobs above which frame() makes its caller wait, so memory stays bounded. */
+const MAX_QUEUED = 256;
+
 /**
- * A FrameSink writing `episodesDir/<nnnn>.mcap` per episode (n = Frame.episode). Calls may be
- * awaited or not: each frame is encoded before frame() returns (so a caller may reuse its
- * buffers at once), and the file writes are queued in order.
+ * The recorder itself, on the calling thread: `createMcapSink` runs it in a worker thread.
+ * Each frame is encoded before frame() returns (so the caller may reuse its buffers at
+ * once), Foxglove overlays go out only when they change, and the file work is queued.
+ * describe/frame/endEpisode return at once unless the queue is long; close() and flush()
+ * wait for everything, and report a write error if one happened.
  */
-export function createMcapSink(episodesDir: string): McapSink {
+export function createMcapSinkInline(episodesDir: string): McapSink {
   let scene: SceneDescription | null = null;
   // Encoding state, advanced synchronously in call order.
   let episode: number | null = null;
   let t0 = 0n;
+  let lastTime = 0n;
   let overlay: FoxgloveOverlay | null = null;
   // File state, advanced by the queue.
   let current: EpisodeWriter | null = null;
   let queue: Promise<void> = Promise.resolve();
+  let queued = 0;
   let failure: unknown = null;
   const written: string[] = [];
 
-  const enqueue = (job: () => Promise<void>): Promise<void> => {
+  const enqueue = (job: () => Promise<void>, wait = false): Promise<void> => {
+    if (failure) return Promise.reject(failure);
+    queued++;
     queue = queue.then(async () => {
+      queued--;
       if (failure) return;
       try {
         await job();
@@ -163,17 +180,43 @@ export function createMcapSink(episodesDir: string): McapSink {
         current = null;
       }
     });
+    if (!wait && queued < MAX_QUEUED) return Promise.resolve();
     return queue.then(() => {
       if (failure) throw failure;
     });
   };
 
-  const finishCurrent = async (metrics?: Record<string, number>) => {
+  /** The overlay's leftovers, encoded now (in call order), written when the file closes. */
+  const closingMessages = (): Encoded[] => {
+    const rest = overlay?.finish?.(timeOf(lastTime)) ?? [];
+    overlay = null;
+    episode = null;
+    return rest.length ? [{ channel: 'overlay', time: lastTime, data: json({ deletions: [], entities: rest }) }] : [];
+  };
+
+  // Episodes whose bytes are all written, waiting for fsync + rename.
+  const settling = new Set<Promise<void>>();
+  const finishCurrent = async (last: Encoded[], metrics?: Record<string, number>) => {
     const w = current;
     current = null;
     if (!w) return;
-    await w.finish(metrics);
-    written.push(w.file);
+    await w.finish(last, metrics);
+    const done: Promise<void> = w.settle().then(
+      () => {
+        written.push(w.file);
+        settling.delete(done);
+      },
+      (err) => {
+        failure ??= err;
+        w.abort();
+        settling.delete(done);
+      },
+    );
+    settling.add(done);
+  };
+  const settled = async () => {
+    while (settling.size) await Promise.all([...settling]);
+    if (failure) throw failure;
   };
 
   return {
@@ -183,16 +226,18 @@ export function createMcapSink(episodesDir: string): McapSink {
       scene = JSON.parse(JSON.stringify(desc)) as SceneDescription;
       // A new scene mid-episode closes the file: a recording holds one scene.
       if (changed && episode !== null) {
-        episode = null;
-        return enqueue(() => finishCurrent());
+        const last = closingMessages();
+        return enqueue(() => finishCurrent(last));
       }
-      return enqueue(async () => {});
+      return Promise.resolve();
     },
     frame(frame: Frame) {
       if (!scene) return Promise.reject(new Error('mcap sink: frame() before describe()'));
       const messages: Encoded[] = [];
       let opening: number | null = null;
+      let closing: Encoded[] = [];
       if (frame.episode !== episode) {
+        if (episode !== null) closing = closingMessages();
         episode = opening = frame.episode;
         t0 = BigInt(Date.now()) * 1_000_000n;
         const stamp = timeOf(t0);
@@ -203,14 +248,15 @@ export function createMcapSink(episodesDir: string): McapSink {
         const start = overlay?.start?.(scene, stamp);
         if (start?.length) messages.push({ channel: 'overlay', time: t0, data: json({ deletions: [], entities: start }) });
       }
-      const time = t0 + BigInt(Math.round(frame.t * 1e9));
+      const time = (lastTime = t0 + BigInt(Math.round(frame.t * 1e9)));
       const stamp = timeOf(time);
       messages.push({ channel: 'embodyFrame', time, data: json({ ...frame, poses: roundPoses(frame.poses), bodyIds: [...frame.bodyIds] }) });
       messages.push({ channel: 'tf', time, data: json(frameTransformsOf(scene, frame, stamp)) });
-      if (overlay) messages.push({ channel: 'overlay', time, data: json({ deletions: [], entities: overlay.frame(scene, frame, stamp) }) });
+      const changed = overlay?.frame(scene, frame, stamp);
+      if (changed?.length) messages.push({ channel: 'overlay', time, data: json({ deletions: [], entities: changed }) });
       return enqueue(async () => {
         if (opening !== null) {
-          await finishCurrent();
+          await finishCurrent(closing);
           mkdirSync(episodesDir, { recursive: true });
           current = new EpisodeWriter(path.join(episodesDir, episodeFileName(opening)), opening);
           await current.start();
@@ -219,17 +265,119 @@ export function createMcapSink(episodesDir: string): McapSink {
       });
     },
     endEpisode(ep: number, metrics: Record<string, number>) {
-      if (ep === episode) episode = null;
+      if (ep !== episode) return Promise.resolve();
+      const last = closingMessages();
       return enqueue(async () => {
-        if (current && current.episode === ep) await finishCurrent(metrics);
+        if (current && current.episode === ep) await finishCurrent(last, metrics);
       });
     },
     close() {
-      episode = null;
-      return enqueue(() => finishCurrent());
+      const last = episode !== null ? closingMessages() : [];
+      return enqueue(() => finishCurrent(last), true).then(settled);
     },
     flush() {
-      return enqueue(async () => {});
+      return enqueue(async () => {}, true).then(settled);
+    },
+  };
+}
+
+/** What the main thread sends the recording worker (mcap-worker.ts). */
+export type WorkerOp =
+  | { k: 'describe'; scene: SceneDescription }
+  | { k: 'frame'; frame: Frame }
+  | { k: 'end'; episode: number; metrics: Record<string, number> };
+export type WorkerRequest = { type: 'ops'; ops: WorkerOp[] } | { type: 'flush' | 'close'; id: number; ops: WorkerOp[] };
+export type WorkerReply = { type: 'ack'; id: number; error?: string; written: string[] } | { type: 'error'; error: string };
+
+/** Frames per message to the worker: one postMessage costs about as much as encoding a frame. */
+const BATCH = 32;
+
+/**
+ * A FrameSink writing `episodesDir/<nnnn>.mcap` per episode (n = Frame.episode), each file
+ * written to a temp name and renamed into place when its episode ends.
+ *
+ * Encoding and writing run in a worker thread, so that recording does not slow the run
+ * (issue: < 10%; see bench/viewer.ts): frame() copies the poses, batches the frame and
+ * returns. The frame's `hud` and `overlay` objects are kept as they are until the batch is
+ * posted, so a caller must not mutate them after frame() (the tasks build fresh ones).
+ * close() waits until every file is complete; errors surface there and in flush().
+ * `{ worker: false }` records on the calling thread instead.
+ */
+export function createMcapSink(episodesDir: string, options: { worker?: boolean } = {}): McapSink {
+  if (options.worker === false) return createMcapSinkInline(episodesDir);
+  const worker = new Worker(new URL('./mcap-worker.mjs', import.meta.url), { workerData: { episodesDir: path.resolve(episodesDir) } });
+  worker.unref(); // a run that never calls close() must still be able to exit
+  const written: string[] = [];
+  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  let ops: WorkerOp[] = [];
+  let nextId = 1;
+  let failure: Error | null = null;
+  let closed = false;
+
+  const fail = (err: Error) => {
+    failure ??= err;
+    for (const w of waiting.values()) w.reject(failure);
+    waiting.clear();
+  };
+  worker.on('message', (msg: WorkerReply) => {
+    if (msg.type === 'error') return fail(new Error(`mcap recorder: ${msg.error}`));
+    written.splice(0, written.length, ...msg.written);
+    const w = waiting.get(msg.id);
+    waiting.delete(msg.id);
+    if (!w) return;
+    if (msg.error) w.reject(new Error(`mcap recorder: ${msg.error}`));
+    else w.resolve();
+  });
+  worker.on('error', (err) => fail(err));
+  worker.on('exit', (code) => {
+    if (!closed) fail(new Error(`mcap recorder worker exited (code ${code})`));
+  });
+
+  const post = () => {
+    if (!ops.length) return;
+    worker.postMessage({ type: 'ops', ops } satisfies WorkerRequest);
+    ops = [];
+  };
+  const request = (type: 'flush' | 'close'): Promise<void> => {
+    if (failure) return Promise.reject(failure);
+    const id = nextId++;
+    const done = new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
+    worker.ref(); // keep the process alive until the files are complete
+    worker.postMessage({ type, id, ops } satisfies WorkerRequest);
+    ops = [];
+    return done.finally(() => worker.unref());
+  };
+  const push = (op: WorkerOp, now: boolean): Promise<void> => {
+    if (failure) return Promise.reject(failure);
+    if (closed) return Promise.reject(new Error('mcap sink: used after close()'));
+    ops.push(op);
+    if (now || ops.length >= BATCH) post();
+    return Promise.resolve();
+  };
+
+  return {
+    written,
+    describe(scene) {
+      if (!closed && !failure) ops.push({ k: 'describe', scene: JSON.parse(JSON.stringify(scene)) });
+      return failure ? Promise.reject(failure) : Promise.resolve();
+    },
+    frame(frame) {
+      return push({ k: 'frame', frame: { ...frame, poses: frame.poses.slice(), bodyIds: frame.bodyIds.slice() } }, false);
+    },
+    endEpisode(episode, metrics) {
+      return push({ k: 'end', episode, metrics: { ...metrics } }, true);
+    },
+    flush() {
+      return request('flush');
+    },
+    async close() {
+      if (closed) return;
+      try {
+        await request('close');
+      } finally {
+        closed = true;
+        await worker.terminate();
+      }
     },
   };
 }

@@ -1,0 +1,30 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { createMcapSinkInline, type WorkerOp, type WorkerReply, type WorkerRequest } from './mcap-sink.js';
+
+/** The recording worker: applies batches of sink calls to an inline MCAP sink (see createMcapSink). */
+const port = parentPort!;
+const sink = createMcapSinkInline((workerData as { episodesDir: string }).episodesDir);
+
+let opError: unknown = null;
+
+function apply(ops: WorkerOp[]): void {
+  for (const op of ops) {
+    // The inline sink queues its own file work; its errors surface at flush/close.
+    const p = op.k === 'describe' ? sink.describe(op.scene) : op.k === 'frame' ? sink.frame(op.frame) : sink.endEpisode!(op.episode, op.metrics);
+    Promise.resolve(p).catch((err) => (opError ??= err));
+  }
+}
+
+port.on('message', async (msg: WorkerRequest) => {
+  try {
+    apply(msg.ops);
+    if (msg.type === 'ops') return;
+    if (msg.type === 'flush') await sink.flush();
+    else await sink.close!();
+    if (opError) throw opError;
+    port.postMessage({ type: 'ack', id: msg.id, written: sink.written } satisfies WorkerReply);
+  } catch (err) {
+    const error = (err as Error).message ?? String(err);
+    port.postMessage(msg.type === 'ops' ? ({ type: 'error', error } satisfies WorkerReply) : ({ type: 'ack', id: msg.id, error, written: sink.written } satisfies WorkerReply));
+  }
+});

@@ -71,12 +71,20 @@ function orthogonal(fanIn: number, fanOut: number, gain: number, rng: Rng): Floa
   return k;
 }
 
-/** Inverted dropout mask (values 0 or 1/(1−p)) drawn from our seeded Rng, so that resume is bit-exact. */
+/**
+ * Inverted dropout mask (values 0 or 1/(1−p)) drawn from our seeded Rng, so that resume is
+ * bit-exact. The dropped positions of a Bernoulli(p) process are found by geometric gaps
+ * (gap = ⌊log U / log(1−p)⌋), so a mask costs ~p·n draws instead of n: at p = 0.01 and
+ * 256×256 that is ~650 draws instead of 65 536.
+ */
 export function dropoutMask(rng: Rng, rows: number, cols: number, rate: number): tf.Tensor2D {
-  const keep = 1 - rate;
-  const scale = 1 / keep;
-  const m = new Float32Array(rows * cols);
-  for (let i = 0; i < m.length; i++) m[i] = rng.next() < keep ? scale : 0;
+  const n = rows * cols;
+  const m = new Float32Array(n).fill(1 / (1 - rate));
+  if (rate > 0) {
+    const logKeep = Math.log(1 - rate);
+    const gap = () => Math.floor(Math.log(1 - rng.next()) / logKeep);
+    for (let i = gap(); i < n; i += 1 + gap()) m[i] = 0;
+  }
   return tf.tensor2d(m, [rows, cols]);
 }
 

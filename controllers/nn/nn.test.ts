@@ -105,3 +105,20 @@ describe('Mlp, Adam, soft update', () => {
     tf.dispose([a, b, ga, gb]);
   });
 });
+
+describe('dropout mask', () => {
+  it('drops a fraction p, scales the rest by 1/(1−p), and is reproducible from the Rng state', async () => {
+    const { dropoutMask } = await import('./mlp.js');
+    const rng = new Rng(11);
+    const state = rng.getState();
+    const m = dropoutMask(rng, 256, 256, 0.1);
+    const v = m.dataSync();
+    const dropped = v.filter((x) => x === 0).length / v.length;
+    expect(Math.abs(dropped - 0.1)).toBeLessThan(0.01);
+    expect(v.find((x) => x !== 0)).toBeCloseTo(1 / 0.9, 6);
+    rng.setState(state);
+    const again = dropoutMask(rng, 256, 256, 0.1);
+    expect(Array.from(again.dataSync())).toEqual(Array.from(v));
+    tf.dispose([m, again]);
+  });
+});

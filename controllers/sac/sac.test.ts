@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../src/core/rng.js';
+import { initBackend } from '../backend.js';
+import { loadPolicy } from '../policy/index.js';
+import { ReplayBuffer } from './replay-buffer.js';
+import { parseSacConfig, SacLearner } from './sac.js';
+import { createEnv } from '../../sim/registry.js';
+import { train } from '../../src/experiment/train.js';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'embody-sac-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+/** Small and quick: the algorithm is the same at any width. */
+const SMALL = { hidden: [32, 32], batchSize: 32, learningStarts: 100, bufferSize: 250, logEvery: 100 };
+
+describe('ReplayBuffer', () => {
+  it('wraps around: the oldest transitions are overwritten, size stays at capacity', () => {
+    const b = new ReplayBuffer(4, 2, 1);
+    for (let i = 0; i < 6; i++) b.add([i, -i], [i / 10], i, [i + 1, -i - 1], i === 5);
+    expect(b.size).toBe(4);
+    expect(b.pos).toBe(2);
+    // Slots 0 and 1 now hold transitions 4 and 5; slots 2, 3 still hold 2, 3.
+    expect(Array.from(b.rewards)).toEqual([4, 5, 2, 3]);
+    expect(Array.from(b.obs.subarray(0, 4))).toEqual([4, -4, 5, -5]);
+    expect(Array.from(b.dones)).toEqual([0, 1, 0, 0]);
+    const s = b.sample(new Rng(1), 100);
+    expect(new Set(s.rewards).size).toBe(4);
+    for (let k = 0; k < 100; k++) expect(s.nextObs[2 * k]).toBe(s.obs[2 * k] + 1);
+    const copy = new ReplayBuffer(4, 2, 1);
+    copy.load(b.serialize(), { pos: b.pos, size: b.size });
+    expect(Array.from(copy.nextObs)).toEqual(Array.from(b.nextObs));
+  });
+});
+
+describe('SAC and STAC', () => {
+  for (const kind of ['sac', 'stac'] as const) {
+    it(`${kind}: no tensor leaks over 100 updates`, async () => {
+      const env = await createEnv('pendulum', { seed: 1 });
+      const learner = new SacLearner(env, 1, parseSacConfig(SMALL, kind), kind);
+      await learner.learn(150, { log() {}, episode() {} });
+      learner.update();
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 100; i++) learner.update();
+      expect(tf.memory().numTensors).toBe(before);
+      learner.dispose();
+    });
+  }
+
+  it('STAC config defaults: distributional critic, dropout 0.01, LayerNorm, β 0.25', () => {
+    const c = parseSacConfig({}, 'stac');
+    expect([c.critic, c.dropout, c.layerNorm, c.beta]).toEqual(['distributional', 0.01, true, 0.25]);
+    const s = parseSacConfig({}, 'sac');
+    expect([s.critic, s.dropout, s.layerNorm]).toEqual(['twin', 0, false]);
+    expect(() => parseSacConfig({ tau: 2 }, 'sac')).toThrow(/tau/);
+  });
+
+  it('resume is bit-exact: 600 steps in one go equals 300 + resume to 600 (weights, optimiser, replay)', async () => {
+    const overrides = { ...SMALL, evalEvery: 300, evalEpisodes: 1 };
+    const full = await train({ scene: 'pendulum', controller: 'stac', steps: 600, seed: 3, out: path.join(tmp, 'a'), overrides, quiet: true });
+    const half = await train({ scene: 'pendulum', controller: 'stac', steps: 300, seed: 3, out: path.join(tmp, 'b'), overrides, quiet: true });
+    const resumed = await train({ scene: 'pendulum', controller: 'stac', resume: half.runDir, steps: 600, quiet: true });
+    expect(resumed.envSteps).toBe(600);
+    for (const f of ['tensors.bin', 'replay.bin']) {
+      const a = readFileSync(path.join(full.runDir, 'checkpoints', 'learner', f));
+      const b = readFileSync(path.join(half.runDir, 'checkpoints', 'learner', f));
+      expect(a.equals(b)).toBe(true);
+    }
+    const sa = JSON.parse(readFileSync(path.join(full.runDir, 'checkpoints', 'learner', 'state.json'), 'utf8'));
+    const sb = JSON.parse(readFileSync(path.join(half.runDir, 'checkpoints', 'learner', 'state.json'), 'utf8'));
+    expect(sb.rng).toEqual(sa.rng);
+    expect(sb.logAlpha).toEqual(sa.logAlpha);
+    expect(sb.updates).toBe(sa.updates);
+    // The final policies act identically, and the eval figures match line for line.
+    expect(readFileSync(path.join(full.runDir, 'policy', 'weights.bin')).equals(readFileSync(path.join(half.runDir, 'policy', 'weights.bin')))).toBe(true);
+    const evals = (dir: string) =>
+      readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .filter((m) => m.kind !== 'train')
+        .map((m) => [m.step, m.kind, m.return]);
+    expect(evals(half.runDir)).toEqual(evals(full.runDir));
+  });
+
+  it('the saved policy acts exactly as the learner’s eval controller', async () => {
+    const env = await createEnv('pendulum', { seed: 2 });
+    const learner = new SacLearner(env, 2, parseSacConfig({ ...SMALL, normalizeObs: true }, 'sac'), 'sac');
+    await learner.learn(200, { log() {}, episode() {} });
+    const before = learner.evalController();
+    const dir = path.join(tmp, 'policy');
+    await learner.exportPolicy(dir, { runId: 'test', scene: 'pendulum', taskId: env.spec.id });
+    const { controller, manifest } = await loadPolicy(dir);
+    expect(manifest.observationNormalization?.count).toBe(200);
+    const rng = new Rng(4);
+    for (let i = 0; i < 20; i++) {
+      const obs = Float32Array.from([rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-8, 8)]);
+      expect(Array.from(controller.act(obs) as Float32Array)).toEqual(Array.from(before.act(obs) as Float32Array));
+    }
+    // Frozen at evaluation: more training moves the learner's normaliser, not the exported controller.
+    const probe = Float32Array.from([0.5, 0.5, 1]);
+    const a0 = Array.from(before.act(probe) as Float32Array);
+    await learner.learn(250, { log() {}, episode() {} });
+    expect(Array.from(before.act(probe) as Float32Array)).toEqual(a0);
+    learner.dispose();
+  });
+});

@@ -5,6 +5,7 @@ import type { TaskBundle } from './task.js';
 import { displayPath, listSceneFiles, parseWith, readJsonFile, resolveScenePath } from './scene.js';
 import { uavTaskKind } from './uav/index.js';
 import { cartpoleTaskKind, pendulumTaskKind } from './classic/index.js';
+import { manipulationTaskKind } from './manipulation/index.js';
 import { navTaskKind } from './navigation/index.js';
 
 /**
@@ -18,7 +19,7 @@ export interface TaskKind<S extends { task: string; name: string } = any> {
   build(scene: S, options: { seed: number }): Promise<TaskBundle<any, any>> | TaskBundle<any, any>;
 }
 
-export const TASK_KINDS: TaskKind[] = [uavTaskKind, pendulumTaskKind, cartpoleTaskKind, navTaskKind];
+export const TASK_KINDS: TaskKind[] = [uavTaskKind, pendulumTaskKind, cartpoleTaskKind, navTaskKind, manipulationTaskKind];
 
 let sceneSchema: z.ZodType<any> | null = null;
 /** The union of all task kinds' scene schemas, discriminated by `task`. */

@@ -61,21 +61,22 @@ export function createView(container) {
   function build(sceneDesc) {
     clear();
     desc = sceneDesc;
+    uavId = null;
     const [x0, y0, z0, x1, y1] = desc.bounds;
     const w = x1 - x0;
     const h = y1 - y0;
-    const ground = new THREE.Mesh(new THREE.PlaneGeometry(w, h), new THREE.MeshLambertMaterial({ color: '#2a3a2c' }));
-    ground.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0 - 0.01);
-    world.add(ground);
-    const grid = new THREE.GridHelper(Math.max(w, h), Math.round(Math.max(w, h) / 10), 0x44505c, 0x34404a);
+    const span = Math.max(w, h);
+    // The scene's own ground body (a table, a field) is drawn as a body; otherwise add a plane.
+    if (!desc.bodies.some((b) => b.role === 'ground')) {
+      const ground = new THREE.Mesh(new THREE.PlaneGeometry(w, h), new THREE.MeshLambertMaterial({ color: '#2a3a2c' }));
+      ground.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0 - 0.001 * span);
+      world.add(ground);
+    }
+    const grid = new THREE.GridHelper(span, 20, 0x44505c, 0x34404a);
     grid.rotateX(Math.PI / 2);
-    grid.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0);
+    grid.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0 + 0.0005 * span);
     world.add(grid);
     for (const body of desc.bodies) {
-      if (body.role === 'ground' && body.shape === 'box' && !body.dynamic) {
-        // The ground plane above already shows it; a huge box would hide the grid.
-        continue;
-      }
       const mesh = new THREE.Mesh(geometryOf(body), new THREE.MeshLambertMaterial({ color: body.color }));
       const [px, py, pz, qx, qy, qz, qw] = body.pose;
       mesh.position.set(px, py, pz);
@@ -85,17 +86,18 @@ export function createView(container) {
         // A sphere a few decimetres across vanishes from 200 m away: add a marker ring that keeps it findable.
         const marker = new THREE.Mesh(new THREE.TorusGeometry(Math.max(2, body.size[0] * 4), 0.35, 8, 32), new THREE.MeshBasicMaterial({ color: body.color }));
         mesh.add(marker);
-        uavId = body.id;
       }
+      // The body the follow camera tracks and the tests ask about: the UAV, the robot, the hand.
+      if (uavId === null && (body.role === 'uav' || body.role === 'robot' || body.name === 'gripper-hand')) uavId = body.id;
       bodies.set(body.id, mesh);
       world.add(mesh);
     }
-    // Frame the whole workspace.
+    // Frame the whole workspace, whatever its scale (a 300 m city or a 0.5 m table).
     const cx = (x0 + x1) / 2;
     const cy = (y0 + y1) / 2;
-    const span = Math.max(w, h);
-    controls.target.set(cx, cy, 0);
-    camera.position.set(cx - 0.1 * span, cy - 0.95 * span, 0.6 * span);
+    controls.target.set(cx, cy, z0);
+    camera.position.set(cx - 0.1 * span, cy - 0.95 * span, z0 + 0.6 * span);
+    camera.near = span / 2000;
     camera.far = span * 10;
     camera.updateProjectionMatrix();
     controls.update();

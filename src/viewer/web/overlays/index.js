@@ -3,9 +3,11 @@
 // `group` is a THREE.Group the overlay owns; `frame` is a decoded Frame (live or recorded);
 // `bodyPosition(id)` gives a body's current [x, y, z]. Tasks without an overlay get a trail.
 import * as uav from './uav.js';
+import * as navigation from './navigation.js';
+import * as manipulation from './manipulation.js';
 import * as trail from './trail.js';
 
-const OVERLAYS = { uav };
+const OVERLAYS = { uav, navigation, manipulation };
 
 export function overlayFor(task) {
   return OVERLAYS[task] ?? trail;

@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './atomic.js';
+
+/**
+ * Learning curves as a hand-written SVG: one line per (scene, controller) group, the mean of the
+ * evaluation return across the group's runs (seeds) at each evaluation step, with a ±1 std band.
+ */
+export interface Curve {
+  label: string;
+  steps: number[];
+  mean: number[];
+  std: number[];
+  runs: number;
+}
+
+interface RunInfo {
+  dir: string;
+  label: string;
+  evals: Map<number, number>;
+}
+
+function readRun(dir: string, metric: string): RunInfo {
+  const cfgFile = path.join(dir, 'config.json');
+  const metricsFile = path.join(dir, 'metrics.jsonl');
+  if (!existsSync(cfgFile) || !existsSync(metricsFile)) throw new Error(`not a training run (no config.json/metrics.jsonl): ${dir}`);
+  const cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  const evals = new Map<number, number>();
+  for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const m = JSON.parse(line);
+      if (m.kind === 'eval' && typeof m[metric] === 'number') evals.set(m.step, m[metric]);
+    } catch {
+      // a torn last line
+    }
+  }
+  return { dir, label: `${cfg.scene} · ${cfg.controller}`, evals };
+}
+
+export function curvesFromRuns(dirs: string[], metric = 'return'): Curve[] {
+  const groups = new Map<string, RunInfo[]>();
+  for (const d of dirs) {
+    const r = readRun(d, metric);
+    groups.set(r.label, [...(groups.get(r.label) ?? []), r]);
+  }
+  return [...groups.entries()].map(([label, runs]) => {
+    // Steps every run of the group has reached (a shorter seed ends the curve).
+    const steps = [...runs[0].evals.keys()].filter((s) => runs.every((r) => r.evals.has(s))).sort((a, b) => a - b);
+    const mean: number[] = [];
+    const std: number[] = [];
+    for (const s of steps) {
+      const xs = runs.map((r) => r.evals.get(s)!);
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      mean.push(m);
+      std.push(xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0);
+    }
+    return { label: `${label} (${runs.length} run${runs.length > 1 ? 's' : ''})`, steps, mean, std, runs: runs.length };
+  });
+}
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+function niceTicks(lo: number, hi: number, n = 5): number[] {
+  const span = hi - lo || 1;
+  const step0 = span / n;
+  const mag = 10 ** Math.floor(Math.log10(step0));
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= step0)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(Number(v.toPrecision(10)));
+  return out;
+}
+
+export function renderSvg(curves: Curve[], title: string, yLabel = 'eval return'): string {
+  const W = 720;
+  const H = 420;
+  const m = { l: 70, r: 20, t: 40, b: 50 };
+  const all = curves.flatMap((c) => c.steps.map((_, i) => [c.mean[i] - c.std[i], c.mean[i] + c.std[i]]).flat());
+  const xs = curves.flatMap((c) => c.steps);
+  const [x0, x1] = [0, Math.max(1, ...xs)];
+  let [y0, y1] = all.length ? [Math.min(...all), Math.max(...all)] : [0, 1];
+  if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+  const pad = (y1 - y0) * 0.05;
+  y0 -= pad;
+  y1 += pad;
+  const X = (v: number) => m.l + ((v - x0) / (x1 - x0)) * (W - m.l - m.r);
+  const Y = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
+  ];
+  for (const t of niceTicks(y0, y1)) {
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${Y(t).toFixed(1)}" y2="${Y(t).toFixed(1)}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${(Y(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
+  }
+  for (const t of niceTicks(x0, x1)) {
+    parts.push(`<line x1="${X(t).toFixed(1)}" x2="${X(t).toFixed(1)}" y1="${H - m.b}" y2="${H - m.b + 5}" stroke="#333"/>`);
+    parts.push(`<text x="${X(t).toFixed(1)}" y="${H - m.b + 18}" text-anchor="middle">${t >= 1000 ? `${t / 1000}k` : t}</text>`);
+  }
+  parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#333"/>`);
+  parts.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#333"/>`);
+  parts.push(`<text x="${W / 2}" y="${H - 12}" text-anchor="middle">env steps</text>`);
+  parts.push(`<text transform="translate(16 ${H / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
+  curves.forEach((c, k) => {
+    const color = COLORS[k % COLORS.length];
+    if (c.steps.length === 0) return;
+    if (c.runs > 1) {
+      const upper = c.steps.map((s, i) => `${X(s).toFixed(1)},${Y(c.mean[i] + c.std[i]).toFixed(1)}`);
+      const lower = c.steps.map((s, i) => `${X(s).toFixed(1)},${Y(c.mean[i] - c.std[i]).toFixed(1)}`).reverse();
+      parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.18" stroke="none"/>`);
+    }
+    parts.push(`<polyline points="${c.steps.map((s, i) => `${X(s).toFixed(1)},${Y(c.mean[i]).toFixed(1)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    parts.push(`<rect x="${m.l + 12}" y="${m.t + 8 + k * 18}" width="14" height="4" fill="${color}"/>`);
+    parts.push(`<text x="${m.l + 32}" y="${m.t + 14 + k * 18}">${esc(c.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+/** Plot the runs and write `learning-curve.svg` into each run directory (or into `outFile`). */
+export function plotRuns(dirs: string[], opts: { metric?: string; outFile?: string } = {}): string[] {
+  const metric = opts.metric ?? 'return';
+  const curves = curvesFromRuns(dirs, metric);
+  const svg = renderSvg(curves, `Learning curves (mean ± std across runs)`, `eval ${metric}`);
+  const files = opts.outFile ? [opts.outFile] : dirs.map((d) => path.join(d, 'learning-curve.svg'));
+  for (const f of files) writeFileAtomic(f, svg);
+  return files;
+}

@@ -103,6 +103,9 @@ export class RobotAgent {
   readonly executed: ExecutedCommand[] = [];
   readonly events: SafetyEvent[] = [];
   mode: Mode = 'idle';
+  /** Messages received on our topics, and those that passed every check. */
+  received = 0;
+  accepted = 0;
   policyId: string | null = null;
   episodesDone = 0;
 
@@ -210,18 +213,24 @@ export class RobotAgent {
     try {
       const t = parseTopic(topic);
       if (!t || t.robotId !== this.robotId) return;
+      this.received++;
       const d = decodeMessage(bytes, { robotId: this.robotId, channel: t.channel });
       if (!d.ok) return this.reject(d.reason, d.detail);
       const msg = d.msg;
-      if (t.channel === 'estop') return this.enqueue(() => this.onEstop(msg as Envelope<'estop'>));
+      if (t.channel === 'estop') {
+        this.accepted++;
+        return this.enqueue(() => this.onEstop(msg as Envelope<'estop'>));
+      }
       if (t.channel === 'cmd') {
         const g = this.cmdGate.check(msg, 'cmd');
         if (!g.ok) return this.reject(g.reason, g.detail);
+        this.accepted++;
         return this.enqueue(() => this.onCmd(msg as Envelope<'cmd'>, Date.now()));
       }
       if (t.channel === 'policy') {
         const g = this.policyGate.check(msg, 'policy');
         if (!g.ok) return this.reject(g.reason, g.detail);
+        this.accepted++;
         return this.enqueue(() => this.onPolicy(msg));
       }
     } catch (err) {
@@ -239,6 +248,12 @@ export class RobotAgent {
   private reject(reason: Parameters<RejectCounter['add']>[0], detail: string): void {
     const report = this.rejects.add(reason, detail);
     if (report) this.publish('events', 'event', { kind: 'rejected', severity: 'warn', detail: report.detail, counts: report.counts });
+  }
+
+  /** A message that passed the gate but fails a check that needs the robot's state. */
+  private rejectLate(reason: Parameters<RejectCounter['add']>[0], detail: string): void {
+    this.accepted--;
+    this.reject(reason, detail);
   }
 
   private async onEstop(msg: Envelope<'estop'>): Promise<void> {
@@ -264,7 +279,7 @@ export class RobotAgent {
     const p = msg.payload;
     // A lockstep device only acts on a command that answers the state it last published.
     if (this.driver.step && p.stateSeq !== undefined && p.stateSeq < this.lastStateSeq) {
-      return this.reject('stale', `cmd seq ${msg.seq} answers state ${p.stateSeq}, latest is ${this.lastStateSeq}`);
+      return this.rejectLate('stale', `cmd seq ${msg.seq} answers state ${p.stateSeq}, latest is ${this.lastStateSeq}`);
     }
     this.watchdog.feed(p.ttlMs, receivedMs);
     const state = await this.driver.readState();
@@ -295,7 +310,11 @@ export class RobotAgent {
       return this.autoStep(now);
     }
     if (this.usesPolicy()) {
-      if (!this.policyLoopRunning && (this.options.pace === 'fast' || now - this.lastAutoStepMs >= this.periodMs)) {
+      if (this.options.pace === 'fast') {
+        // Simulation only: step back to back for up to 20 ms, then let messages in.
+        const until = performance.now() + 20;
+        while (performance.now() < until && this.usesPolicy() && !this.estop.engaged && !this.finished && !this.closed) await this.policyStep();
+      } else if (now - this.lastAutoStepMs >= this.periodMs) {
         this.lastAutoStepMs = now;
         await this.policyStep();
       }
@@ -418,9 +437,9 @@ export class RobotAgent {
     if (msg.type === 'policy.chunk') {
       const p = msg.payload as PayloadOf<'policy.chunk'>;
       const d = this.deployment;
-      if (!d || d.deployId !== p.deployId) return this.reject('schema', `chunk for unknown deployment ${p.deployId}`);
+      if (!d || d.deployId !== p.deployId) return this.rejectLate('schema', `chunk for unknown deployment ${p.deployId}`);
       const f = d.files.get(p.file);
-      if (!f || p.index >= f.chunks) return this.reject('schema', `chunk ${p.file}:${p.index} not in deployment ${p.deployId}`);
+      if (!f || p.index >= f.chunks) return this.rejectLate('schema', `chunk ${p.file}:${p.index} not in deployment ${p.deployId}`);
       f.parts[p.index] = typeof p.data === 'string' ? Buffer.from(p.data, 'base64') : Buffer.from(p.data);
       return;
     }

@@ -75,8 +75,11 @@ export class Bridge {
   readonly rejects = new RejectCounter();
   readonly episodes: EpisodeSummary[] = [];
   readonly events: { robotId: string; event: SafetyEvent }[] = [];
-  /** Commands published, per robot (count). */
+  /** Commands published. */
   cmdsSent = 0;
+  /** Messages received on served robots' state/estop topics, and those that passed every check. */
+  received = 0;
+  accepted = 0;
   /** Latest handling time per state message, ms (decode → publish), for the bench. */
   lastHandleMs = 0;
   private readonly slots = new Map<string, Promise<RobotSlot>>();
@@ -142,15 +145,15 @@ export class Bridge {
     const t = parseTopic(topic);
     if (!t) return;
     if (this.options.robots !== '*' && !this.options.robots.includes(t.robotId)) return;
-    if (t.channel === 'events') return; // robots' events are for operators and logs
+    if (t.channel !== 'state' && t.channel !== 'estop') return; // robots' events are for operators and logs
+    this.received++;
     const d = decodeMessage(bytes, { robotId: t.robotId, channel: t.channel });
     if (!d.ok) return this.reject(t.robotId, d.reason, d.detail);
-    const slot = await this.slot(t.robotId);
     if (t.channel === 'estop') {
-      slot.estop = (d.msg as Envelope<'estop'>).payload.engaged;
+      this.accepted++;
+      (await this.slot(t.robotId)).estop = (d.msg as Envelope<'estop'>).payload.engaged;
       return;
     }
-    if (t.channel !== 'state') return;
     const g = this.gate.check(d.msg, 'state');
     if (!g.ok) return this.reject(t.robotId, g.reason, g.detail);
     const msg = d.msg as Envelope<'state'>;
@@ -161,6 +164,8 @@ export class Bridge {
     } catch (err) {
       return this.reject(t.robotId, 'schema', `state: ${(err as Error).message}`);
     }
+    this.accepted++;
+    const slot = await this.slot(t.robotId);
     const ep = msg.payload.episode;
     if (ep && ep.index !== slot.episode) {
       slot.episode = ep.index;

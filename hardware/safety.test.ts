@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeEnvelope } from './protocol.js';
+import { EStopLatch, MessageGate, RejectCounter, SetpointGuard, Watchdog } from './safety.js';
+
+const limits = {
+  setpoint: { vx: [-15, 15], vy: [-15, 15], vz: [-4, 4] } as Record<string, [number, number]>,
+  rate: { vx: 6, vy: 6, vz: 6 },
+  geofence: [0, 0, 0, 200, 200, 120],
+};
+const hold = () => ({ vx: 0, vy: 0, vz: 0 });
+const state = (pos: [number, number, number]) => ({ pos });
+
+describe('SetpointGuard', () => {
+  it('clamps each field to the limits and reports it', () => {
+    const g = new SetpointGuard({ ...limits, rate: undefined }, hold);
+    const r = g.filter({ vx: 40, vy: -40, vz: 1 }, state([100, 100, 30]), 0.2);
+    expect(r.setpoint).toEqual({ vx: 15, vy: -15, vz: 1 });
+    expect(r.events.map((e) => e.kind)).toEqual(['clamp', 'clamp']);
+  });
+  it('rate-limits changes to rate·dt per step', () => {
+    const g = new SetpointGuard(limits, hold);
+    g.filter({ vx: 0, vy: 0, vz: 0 }, state([100, 100, 30]), 0.2);
+    const r = g.filter({ vx: 10, vy: -10, vz: 0 }, state([100, 100, 30]), 0.2);
+    expect(r.setpoint.vx).toBeCloseTo(1.2);
+    expect(r.setpoint.vy).toBeCloseTo(-1.2);
+    expect(r.events.some((e) => e.kind === 'rate-limit')).toBe(true);
+  });
+  it('replaces a setpoint that leaves the geofence by hold, with a geofence event', () => {
+    const g = new SetpointGuard(limits, hold, 1);
+    const r = g.filter({ vx: 10, vy: 0, vz: 0 }, state([195, 100, 30]), 0.2);
+    expect(r.held).toBe(true);
+    expect(r.setpoint).toEqual(hold());
+    expect(r.events.at(-1)!.kind).toBe('geofence');
+  });
+  it('lets a robot outside the fence fly back in', () => {
+    const g = new SetpointGuard(limits, hold, 1);
+    expect(g.filter({ vx: -5, vy: 0, vz: 0 }, state([205, 100, 30]), 0.2).held).toBe(false);
+  });
+  it('holds on a non-finite or incomplete setpoint', () => {
+    const g = new SetpointGuard(limits, hold);
+    expect(g.filter({ vx: NaN, vy: 0, vz: 0 }, state([1, 1, 1]), 0.2).held).toBe(true);
+    expect(g.filter({ vx: 1 }, state([1, 1, 1]), 0.2).held).toBe(true);
+  });
+});
+
+describe('MessageGate', () => {
+  const env = (seq: number, tMs: number) => makeEnvelope('cmd', 'r1', seq, { setpoint: {}, ttlMs: 250, policyId: 'p' }, tMs);
+  it('drops out-of-order seq and stale or future tMs', () => {
+    const g = new MessageGate({ maxAgeMs: 500, maxFutureMs: 500 });
+    const now = 1_000_000;
+    expect(g.check(env(10, now - 10), 'cmd', now).ok).toBe(true);
+    expect(g.check(env(10, now - 5), 'cmd', now)).toMatchObject({ ok: false, reason: 'out-of-order' });
+    expect(g.check(env(9, now), 'cmd', now)).toMatchObject({ ok: false, reason: 'out-of-order' });
+    expect(g.check(env(11, now - 600), 'cmd', now)).toMatchObject({ ok: false, reason: 'stale' });
+    expect(g.check(env(12, now + 600), 'cmd', now)).toMatchObject({ ok: false, reason: 'stale' });
+    expect(g.check(env(13, now), 'cmd', now).ok).toBe(true);
+  });
+  it('accepts a restarted sender (lower seq) only after a silence', () => {
+    const g = new MessageGate({ maxAgeMs: 500, seqResetGapMs: 2000 });
+    expect(g.check(env(100, 1000), 'cmd', 1000).ok).toBe(true);
+    expect(g.check(env(1, 1500), 'cmd', 1500).ok).toBe(false);
+    expect(g.check(env(1, 3100), 'cmd', 3100).ok).toBe(true);
+  });
+});
+
+describe('Watchdog', () => {
+  it('holds once the ttl passes without a cmd, and lands after landAfterMs of hold', () => {
+    const w = new Watchdog(3000);
+    w.feed(250, 0);
+    expect(w.check(250)).toBe('ok');
+    expect(w.check(251)).toBe('hold');
+    expect(w.check(3249)).toBe('hold');
+    expect(w.check(3250)).toBe('land');
+    w.feed(250, 4000);
+    expect(w.check(4100)).toBe('ok');
+  });
+  it('starts expired (hold) at boot, not landed', () => {
+    const w = new Watchdog(3000);
+    w.expire(0);
+    expect(w.check(10)).toBe('hold');
+  });
+});
+
+describe('EStopLatch', () => {
+  it('engage wins; only a newer explicit release clears it; the latch survives a restart', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estop-'));
+    const file = path.join(dir, 'estop.json');
+    const a = new EStopLatch(file);
+    expect(a.apply({ engaged: true, reason: 'operator' }, 1000)?.kind).toBe('estop');
+    expect(a.apply({ engaged: false, reason: 'old release' }, 900)).toBeNull();
+    expect(a.engaged).toBe(true);
+    const b = new EStopLatch(file);
+    expect(b.engaged).toBe(true);
+    expect(b.apply({ engaged: false, reason: 'clear' }, 2000)?.kind).toBe('estop-release');
+    expect(new EStopLatch(file).engaged).toBe(false);
+  });
+  it('a corrupt latch file fails safe (engaged)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estop-'));
+    const file = path.join(dir, 'estop.json');
+    writeFileSync(file, '{not json');
+    expect(new EStopLatch(file).engaged).toBe(true);
+  });
+});
+
+describe('RejectCounter', () => {
+  it('counts every rejection but reports at most once per interval', () => {
+    const c = new RejectCounter(1000);
+    let reports = 0;
+    for (let i = 0; i < 500; i++) if (c.add(i % 2 ? 'stale' : 'malformed', 'x', 5000 + i)) reports++;
+    expect(c.total).toBe(500);
+    expect(c.counts.stale).toBe(250);
+    expect(reports).toBe(1);
+    expect(c.due(6100)).not.toBeNull();
+  });
+});

@@ -32,6 +32,11 @@ export const SCRIPTED: Record<string, { tasks: string[] | '*'; description: stri
     description: 'visit devices in nearest-neighbour order improved by 2-opt, hovering over each until drained',
     load: async () => (await import('./scripted/uav.js')).createTour,
   },
+  heuristic: {
+    tasks: ['manipulation-grasp-invisible'],
+    description: 'grasp the seen target where both fingers land clear, else push it toward free space; while hidden, unpile from the top',
+    load: async () => (await import('./scripted/manipulation.js')).createHeuristic,
+  },
 };
 
 export interface LearnerOptions {

@@ -37,6 +37,16 @@ export const SCRIPTED: Record<string, { tasks: string[] | '*'; description: stri
     description: 'grasp the seen target where both fingers land clear, else push it toward free space; while hidden, unpile from the top',
     load: async () => (await import('./scripted/manipulation.js')).createHeuristic,
   },
+  'nav-pursuit': {
+    tasks: ['navigation'],
+    description: 'navigator (A* on the inflated map) + planner (atomic actions) + pure pursuit, open loop',
+    load: async () => (await import('./planning/agent.js')).createNavPursuit,
+  },
+  'nav-pursuit-critic': {
+    tasks: ['navigation'],
+    description: 'nav-pursuit with the closed-loop critic (corrective nodes, replans from the current pose)',
+    load: async () => (await import('./planning/agent.js')).createNavPursuitCritic,
+  },
 };
 
 export interface LearnerOptions {

@@ -75,7 +75,7 @@ export function buildLayout(scene: NavScene, file = 'scene'): Layout {
 }
 
 /** The map the navigator plans on: obstacles grown by the robot radius plus a margin. */
-export function inflatedGrid(scene: NavScene, layout: Layout, margin = 0.05): OccupancyGrid {
+export function inflatedGrid(scene: NavScene, layout: Layout, margin = 0.1): OccupancyGrid {
   return OccupancyGrid.fromRects(scene.area.size, scene.mapResolution, layout.obstacles, scene.robot.radius + margin);
 }
 

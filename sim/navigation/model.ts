@@ -239,8 +239,9 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
     }
     let shortestPath = 0;
     let from = start;
+    // ℓ per leg is the geodesic distance to the goal's success disc (Anderson et al. 2018).
     goals.forEach((goal, k) => {
-      shortestPath += polylineLength(planPath(this.grid, from, goal, { label: `"${goalNames[k]}"` }));
+      shortestPath += Math.max(0, polylineLength(planPath(this.grid, from, goal, { label: `"${goalNames[k]}"` })) - this.scene.goalRadius);
       from = goal;
     });
     return { start: [start[0], start[1], rng.uniform(-Math.PI, Math.PI)], goals, goalNames, shortestPath };

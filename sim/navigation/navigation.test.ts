@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
+import type { Box } from '../../src/core/spaces.js';
 import { createEnv, loadScene, validateSceneObject } from '../registry.js';
 import type { NavState } from './model.js';
 
@@ -31,8 +32,8 @@ describe('navigation task', () => {
       const env = await createEnv(name, { seed: 0 });
       const places = (env.describe().overlay as { places: unknown[] }).places;
       expect(places.length).toBeGreaterThanOrEqual(5);
-      expect(env.spec.actionSpace.shape).toEqual([2]);
-      expect(env.spec.observationSpace.shape).toEqual([32 + 5 + 7]);
+      expect((env.spec.actionSpace as Box).shape).toEqual([2]);
+      expect((env.spec.observationSpace as Box).shape).toEqual([32 + 5 + 7]);
       env.close();
     }
   });

@@ -1,9 +1,13 @@
-// Navigation: planned path vs executed path, the goals (reached, current, ahead), the
-// current waypoint and the lidar hits.
-const Z = 0.03;
+// Navigation (sim/navigation + controllers/planning): named places and goals as markers, the
+// planned path (cyan), the executed path (yellow), the current waypoint, lidar hits, and
+// critic events as coloured pins (orange: corrective node, red: replan, violet: turn, grey: no path).
+// Frame overlay fields: goals, goalIndex, plannedPath, executedPath, waypoint, events, lidarHits.
+const MAX_PATH = 4000;
+const MAX_PINS = 64;
+const EVENT_COLORS = { correct: 0xff9f1a, replan: 0xff3b3b, turn: 0xb36bff, 'no-path': 0x888888 };
 
-function polyline(THREE, group, color, max) {
-  const pos = new Float32Array(3 * max);
+function polyline(THREE, group, color, z) {
+  const pos = new Float32Array(3 * MAX_PATH);
   const geom = new THREE.BufferGeometry();
   geom.setAttribute('position', new THREE.BufferAttribute(pos, 3));
   geom.setDrawRange(0, 0);
@@ -11,9 +15,9 @@ function polyline(THREE, group, color, max) {
   line.frustumCulled = false;
   group.add(line);
   return {
-    set(points, z = Z) {
-      const n = Math.min(max, points?.length ?? 0);
-      for (let i = 0; i < n; i++) pos.set([points[i][0], points[i][1], z], 3 * i);
+    set(points) {
+      const n = Math.min(points?.length ?? 0, MAX_PATH);
+      for (let k = 0; k < n; k++) pos.set([points[k][0], points[k][1], z], 3 * k);
       geom.attributes.position.needsUpdate = true;
       geom.setDrawRange(0, n);
     },
@@ -21,62 +25,100 @@ function polyline(THREE, group, color, max) {
 }
 
 export function create(THREE, group, desc) {
+  const places = desc.overlay?.places ?? [];
   const goalRadius = desc.overlay?.goalRadius ?? 0.3;
-  const executed = polyline(THREE, group, 0xffcc33, 8192);
-  const planned = polyline(THREE, group, 0x33d6ff, 4096);
-  const ringGeom = new THREE.RingGeometry(goalRadius * 0.8, goalRadius, 32);
-  const goalMeshes = [];
-  const colours = { reached: new THREE.Color('#4fbf6a'), current: new THREE.Color('#ff8c33'), ahead: new THREE.Color('#8a94a6') };
-  const waypoint = new THREE.Mesh(new THREE.SphereGeometry(0.08, 12, 8), new THREE.MeshBasicMaterial({ color: 0x33d6ff }));
-  waypoint.visible = false;
-  group.add(waypoint);
-  const MAX_HITS = 512;
-  const hitPos = new Float32Array(3 * MAX_HITS);
+  // Places: small white discs.
+  const placeGeom = new THREE.CircleGeometry(0.08, 16);
+  const placeMat = new THREE.MeshBasicMaterial({ color: 0xffffff, transparent: true, opacity: 0.6 });
+  for (const p of places) {
+    const m = new THREE.Mesh(placeGeom, placeMat);
+    m.position.set(p.position[0], p.position[1], 0.01);
+    group.add(m);
+  }
+  // Goals: rings of the goal radius; the current one green, later ones blue, reached ones grey.
+  const ringGeom = new THREE.RingGeometry(goalRadius * 0.85, goalRadius, 32);
+  let rings = [];
+  const planned = polyline(THREE, group, 0x33d6ff, 0.03);
+  const executed = polyline(THREE, group, 0xffcc33, 0.04);
+  const wp = new THREE.Mesh(new THREE.SphereGeometry(0.06, 12, 8), new THREE.MeshBasicMaterial({ color: 0x33d6ff }));
+  wp.visible = false;
+  group.add(wp);
+  // Lidar hits as points.
+  const hitPos = new Float32Array(3 * 256);
   const hitGeom = new THREE.BufferGeometry();
   hitGeom.setAttribute('position', new THREE.BufferAttribute(hitPos, 3));
   hitGeom.setDrawRange(0, 0);
-  const hits = new THREE.Points(hitGeom, new THREE.PointsMaterial({ color: 0xff4d4d, size: 4, sizeAttenuation: false }));
+  const hits = new THREE.Points(hitGeom, new THREE.PointsMaterial({ color: 0xff4fd8, size: 0.06 }));
   hits.frustumCulled = false;
   group.add(hits);
+  // Critic events: pins at the pose where each decision was taken.
+  const pinGeom = new THREE.ConeGeometry(0.06, 0.25, 8).rotateX(-Math.PI / 2).translate(0, 0, 0.125);
+  const pins = [];
+  let lastEvents = '';
 
-  function goals(list, index) {
-    while (goalMeshes.length < list.length) {
-      const m = new THREE.Mesh(ringGeom, new THREE.MeshBasicMaterial({ color: colours.ahead, side: THREE.DoubleSide }));
-      group.add(m);
-      goalMeshes.push(m);
+  function setGoals(goals, index) {
+    if (rings.length !== goals.length) {
+      rings.forEach((r) => group.remove(r));
+      rings = goals.map((g) => {
+        const m = new THREE.Mesh(ringGeom, new THREE.MeshBasicMaterial({ color: 0x4fa3ff, side: THREE.DoubleSide }));
+        m.position.set(g[0], g[1], 0.02);
+        group.add(m);
+        return m;
+      });
     }
-    goalMeshes.forEach((m, i) => {
-      m.visible = i < list.length;
-      if (!m.visible) return;
-      m.position.set(list[i][0], list[i][1], Z);
-      m.material.color.copy(i < index ? colours.reached : i === index ? colours.current : colours.ahead);
+    goals.forEach((g, k) => {
+      rings[k].position.set(g[0], g[1], 0.02);
+      rings[k].material.color.setHex(k < index ? 0x777777 : k === index ? 0x3dff7a : 0x4fa3ff);
     });
+  }
+
+  function setEvents(events) {
+    const key = events.map((e) => `${e.kind}@${e.t}`).join(',');
+    if (key === lastEvents) return;
+    lastEvents = key;
+    pins.forEach((p) => group.remove(p));
+    pins.length = 0;
+    for (const e of events.slice(-MAX_PINS)) {
+      if (!e.pose) continue;
+      const m = new THREE.Mesh(pinGeom, new THREE.MeshBasicMaterial({ color: EVENT_COLORS[e.kind] ?? 0xffffff }));
+      m.position.set(e.pose[0], e.pose[1], 0);
+      group.add(m);
+      pins.push(m);
+    }
   }
 
   return {
     reset() {
-      executed.set([]);
       planned.set([]);
-      goals([], 0);
-      waypoint.visible = false;
+      executed.set([]);
+      setEvents([]);
+      wp.visible = false;
       hitGeom.setDrawRange(0, 0);
     },
     frame(frame) {
       const o = frame.overlay ?? {};
-      executed.set(o.executedPath);
-      planned.set(o.plannedPath, Z + 0.01);
-      goals(o.goals ?? [], o.goalIndex ?? 0);
-      waypoint.visible = Array.isArray(o.waypoint);
-      if (waypoint.visible) waypoint.position.set(o.waypoint[0], o.waypoint[1], 0.15);
-      const n = Math.min(MAX_HITS, o.lidarHits?.length ?? 0);
-      for (let i = 0; i < n; i++) hitPos.set([o.lidarHits[i][0], o.lidarHits[i][1], 0.2], 3 * i);
+      setGoals(o.goals ?? [], o.goalIndex ?? 0);
+      planned.set(o.plannedPath ?? []);
+      executed.set(o.executedPath ?? []);
+      if (o.waypoint) {
+        wp.visible = true;
+        wp.position.set(o.waypoint[0], o.waypoint[1], 0.1);
+      } else wp.visible = false;
+      const h = o.lidarHits ?? [];
+      const n = Math.min(h.length, 256);
+      for (let k = 0; k < n; k++) hitPos.set([h[k][0], h[k][1], 0.15], 3 * k);
       hitGeom.attributes.position.needsUpdate = true;
       hitGeom.setDrawRange(0, n);
+      setEvents(o.events ?? []);
     },
     hudLines(frame) {
       const o = frame.overlay ?? {};
-      const name = o.goalNames?.[o.goalIndex];
-      return [`goal        ${name ?? (o.goalIndex >= (o.goals?.length ?? 0) ? 'all reached' : '–')}`];
+      const names = o.goalNames ?? [];
+      const i = o.goalIndex ?? 0;
+      const lines = [`goals  ${names.map((g, k) => (k < i ? `✓${g}` : k === i ? `[${g}]` : g)).join(' → ')}`];
+      const last = (o.events ?? []).slice(-1)[0];
+      if (last) lines.push(`critic  ${last.kind} at ${Number(last.t).toFixed(1)} s: ${last.reason ?? ''}`);
+      return lines;
     },
   };
 }

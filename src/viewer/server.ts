@@ -43,6 +43,11 @@ export interface ViewerServerOptions {
   host?: string;
   /** Directory of run directories for the replay and runs modes (default "runs"). */
   runsDir?: string;
+  /**
+   * The SceneDescription of a named scene, for telemetry mode (the page draws a robot's state
+   * in its scene). The CLI passes one built from sim/; the viewer itself never imports sim/.
+   */
+  describeScene?: (name: string) => Promise<SceneDescription>;
 }
 
 export interface ViewerServer {
@@ -158,6 +163,16 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
 
   const api = async (req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> => {
     if (parts[0] === 'info') return sendJson(res, { live: scene !== null, scene: scene?.scene ?? null, task: scene?.task ?? null, runsDir });
+    if (parts[0] === 'scenes' && parts[1]) {
+      const name = segment(parts[1]);
+      if (!name) return send(res, 400, 'bad scene name');
+      if (!options.describeScene) return send(res, 501, 'this server has no scene loader (start it with embody view)');
+      try {
+        return sendJson(res, await options.describeScene(name));
+      } catch (err) {
+        return send(res, 404, (err as Error).message);
+      }
+    }
     if (parts[0] !== 'runs') return send(res, 404, 'unknown api');
     if (parts.length === 1) return sendJson(res, listRuns(runsDir));
     const id = segment(parts[1] ?? '');

@@ -11,6 +11,7 @@ import { createMcapSink } from '../record/mcap-sink.js';
 import { chromiumAvailable, distinctColours, launchChromium, openViewer, pixelDiff, sampleCanvas } from './browser.js';
 import { decodeFrame, encodeFrame } from './frame-codec.js';
 import { startLiveViewer, type LiveViewer } from './live.js';
+import { startViewerServer } from './server.js';
 
 /**
  * The viewer in a real headless Chromium (SwiftShader WebGL), fed by a real UAV env.
@@ -187,5 +188,57 @@ describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
     expect(curvePixels).toBeGreaterThan(200);
     await shot(page, 'runs');
     await page.close();
+  });
+
+  it('telemetry: draws a robot\'s MQTT state over WebSockets, and never publishes', async () => {
+    const { startBroker } = await import('../../hardware/broker.js');
+    const { makeEnvelope, topicFor } = await import('../../hardware/protocol.js');
+    const { toTelemetry } = await import('../../hardware/devices/driver.js');
+    const mqtt = await import('mqtt');
+    const broker = await startBroker({ port: 0, wsPort: 0 });
+    const describeScene = async (name: string) => {
+      const e = await createEnv(name, { seed: 0 });
+      try {
+        return e.describe();
+      } finally {
+        e.close();
+      }
+    };
+    const server = await startViewerServer({ port: 0, runsDir, describeScene });
+    const robot = await mqtt.connectAsync(broker.url, { clientId: 'test-robot' });
+    const spy = await mqtt.connectAsync(broker.url, { clientId: 'test-spy' });
+    const seen: string[] = [];
+    await spy.subscribeAsync('#');
+    spy.on('message', (topic) => seen.push(topic));
+    const env = await createEnv('uav-small', { seed: 5 });
+    const controller = await createScripted('greedy', env.spec, { seed: 5, model: env.model });
+    try {
+      const url = `${server.url}?mode=telemetry&url=${encodeURIComponent(broker.wsUrl!)}&robot=sim-1&scene=uav-small`;
+      const page = await openViewer(browser, url);
+      await page.waitForFunction(() => (window as any).embody.telemetry.connected === true, null, { timeout: 10_000 });
+      await page.waitForTimeout(200); // the page's subscription reaches the broker
+      let { obs } = env.reset();
+      for (let seq = 1; seq <= 30; seq++) {
+        obs = env.step(controller.act(obs)).obs;
+        const msg = makeEnvelope('state', 'sim-1', seq, { state: toTelemetry(env.state) });
+        await robot.publishAsync(topicFor('sim-1', 'state'), JSON.stringify(msg));
+      }
+      await page.waitForFunction(() => (window as any).embody.telemetry.messages >= 30, null, { timeout: 10_000 });
+      const pos = await page.evaluate(() => (window as any).embody.uavPosition());
+      const want = (env.state as { pos: number[] }).pos;
+      pos.forEach((v: number, k: number) => expect(v).toBeCloseTo(want[k], 3));
+      await page.waitForTimeout(200);
+      await shot(page, 'telemetry');
+      await page.close();
+      // Read-only: the only messages on the broker are the robot's 30 states.
+      expect(seen).toHaveLength(30);
+      expect(new Set(seen)).toEqual(new Set([topicFor('sim-1', 'state')]));
+    } finally {
+      env.close();
+      await robot.endAsync();
+      await spy.endAsync();
+      await server.close();
+      await broker.close();
+    }
   });
 });

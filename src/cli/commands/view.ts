@@ -10,11 +10,22 @@ export function register(program: Command): void {
     .option('--runs <dir>', 'directory of run directories', 'runs')
     .action(async (opts: { port: number; host: string; runs: string }) => {
       const { startViewerServer } = await import('../../viewer/server.js');
-      const server = await startViewerServer({ port: opts.port, host: opts.host, runsDir: opts.runs });
+      // Telemetry mode draws a robot's state in its scene: build scenes here, where sim/ may be imported.
+      const describeScene = async (name: string) => {
+        const { createEnv } = await import('../../../sim/registry.js');
+        const env = await createEnv(name, { seed: 0 });
+        try {
+          return env.describe();
+        } finally {
+          env.close();
+        }
+      };
+      const server = await startViewerServer({ port: opts.port, host: opts.host, runsDir: opts.runs, describeScene });
       console.log(`embody viewer at ${server.url}`);
       console.log(`  live     ${server.url}?mode=live      (start a run with --view ${server.port} to stream to it)`);
       console.log(`  replay   ${server.url}?mode=replay    (episodes recorded with --record under ${opts.runs}/)`);
       console.log(`  runs     ${server.url}?mode=runs      (metrics.jsonl curves)`);
+      console.log(`  robot    ${server.url}?mode=telemetry&url=ws://localhost:8883&robot=<id>&scene=<scene>  (MQTT state, read-only)`);
       const stop = async () => {
         await server.close();
         process.exit(0);

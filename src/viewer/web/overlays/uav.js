@@ -88,3 +88,27 @@ export function create(THREE, group, desc) {
     },
   };
 }
+
+/** A UAV TaskModel state (MQTT telemetry, sim/uav/model.ts UavState) as a Frame. */
+export function fromState(s, desc) {
+  const uav = desc.bodies.find((b) => b.role === 'uav');
+  const remaining = (s.remainingBits ?? []).map((b, k) => (s.initialBits?.[k] ? b / s.initialBits[k] : 0));
+  const total = (s.initialBits ?? []).reduce((a, b) => a + b, 0);
+  const left = (s.remainingBits ?? []).reduce((a, b) => a + b, 0);
+  return {
+    t: s.t ?? 0,
+    episode: 0,
+    reward: 0,
+    return: 0,
+    bodyIds: uav ? [uav.id] : [],
+    poses: uav ? Float32Array.from([...s.pos, 0, 0, 0, 1]) : new Float32Array(0),
+    hud: {
+      batteryPct: s.batteryJ ? 100 * Math.max(0, 1 - s.energyJ / s.batteryJ) : 0,
+      mbitCollected: (total - left) / 1e6,
+      fractionCollected: total ? 1 - left / total : 0,
+      speed: Math.hypot(...(s.vel ?? [0, 0, 0])),
+      altitude: s.pos?.[2] ?? 0,
+    },
+    overlay: { remaining, allocation: s.allocation ?? [] },
+  };
+}

@@ -115,15 +115,22 @@ export class Mlp {
 
   /**
    * Forward pass for a batch [N, in]. Dropout is applied only when `dropoutRng` is given
-   * (training mode); without it the network is deterministic (evaluation mode).
+   * (training mode); without it the network is deterministic (evaluation mode). `noGrad` fuses
+   * dense + bias + activation into one kernel, for passes no gradient flows through.
    */
-  apply(x: tf.Tensor2D, dropoutRng?: Rng | null): tf.Tensor2D {
+  apply(x: tf.Tensor2D, dropoutRng?: Rng | null, opts: { noGrad?: boolean } = {}): tf.Tensor2D {
     let h = x;
     let w = 0;
     for (const layer of this.spec.layers) {
       if (layer.type === 'dense') {
-        h = tf.add(tf.matMul(h, this.vars[w] as tf.Tensor2D), this.vars[w + 1]) as tf.Tensor2D;
-        h = activation(h, layer.activation);
+        if (opts.noGrad && layer.activation !== 'tanh') {
+          // One fused kernel (matMul + bias + relu). Its tfjs gradient uses transposed matMuls,
+          // so only passes that are not differentiated (targets, acting) take this path.
+          h = tf.fused.matMul({ a: h, b: this.vars[w] as tf.Tensor2D, bias: this.vars[w + 1], activation: layer.activation }) as tf.Tensor2D;
+        } else {
+          h = tf.add(tf.matMul(h, this.vars[w] as tf.Tensor2D), this.vars[w + 1]) as tf.Tensor2D;
+          h = activation(h, layer.activation);
+        }
         w += 2;
       } else if (layer.type === 'layerNorm') {
         h = layerNorm(h, this.vars[w], this.vars[w + 1], layer.epsilon);

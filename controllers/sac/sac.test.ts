@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 
 /** Small and quick: the algorithm is the same at any width. */
-const SMALL = { hidden: [32, 32], batchSize: 32, learningStarts: 100, bufferSize: 250, logEvery: 100 };
+const SMALL = { hidden: [16, 16], batchSize: 16, learningStarts: 100, bufferSize: 250, logEvery: 100 };
 
 describe('ReplayBuffer', () => {
   it('wraps around: the oldest transitions are overwritten, size stays at capacity', () => {

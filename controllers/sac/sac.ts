@@ -172,7 +172,7 @@ export class SacLearner implements Learner {
     const A = this.actSize;
     const eps = Float32Array.from({ length: A }, () => this.rng.normal());
     return tf.tidy(() => {
-      const out = this.actor.apply(tf.tensor2d(this.norm(obs), [1, this.obsSize]), this.trainRng());
+      const out = this.actor.apply(tf.tensor2d(this.norm(obs), [1, this.obsSize]), this.trainRng(), { noGrad: true });
       const { mean, logStd } = this.actorHead(out);
       return tanhGaussianSample(mean, logStd, tf.tensor2d(eps, [1, A])).action.dataSync() as Float32Array;
     });
@@ -268,10 +268,10 @@ export class SacLearner implements Learner {
   }
 
   /** Sample a′ ~ π(·|s) with reparameterisation; noise from our Rng. */
-  private policySample(obs: tf.Tensor2D): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+  private policySample(obs: tf.Tensor2D, noGrad = false): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
     const n = obs.shape[0];
     const eps = tf.tensor2d(Float32Array.from({ length: n * this.actSize }, () => this.rng.normal()), [n, this.actSize]);
-    const { mean, logStd } = this.actorHead(this.actor.apply(obs, this.trainRng()));
+    const { mean, logStd } = this.actorHead(this.actor.apply(obs, this.trainRng(), { noGrad }));
     return tanhGaussianSample(mean, logStd, eps);
   }
 
@@ -289,12 +289,12 @@ export class SacLearner implements Learner {
    * The value the actor maximises and the target bootstraps from, for critics `nets`:
    * SAC: min(Q1, Q2); STAC: μ − β·σ.
    */
-  private pessimisticValue(nets: Mlp[], sa: tf.Tensor2D): { value: tf.Tensor1D; mu: tf.Tensor1D; sigma?: tf.Tensor1D } {
+  private pessimisticValue(nets: Mlp[], sa: tf.Tensor2D, noGrad = false): { value: tf.Tensor1D; mu: tf.Tensor1D; sigma?: tf.Tensor1D } {
     if (this.config.critic === 'twin') {
-      const [q1, q2] = nets.map((q) => tf.reshape(q.apply(sa), [-1]) as tf.Tensor1D);
+      const [q1, q2] = nets.map((q) => tf.reshape(q.apply(sa, null, { noGrad }), [-1]) as tf.Tensor1D);
       return { value: tf.minimum(q1, q2), mu: q1 };
     }
-    const { mu, sigma } = this.normalHead(nets[0].apply(sa, this.trainRng()));
+    const { mu, sigma } = this.normalHead(nets[0].apply(sa, this.trainRng(), { noGrad }));
     return { value: tf.sub(mu, tf.mul(this.config.beta, sigma)), mu, sigma };
   }
 
@@ -321,8 +321,8 @@ export class SacLearner implements Learner {
 
     // 1. Target: y = r + γ(1 − d)·(V(s′, a′) − α·log π(a′|s′)), a′ ~ π(·|s′), V from the target critic(s).
     const y = tf.tidy(() => {
-      const next = this.policySample(nextObs);
-      const { value } = this.pessimisticValue(this.targets, this.criticInput(nextObs, next.action));
+      const next = this.policySample(nextObs, true);
+      const { value } = this.pessimisticValue(this.targets, this.criticInput(nextObs, next.action), true);
       const soft = tf.sub(value, tf.mul(alpha, next.logProb));
       return tf.add(rewards, tf.mul(tf.mul(c.gamma, tf.sub(1, dones)), soft));
     });

@@ -41,6 +41,6 @@ export function register(program: Command): void {
         console.log(`no backend loaded: ${String((error as Error)?.message ?? error)}`);
         process.exitCode = 1;
       }
-      console.log('GPU: npm install @tensorflow/tfjs-node-gpu (4.x needs CUDA 11.2 + cuDNN 8.1 on Linux x64); CPU native: @tensorflow/tfjs-node.');
+      console.log('GPU: npm install @tensorflow/tfjs-node-gpu (4.x needs an NVIDIA driver > 450, CUDA 11.2 and cuDNN 8.1.0, Linux x64); CPU native: @tensorflow/tfjs-node.');
     });
 }

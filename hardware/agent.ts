@@ -74,6 +74,8 @@ export interface AgentOptions {
   rateLimit?: boolean;
   /** Policy mode pacing: `realtime` (one step per control period) or `fast` (back to back, simulation only). */
   pace?: 'realtime' | 'fast';
+  /** Lockstep devices while holding/landing/e-stopped: `frozen` (default) or `realtime`. */
+  holdClock?: 'frozen' | 'realtime';
   /** Simulated devices: stop after this many episodes (default: run forever). */
   episodes?: number;
   loadPolicy?: PolicyLoader;
@@ -338,12 +340,22 @@ export class RobotAgent {
       this.event({ kind: 'watchdog-land', severity: 'error', detail: `holding for ${this.options.landAfterMs ?? 3000} ms without a cmd: landing` });
       this.setMode('landing');
     }
+    if (this.driver.step && this.options.holdClock !== 'realtime') {
+      // Frozen lockstep device: re-announce the state it waits at, so a ground station that
+      // lost it (broker restart) can answer it and resume.
+      if (now - this.lastIdlePublishMs >= Math.max(this.periodMs, 100)) this.publishState(await this.driver.readState(), undefined);
+      return;
+    }
     await this.autoStep(now);
   }
 
-  /** Lockstep devices keep their own clock while holding, landing or e-stopped. */
+  /**
+   * Lockstep devices advance only on commands by default, so latency never changes the
+   * episode; with `holdClock: 'realtime'` they also keep their own clock while holding,
+   * landing or e-stopped (to watch a hold or a landing happen).
+   */
   private async autoStep(now: number): Promise<void> {
-    if (!this.driver.step || !this.episodeStarted) return;
+    if (!this.driver.step || !this.episodeStarted || this.options.holdClock !== 'realtime') return;
     if (now - this.lastAutoStepMs < this.periodMs) return;
     this.lastAutoStepMs = now;
     await this.advance(undefined);
@@ -357,6 +369,13 @@ export class RobotAgent {
 
   private async endEpisode(): Promise<void> {
     this.episodesDone++;
+    try {
+      const info = this.driver.episodeInfo?.();
+      const m = this.model.metrics(this.parse(await this.driver.readState()));
+      this.log(`episode ${this.episodesDone - 1} ended (${info?.reason ?? 'done'}, ${info?.step ?? '?'} steps): ${JSON.stringify(m)}`);
+    } catch {
+      // metrics are for the log only
+    }
     this.episodeStarted = false;
     this.controller?.reset();
     this.guard.reset();

@@ -69,6 +69,7 @@ interface RobotSlot {
   episodeReturn: number;
   estop: boolean;
   stepsServed: number;
+  lastStep: number;
 }
 
 export class Bridge {
@@ -133,6 +134,7 @@ export class Bridge {
         episodeReturn: 0,
         estop: false,
         stepsServed: 0,
+        lastStep: -1,
       }));
       this.slots.set(robotId, p);
     }
@@ -174,9 +176,15 @@ export class Bridge {
       slot.prevState = null;
       slot.lastSetpoint = null;
       slot.episodeReturn = 0;
+      slot.lastStep = -1;
     }
-    if (slot.prevState !== null && slot.lastSetpoint) slot.episodeReturn += model.reward(slot.prevState, state, slot.lastSetpoint);
-    slot.prevState = state;
+    // A lockstep device re-announces the state it waits at; count its reward once.
+    const repeat = ep !== undefined && ep.step === slot.lastStep && slot.prevState !== null;
+    if (!repeat) {
+      if (slot.prevState !== null && slot.lastSetpoint) slot.episodeReturn += model.reward(slot.prevState, state, slot.lastSetpoint);
+      slot.prevState = state;
+      slot.lastStep = ep?.step ?? -1;
+    }
     if (ep && (ep.terminated || ep.truncated)) {
       const summary: EpisodeSummary = {
         robotId: t.robotId,

@@ -89,13 +89,19 @@ describe('EStopLatch', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'estop-'));
     const file = path.join(dir, 'estop.json');
     const a = new EStopLatch(file);
-    expect(a.apply({ engaged: true, reason: 'operator' }, 1000)?.kind).toBe('estop');
-    expect(a.apply({ engaged: false, reason: 'old release' }, 900)).toBeNull();
+    expect(a.apply({ engaged: true, reason: 'operator' }, 1000, 1000)?.kind).toBe('estop');
+    expect(a.apply({ engaged: false, reason: 'old release' }, 900, 1100)).toBeNull();
+    expect(a.apply({ engaged: false, reason: 'release from the future' }, 99_000, 1100)).toBeNull();
     expect(a.engaged).toBe(true);
     const b = new EStopLatch(file);
     expect(b.engaged).toBe(true);
-    expect(b.apply({ engaged: false, reason: 'clear' }, 2000)?.kind).toBe('estop-release');
+    expect(b.apply({ engaged: false, reason: 'clear' }, 2000, 2000)?.kind).toBe('estop-release');
     expect(new EStopLatch(file).engaged).toBe(false);
+  });
+  it('an engagement stamped in the future is stamped with our clock, so a release now still works', () => {
+    const l = new EStopLatch();
+    l.apply({ engaged: true, reason: 'skewed clock' }, 60_000, 1000);
+    expect(l.apply({ engaged: false, reason: 'clear' }, 1200, 1200)?.kind).toBe('estop-release');
   });
   it('a corrupt latch file fails safe (engaged)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'estop-'));

@@ -273,7 +273,10 @@ export interface EStopRecord {
 export class EStopLatch {
   private rec: EStopRecord = { engaged: false, reason: '', tMs: 0 };
 
-  constructor(private readonly file?: string) {
+  constructor(
+    private readonly file?: string,
+    private readonly maxFutureMs = 500,
+  ) {
     if (file && existsSync(file)) {
       try {
         const r = JSON.parse(readFileSync(file, 'utf8')) as EStopRecord;
@@ -294,14 +297,17 @@ export class EStopLatch {
   }
 
   /** Apply an estop message; returns the event when the latch changed. */
-  apply(msg: { engaged: boolean; reason: string }, tMs: number): SafetyEvent | null {
+  apply(msg: { engaged: boolean; reason: string }, tMs: number, nowMs = Date.now()): SafetyEvent | null {
     if (msg.engaged) {
       if (this.rec.engaged) return null;
-      this.set({ engaged: true, reason: msg.reason, tMs });
+      // Stamp with our clock at the latest: a sender's clock running ahead must not make
+      // every release look older than the engagement.
+      this.set({ engaged: true, reason: msg.reason, tMs: Math.min(tMs, nowMs) });
       return { kind: 'estop', severity: 'error', detail: `e-stop engaged: ${msg.reason}` };
     }
     if (!this.rec.engaged) return null;
     if (tMs <= this.rec.tMs) return null; // a release older than the engagement is not a release of it
+    if (tMs > nowMs + this.maxFutureMs) return null; // nor is one from the future
     this.set({ engaged: false, reason: msg.reason, tMs });
     return { kind: 'estop-release', severity: 'warn', detail: `e-stop released: ${msg.reason}` };
   }

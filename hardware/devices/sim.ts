@@ -8,7 +8,7 @@ import { toTelemetry, type Driver, type StepOutcome } from './driver.js';
  * The `sim` driver: a scene's Rapier world standing in for a robot. It is lockstep: each
  * `step()` advances exactly one control period with the last setpoint, so an episode driven
  * over MQTT sees the same states as `embody run` with the same seed, whatever the network
- * latency. Episodes reset exactly as TaskEnv does (seeded first reset, then the env's stream).
+ * latency. Episode i resets with seed + i, as `embody run` does.
  */
 export interface SimDriverOptions {
   scene: string;
@@ -81,8 +81,8 @@ export class SimDriver implements Driver {
   }
 
   nextEpisode(): Record<string, unknown> {
-    this.env.reset();
     this.episode++;
+    this.env.reset({ seed: this.seed + this.episode });
     this.steps = 0;
     this.landing = false;
     this.setpoint = this.holdSetpoint();

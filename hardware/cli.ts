@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { MqttClient } from 'mqtt';
+import type { Controller } from '../src/core/controller.js';
+import { createEnv } from '../sim/registry.js';
+import { offlineWill, RobotAgent } from './agent.js';
+import { Bridge, deployPolicy, policyIdOf, publishEstop, type EpisodeSummary } from './bridge.js';
+import { startBroker, type EmbeddedBroker } from './broker.js';
+import { connectClient, credentialsFromEnv, endClient } from './client.js';
+import { createDriver } from './devices/driver.js';
+import { SimDriver } from './devices/sim.js';
+import { codecByName, robotIdSchema } from './protocol.js';
+
+/**
+ * The actions behind `embody bridge`, `embody agent` and `embody sim-device`
+ * (src/cli/commands/*.ts only parse flags and call these).
+ */
+
+export const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:1883';
+
+export interface ConnectFlags {
+  broker?: string;
+  username?: string;
+  passwordFile?: string;
+  insecure?: boolean;
+}
+
+function credentials(flags: ConnectFlags, defaultUser?: string): { username?: string; password?: string } {
+  const env = credentialsFromEnv();
+  const password = flags.passwordFile ? readFileSync(flags.passwordFile, 'utf8').trim() : env.password;
+  const username = flags.username ?? env.username ?? (password ? defaultUser : undefined);
+  return { username, password };
+}
+
+function checkRobotId(id: string): string {
+  const r = robotIdSchema.safeParse(id);
+  if (!r.success) throw new Error(`--robot "${id}": ${r.error.issues[0].message}`);
+  return id;
+}
+
+function onSignal(fn: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      fn().finally(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+async function makeControllerFactory(ref: string, scene: string): Promise<{ make: (id: string) => Promise<Controller>; policyId: string }> {
+  const { createController, isPolicyDir } = await import('../controllers/load.js');
+  const env = await createEnv(scene, { seed: 0 });
+  const policyId = isPolicyDir(ref) ? policyIdOf(ref) : `scripted:${ref}`;
+  return { make: (id) => createController(ref, env.spec, { seed: hashSeed(id), model: env.model }), policyId };
+}
+
+function hashSeed(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+// ---------------------------------------------------------------- bridge
+
+export interface BridgeFlags extends ConnectFlags {
+  robot: string[];
+  policy: string;
+  scene: string;
+  ttl: string;
+  codec: string;
+  rateLimit: boolean;
+  port: string;
+  wsPort?: string;
+  deploy?: boolean;
+  estop?: string;
+  release?: string;
+  sim?: string;
+  seed: string;
+  episodes?: string;
+  json?: boolean;
+}
+
+export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
+  const robots = flags.robot.length === 0 || flags.robot.includes('*') ? '*' : flags.robot.map(checkRobotId);
+  let broker: EmbeddedBroker | null = null;
+  let url = flags.broker;
+  if (!url) {
+    broker = await startBroker({ port: Number(flags.port), wsPort: flags.wsPort !== undefined ? Number(flags.wsPort) : undefined });
+    url = broker.url;
+    process.stderr.write(`embedded MQTT broker (aedes) on ${broker.url}${broker.wsUrl ? ` and ${broker.wsUrl}` : ''}\n`);
+  }
+  const client = await connectClient({ url, ...credentials(flags, 'bridge'), insecure: flags.insecure, clientId: `embody-bridge-${process.pid}` });
+  const cleanup: (() => Promise<void>)[] = [async () => endClient(client), async () => broker?.close()];
+  try {
+    if (flags.estop !== undefined || flags.release !== undefined) {
+      if (robots === '*') throw new Error('--estop/--release need explicit --robot ids');
+      for (const id of robots) {
+        await publishEstop(client, id, flags.estop !== undefined, flags.estop ?? flags.release ?? '');
+        console.log(`${id}: e-stop ${flags.estop !== undefined ? 'ENGAGED' : 'released'}`);
+      }
+      return;
+    }
+    if (flags.deploy) {
+      if (robots === '*') throw new Error('--deploy needs explicit --robot ids');
+      for (const id of robots) {
+        const r = await deployPolicy(client, id, flags.policy);
+        console.log(`${id}: policy ${r.policyId} activated (${r.bytes} bytes, deployment ${r.deployId})`);
+      }
+      return;
+    }
+    const env = await createEnv(flags.scene, { seed: 0 });
+    const { make, policyId } = await makeControllerFactory(flags.policy, flags.scene);
+    const simCount = flags.sim ? Number(flags.sim) : 0;
+    const targetEpisodes = flags.episodes ? Number(flags.episodes) : undefined;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((r) => (finish = r));
+    const done: EpisodeSummary[] = [];
+    const onEpisode = (s: EpisodeSummary) => {
+      done.push(s);
+      if (flags.json) console.log(JSON.stringify(s));
+      else console.log(`${s.robotId} episode ${s.index}: length ${s.length}, return ${s.return.toFixed(3)}, ${s.reason ?? ''} ${fmtMetrics(s.metrics)}`);
+      if (targetEpisodes !== undefined && done.length >= targetEpisodes * Math.max(1, simCount || (robots === '*' ? 1 : robots.length))) finish();
+    };
+    const bridge = new Bridge({
+      client,
+      robots: simCount ? Array.from({ length: simCount }, (_, i) => `sim-${i}`) : robots,
+      model: env.model,
+      makeController: make,
+      policyId,
+      controlPeriodS: env.bundle.controlPeriod,
+      ttlMs: Number(flags.ttl),
+      codec: codecByName(flags.codec),
+      rateLimit: flags.rateLimit,
+      onEpisode,
+      log: (l) => process.stderr.write(l + '\n'),
+    });
+    await bridge.start();
+    cleanup.unshift(() => bridge.close());
+    // --sim n: n simulated robots in this process, on the same broker (a one-command demo).
+    for (let i = 0; i < simCount; i++) {
+      const id = `sim-${i}`;
+      const driver = await SimDriver.create({ scene: flags.scene, seed: Number(flags.seed) + 1000 * i });
+      const rc = await connectClient({ url, will: offlineWill(id), clientId: `embody-sim-${id}-${process.pid}` });
+      const agent = new RobotAgent({ client: rc, robotId: id, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote', episodes: targetEpisodes, rateLimit: flags.rateLimit });
+      await agent.start();
+      cleanup.unshift(async () => {
+        await agent.close();
+        await endClient(rc);
+        driver.close();
+      });
+    }
+    process.stderr.write(`bridge: serving ${simCount ? `${simCount} simulated robot(s)` : robots === '*' ? 'every robot' : robots.join(', ')} with ${policyId} (${flags.scene}); Ctrl-C to stop\n`);
+    await Promise.race([finished, onSignal(async () => {})]);
+    const rej = bridge.rejects.total;
+    if (rej) process.stderr.write(`bridge: rejected ${rej} message(s): ${JSON.stringify(bridge.rejects.counts)}\n`);
+  } finally {
+    for (const c of cleanup) await c().catch(() => {});
+  }
+}
+
+function fmtMetrics(m: Record<string, number>): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`)
+    .join(' ');
+}
+
+// ---------------------------------------------------------------- agent / sim-device
+
+export interface AgentFlags extends ConnectFlags {
+  robot: string;
+  driver: string;
+  scene?: string;
+  seed: string;
+  dataDir?: string;
+  mode: 'auto' | 'policy' | 'remote';
+  landAfter: string;
+  episodes?: string;
+  fast?: boolean;
+  codec: string;
+  rateLimit: boolean;
+  realtimeHold?: boolean;
+}
+
+/** Which scene gives the TaskModel: --scene, else the one the persisted policy names. */
+function sceneFor(flags: AgentFlags): string {
+  if (flags.scene) return flags.scene;
+  if (flags.dataDir) {
+    try {
+      const m = JSON.parse(readFileSync(path.join(flags.dataDir, 'policy', 'manifest.json'), 'utf8'));
+      if (typeof m.scene === 'string') return m.scene;
+    } catch {
+      // no persisted policy
+    }
+  }
+  throw new Error('--scene is needed (the task model and its limits come from the scene)');
+}
+
+export async function runAgentCommand(flags: AgentFlags): Promise<void> {
+  const id = checkRobotId(flags.robot);
+  const scene = sceneFor(flags);
+  const seed = Number(flags.seed);
+  const driver = flags.driver === 'sim' ? await SimDriver.create({ scene, seed }) : await createDriver(flags.driver, { scene, seed });
+  const env = driver instanceof SimDriver ? driver.env : await createEnv(scene, { seed });
+  const client: MqttClient = await connectClient({
+    url: flags.broker ?? DEFAULT_BROKER_URL,
+    ...credentials(flags, id),
+    insecure: flags.insecure,
+    will: offlineWill(id),
+    clientId: `embody-agent-${id}`,
+  });
+  const agent = new RobotAgent({
+    client,
+    robotId: id,
+    driver,
+    model: env.model,
+    controlPeriodS: env.bundle.controlPeriod,
+    dataDir: flags.dataDir ?? path.join('.embody', 'agent', id),
+    mode: flags.mode,
+    landAfterMs: Number(flags.landAfter),
+    episodes: flags.episodes ? Number(flags.episodes) : undefined,
+    pace: flags.fast ? 'fast' : 'realtime',
+    holdClock: flags.realtimeHold ? 'realtime' : 'frozen',
+    codec: codecByName(flags.codec),
+    rateLimit: flags.rateLimit,
+    log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
+  });
+  await agent.start();
+  process.stderr.write(
+    `agent ${id}: driver ${driver.name}, scene ${scene}, mode ${flags.mode}, policy ${agent.policyId ?? '(none)'}, e-stop ${agent.estopEngaged ? 'ENGAGED' : 'clear'}; Ctrl-C to stop\n`,
+  );
+  const finished = new Promise<void>((resolve) => {
+    const t = setInterval(() => {
+      if (flags.episodes && agent.episodesDone >= Number(flags.episodes)) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 100);
+  });
+  await Promise.race([finished, onSignal(async () => {})]);
+  await agent.close();
+  await endClient(client);
+  await driver.close?.();
+  process.stderr.write(`agent ${id}: ${agent.episodesDone} episode(s); rejected ${agent.rejects.total} message(s) ${JSON.stringify(agent.rejects.counts)}\n`);
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+
+/**
+ * `embody bridge`: the MQTT ground station (hardware/bridge.ts). Without --broker it starts
+ * an embedded aedes broker on loopback; with --sim n it also runs n simulated robots.
+ */
+export function register(program: Command): void {
+  program
+    .command('bridge')
+    .description('ground station: robot state → TaskModel observation → policy → safety → cmd, over MQTT')
+    .option('--broker <url>', 'MQTT broker URL (mqtt://, mqtts://, ws://, wss://); default: start an embedded broker on 127.0.0.1')
+    .option('--robot <id>', "robot id to serve (repeat for several; '*' = every robot on the broker)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--policy <dir|name>', 'policy artifact directory, or a scripted controller name', 'greedy')
+    .option('--scene <scene>', 'scene whose TaskModel builds observations and limits', 'uav-small')
+    .option('--ttl <ms>', 'command time-to-live: the robot holds if no newer command arrives in time', '250')
+    .option('--codec <json|cbor>', 'payload encoding of the messages we send', 'json')
+    .option('--no-rate-limit', 'do not rate-limit setpoint changes (clamping and geofence stay on)')
+    .option('--deploy', 'send the policy to each --robot agent over MQTT, wait for its ack, and exit')
+    .option('--estop <reason>', 'engage the latched e-stop of each --robot, and exit')
+    .option('--release <reason>', 'release the e-stop of each --robot, and exit')
+    .option('--sim <n>', 'also run n simulated robots (sim-0 … sim-n-1) in this process')
+    .option('--seed <s>', 'with --sim: seed of robot sim-i is seed + 1000·i', '0')
+    .option('--episodes <n>', 'exit after n episodes per robot')
+    .option('--port <port>', 'embedded broker port', '1883')
+    .option('--ws-port <port>', 'embedded broker: also serve MQTT over WebSocket on this port')
+    .option('--username <name>', 'broker username (default $EMBODY_MQTT_USERNAME, or "bridge" with a password)')
+    .option('--password-file <file>', 'file holding the broker password (default $EMBODY_MQTT_PASSWORD)')
+    .option('--insecure', 'allow a non-loopback broker without TLS and credentials')
+    .option('--json', 'print each episode summary as JSON')
+    .action(async (opts) => {
+      const { runBridgeCommand } = await import('../../../hardware/cli.js');
+      await runBridgeCommand(opts);
+    });
+}

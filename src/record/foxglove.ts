@@ -85,17 +85,19 @@ export function sceneUpdateOfScene(scene: SceneDescription, stamp: Time): Record
   return { deletions: [{ timestamp: stamp, type: 1, id: '' }], entities };
 }
 
+const frameIds = new WeakMap<SceneDescription, Map<number, string>>();
+
 /** world → body transforms of the dynamic bodies in one frame. */
 export function frameTransformsOf(scene: SceneDescription, frame: Frame, stamp: Time): Record<string, unknown> {
-  const byId = new Map(scene.bodies.map((b) => [b.id, b]));
+  let byId = frameIds.get(scene);
+  if (!byId) frameIds.set(scene, (byId = new Map(scene.bodies.map((b) => [b.id, bodyFrameId(b)]))));
   const transforms = frame.bodyIds.map((id, i) => {
-    const body = byId.get(id) ?? { id, name: `body${id}` };
     const o = i * 7;
     const p = frame.poses;
     return {
       timestamp: stamp,
       parent_frame_id: WORLD_FRAME,
-      child_frame_id: bodyFrameId(body),
+      child_frame_id: byId.get(id) ?? `body_${id}`,
       translation: { x: p[o], y: p[o + 1], z: p[o + 2] },
       rotation: { x: p[o + 3], y: p[o + 4], z: p[o + 5], w: p[o + 6] },
     };

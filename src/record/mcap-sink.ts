@@ -159,43 +159,17 @@ export function createMcapSinkInline(episodesDir: string): McapSink {
   let t0 = 0n;
   let lastTime = 0n;
   let overlay: FoxgloveOverlay | null = null;
-  // File state, advanced by the queue.
+  // File work: one list of steps, drained by one loop (not a promise per frame, which
+  // cost more than the encoding).
+  type Step = { open: number } | { frame: Encoded[] } | { finish: Encoded[]; metrics?: Record<string, number> };
+  let pending: Step[] = [];
+  let draining: Promise<void> | null = null;
   let current: EpisodeWriter | null = null;
-  let queue: Promise<void> = Promise.resolve();
-  let queued = 0;
   let failure: unknown = null;
   const written: string[] = [];
-
-  const enqueue = (job: () => Promise<void>, wait = false): Promise<void> => {
-    if (failure) return Promise.reject(failure);
-    queued++;
-    queue = queue.then(async () => {
-      queued--;
-      if (failure) return;
-      try {
-        await job();
-      } catch (err) {
-        failure = err;
-        current?.abort();
-        current = null;
-      }
-    });
-    if (!wait && queued < MAX_QUEUED) return Promise.resolve();
-    return queue.then(() => {
-      if (failure) throw failure;
-    });
-  };
-
-  /** The overlay's leftovers, encoded now (in call order), written when the file closes. */
-  const closingMessages = (): Encoded[] => {
-    const rest = overlay?.finish?.(timeOf(lastTime)) ?? [];
-    overlay = null;
-    episode = null;
-    return rest.length ? [{ channel: 'overlay', time: lastTime, data: json({ deletions: [], entities: rest }) }] : [];
-  };
-
   // Episodes whose bytes are all written, waiting for fsync + rename.
   const settling = new Set<Promise<void>>();
+
   const finishCurrent = async (last: Encoded[], metrics?: Record<string, number>) => {
     const w = current;
     current = null;
@@ -214,9 +188,53 @@ export function createMcapSinkInline(episodesDir: string): McapSink {
     );
     settling.add(done);
   };
-  const settled = async () => {
-    while (settling.size) await Promise.all([...settling]);
+
+  const apply = async (step: Step) => {
+    if ('frame' in step) await current!.write(step.frame, true);
+    else if ('open' in step) {
+      await finishCurrent([]);
+      mkdirSync(episodesDir, { recursive: true });
+      current = new EpisodeWriter(path.join(episodesDir, episodeFileName(step.open)), step.open);
+      await current.start();
+    } else await finishCurrent(step.finish, step.metrics);
+  };
+
+  const drain = async () => {
+    try {
+      while (pending.length && !failure) {
+        const batch = pending;
+        pending = [];
+        for (const step of batch) await apply(step);
+      }
+    } catch (err) {
+      failure ??= err;
+      current?.abort();
+      current = null;
+    } finally {
+      pending = [];
+      draining = null;
+    }
+  };
+
+  /** Queue steps; the caller waits only if the queue is long (memory stays bounded). */
+  const push = (...steps: Step[]): Promise<void> => {
+    if (failure) return Promise.reject(failure);
+    pending.push(...steps);
+    draining ??= drain();
+    return pending.length > MAX_QUEUED ? settle(false) : Promise.resolve();
+  };
+  const settle = async (all: boolean) => {
+    while (draining) await draining;
+    while (all && settling.size) await Promise.all([...settling]);
     if (failure) throw failure;
+  };
+
+  /** The overlay's leftovers, encoded now (in call order), written when the file closes. */
+  const closingMessages = (): Encoded[] => {
+    const rest = overlay?.finish?.(timeOf(lastTime)) ?? [];
+    overlay = null;
+    episode = null;
+    return rest.length ? [{ channel: 'overlay', time: lastTime, data: json({ deletions: [], entities: rest }) }] : [];
   };
 
   return {
@@ -225,20 +243,17 @@ export function createMcapSinkInline(episodesDir: string): McapSink {
       const changed = scene !== null && JSON.stringify(scene) !== JSON.stringify(desc);
       scene = JSON.parse(JSON.stringify(desc)) as SceneDescription;
       // A new scene mid-episode closes the file: a recording holds one scene.
-      if (changed && episode !== null) {
-        const last = closingMessages();
-        return enqueue(() => finishCurrent(last));
-      }
+      if (changed && episode !== null) return push({ finish: closingMessages() });
       return Promise.resolve();
     },
     frame(frame: Frame) {
       if (!scene) return Promise.reject(new Error('mcap sink: frame() before describe()'));
+      const steps: Step[] = [];
       const messages: Encoded[] = [];
-      let opening: number | null = null;
-      let closing: Encoded[] = [];
       if (frame.episode !== episode) {
-        if (episode !== null) closing = closingMessages();
-        episode = opening = frame.episode;
+        if (episode !== null) steps.push({ finish: closingMessages() });
+        episode = frame.episode;
+        steps.push({ open: frame.episode });
         t0 = BigInt(Date.now()) * 1_000_000n;
         const stamp = timeOf(t0);
         const make = FOXGLOVE_OVERLAYS[scene.task];
@@ -254,29 +269,20 @@ export function createMcapSinkInline(episodesDir: string): McapSink {
       messages.push({ channel: 'tf', time, data: json(frameTransformsOf(scene, frame, stamp)) });
       const changed = overlay?.frame(scene, frame, stamp);
       if (changed?.length) messages.push({ channel: 'overlay', time, data: json({ deletions: [], entities: changed }) });
-      return enqueue(async () => {
-        if (opening !== null) {
-          await finishCurrent(closing);
-          mkdirSync(episodesDir, { recursive: true });
-          current = new EpisodeWriter(path.join(episodesDir, episodeFileName(opening)), opening);
-          await current.start();
-        }
-        await current!.write(messages, true);
-      });
+      steps.push({ frame: messages });
+      return push(...steps);
     },
     endEpisode(ep: number, metrics: Record<string, number>) {
       if (ep !== episode) return Promise.resolve();
-      const last = closingMessages();
-      return enqueue(async () => {
-        if (current && current.episode === ep) await finishCurrent(last, metrics);
-      });
+      return push({ finish: closingMessages(), metrics });
     },
-    close() {
-      const last = episode !== null ? closingMessages() : [];
-      return enqueue(() => finishCurrent(last), true).then(settled);
+    async close() {
+      if (episode !== null) await push({ finish: closingMessages() });
+      else if (failure) throw failure;
+      await settle(true);
     },
     flush() {
-      return enqueue(async () => {}, true).then(settled);
+      return settle(true);
     },
   };
 }

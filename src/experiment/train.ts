@@ -44,6 +44,8 @@ export interface TrainOptions {
 
 export interface TrainResult {
   runDir: string;
+  scene: string;
+  controller: string;
   finalEval: { return: { mean: number; std: number }; [k: string]: { mean: number; std: number } } | null;
   bestEvalReturn: number | null;
   envSteps: number;
@@ -116,7 +118,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       ...(opts.steps ? { steps: opts.steps } : {}),
     };
   }
-  const backend = await initBackend(opts.backend ?? (config.backend as string | undefined));
+  // A resumed run uses the backend it was started on (results are bit-exact only on the same backend).
+  const recorded = opts.resume ? ((run!.config().backendReport as { selected?: string } | undefined)?.selected ?? run!.config().backend) : undefined;
+  const backend = await initBackend(opts.backend ?? recorded ?? (config.backend as string | undefined));
   const sceneRef = opts.resume ? (run!.config().sceneFile as string) ?? scene : opts.scene;
   if (!opts.resume) {
     run = RunDir.create(opts.out ?? 'runs', {
@@ -224,7 +228,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const meta = { runId: r.id, scene, taskId: spec.id };
   await learner.exportPolicy(r.path('policy'), meta);
   const wallSeconds = (performance.now() - t0) / 1000;
-  const result: TrainResult = { runDir: r.dir, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut };
+  const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut };
   r.writeSummary({ scene, controller: kind, seed, steps, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, finalEval, bestEvalReturn, timedOut });
   learner.dispose();
   evalEnv.close();

@@ -49,7 +49,7 @@ export function register(program: Command): void {
       });
       const ev = result.finalEval;
       console.log(
-        `${scene} · ${controller} · ${result.envSteps} steps · ${result.wallSeconds.toFixed(0)} s · backend ${result.backend}` +
+        `${result.scene} · ${result.controller} · ${result.envSteps} steps · ${result.wallSeconds.toFixed(0)} s · backend ${result.backend}` +
           (ev ? ` · final eval return ${ev.return.mean.toFixed(2)} ± ${ev.return.std.toFixed(2)}` : ''),
       );
       console.log(`run directory: ${result.runDir}`);

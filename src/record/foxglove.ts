@@ -121,6 +121,8 @@ export interface FoxgloveOverlay {
 
 export const FOXGLOVE_OVERLAYS: Record<string, () => FoxgloveOverlay> = {
   uav: uavOverlay,
+  navigation: navigationOverlay,
+  manipulation: manipulationOverlay,
 };
 
 interface Device {
@@ -235,6 +237,92 @@ function uavOverlay(): FoxgloveOverlay {
     },
     finish(stamp) {
       return trail.length > 1 ? [trailEntity(stamp)] : [];
+    },
+  };
+}
+
+const flat = (pts: unknown, z: number) => ((pts as number[][] | undefined) ?? []).map((p) => ({ x: p[0], y: p[1], z }));
+const baseEntity = (stamp: Time, id: string) => ({ timestamp: stamp, frame_id: WORLD_FRAME, id, lifetime: { sec: 0, nsec: 0 }, frame_locked: false });
+
+/** Navigation: goals (reached, current, ahead), the planned path and the executed path. */
+function navigationOverlay(): FoxgloveOverlay {
+  const EXECUTED_EVERY = 10;
+  let frames = 0;
+  let goalKey = '';
+  let plannedKey = '';
+  let executed: unknown = [];
+  const executedEntity = (stamp: Time): Entity => ({
+    ...baseEntity(stamp, 'nav/executed'),
+    lines: [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: flat(executed, 0.03), color: { r: 1, g: 0.8, b: 0.2, a: 1 } }],
+  });
+  return {
+    frame(scene, frame, stamp) {
+      const out: Entity[] = [];
+      const o = frame.overlay;
+      const goals = (o.goals as number[][] | undefined) ?? [];
+      const index = (o.goalIndex as number | undefined) ?? 0;
+      const r = (scene.overlay?.goalRadius as number | undefined) ?? 0.3;
+      const key = `${index}|${goals.join(';')}`;
+      if (key !== goalKey) {
+        goalKey = key;
+        out.push({
+          ...baseEntity(stamp, 'nav/goals'),
+          cylinders: goals.map((g, i) => ({
+            pose: { position: { x: g[0], y: g[1], z: 0.01 }, orientation: IDENTITY.orientation },
+            size: { x: 2 * r, y: 2 * r, z: 0.02 },
+            bottom_scale: 1,
+            top_scale: 1,
+            color: i < index ? { r: 0.31, g: 0.75, b: 0.42, a: 0.7 } : i === index ? { r: 1, g: 0.55, b: 0.2, a: 0.8 } : { r: 0.54, g: 0.58, b: 0.65, a: 0.5 },
+          })),
+        });
+      }
+      const planned = (o.plannedPath as number[][] | undefined) ?? [];
+      const pk = `${planned.length}|${planned[0]}|${planned[planned.length - 1]}`;
+      if (pk !== plannedKey) {
+        plannedKey = pk;
+        out.push({
+          ...baseEntity(stamp, 'nav/planned'),
+          lines: planned.length > 1 ? [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: flat(planned, 0.04), color: { r: 0.2, g: 0.84, b: 1, a: 1 } }] : [],
+        });
+      }
+      executed = o.executedPath ?? [];
+      if (frames++ % EXECUTED_EVERY === 0) out.push(executedEntity(stamp));
+      return out;
+    },
+    finish(stamp) {
+      return [executedEntity(stamp)];
+    },
+  };
+}
+
+/** Manipulation: the chosen primitive as an arrow at (x, y) along θ (orange push, green grasp). */
+function manipulationOverlay(): FoxgloveOverlay {
+  let lastKey = '';
+  return {
+    frame(scene, frame, stamp) {
+      const p = frame.overlay.primitive as { primitive: string; x: number; y: number; theta: number } | null | undefined;
+      if (!p) return [];
+      const key = `${p.primitive}|${p.x}|${p.y}|${p.theta}`;
+      if (key === lastKey) return [];
+      lastKey = key;
+      const len = Math.max(0.05, (scene.overlay?.pushLength as number | undefined) ?? 0.1);
+      const grasp = p.primitive === 'grasp';
+      return [
+        {
+          ...baseEntity(stamp, 'manipulation/primitive'),
+          metadata: [{ key: 'primitive', value: p.primitive }],
+          arrows: [
+            {
+              pose: { position: { x: p.x, y: p.y, z: 0.01 }, orientation: { x: 0, y: 0, z: Math.sin(p.theta / 2), w: Math.cos(p.theta / 2) } },
+              shaft_length: 0.7 * len,
+              shaft_diameter: 0.06 * len,
+              head_length: 0.3 * len,
+              head_diameter: 0.2 * len,
+              color: grasp ? { r: 0.31, g: 0.75, b: 0.42, a: 1 } : { r: 1, g: 0.55, b: 0.2, a: 1 },
+            },
+          ],
+        },
+      ];
     },
   };
 }

@@ -7,7 +7,7 @@ import { Critic, type CriticDecision } from './critic.js';
 import { cumulativeLengths, pointAt, project, wrapAngle, type Vec2 } from './geometry.js';
 import { Navigator } from './navigator.js';
 import { Planner, type ActionNode } from './planner.js';
-import { PurePursuit, type WaypointFollower } from './pursuit.js';
+import { LearnedFollower, PurePursuit, type WaypointFollower } from './pursuit.js';
 
 /**
  * The navigation agent (after FantasyHSI): navigator (map + A*) → planner (goal sequence →
@@ -132,7 +132,8 @@ export class NavAgent implements Controller {
     const cur = this.planner.graph.current();
     if (this.critic && this.critic.due(this.t)) {
       const moving = cur?.kind === 'go-to';
-      this.apply(this.critic.check(this.t, pose, this.planner.legs[this.leg], { moving, sMin: this.legS - 0.5 }), pose, false, obs);
+      const turnError = cur?.kind === 'turn-to' ? wrapAngle((cur.heading ?? 0) - pose[2]) : undefined;
+      this.apply(this.critic.check(this.t, pose, this.planner.legs[this.leg], { moving, sMin: this.legS - 0.5, turnError }), pose, false, obs);
     }
     if (cur?.kind === 'go-to') {
       const e = project(this.planner.legs[this.leg].path, this.planner.legs[this.leg].cum, [pose[0], pose[1]], this.legS - 0.5, this.legS + 1.5).crossTrack;
@@ -175,6 +176,12 @@ export class NavAgent implements Controller {
   private apply(d: CriticDecision, pose: [number, number, number], logged = false, obs?: Float32Array): void {
     if (d.kind === 'ok') return;
     const graph = this.planner.graph;
+    if (d.kind === 'skip') {
+      graph.dropCurrent();
+      this.nodeStart = this.t;
+      this.stats.corrections++;
+      return;
+    }
     if (d.kind === 'correct') {
       const path: Vec2[] = [[pose[0], pose[1]], d.target];
       const node = graph.add({ kind: 'go-to', leg: this.leg, target: d.target, path, cum: cumulativeLengths(path), s: cumulativeLengths(path)[1], stop: logged, corrective: true });
@@ -250,3 +257,35 @@ export function createNavPursuitCritic(spec: EnvSpec, context: ControllerContext
 }
 
 export { navModelOf };
+
+/**
+ * Planner + a learned waypoint-reaching policy (a policy artifact trained on
+ * scenes/nav-waypoint.json) as the low level, with or without the critic.
+ */
+export async function createNavLearnedAgent(model: NavModel, spec: EnvSpec, opts: { policyDir: string; critic: boolean }): Promise<NavAgent> {
+  const policyModule = '../policy/index.js';
+  const { loadPolicy } = (await import(policyModule)) as typeof import('../policy/index.js');
+  const { controller, manifest } = await loadPolicy(opts.policyDir);
+  if (manifest.taskId && manifest.taskId !== 'navigation') {
+    throw new ContractError(`policy ${opts.policyDir} was trained on task ${manifest.taskId}, not navigation`);
+  }
+  const inputSize = (manifest.observationSpace as { shape?: number[] }).shape?.[0] ?? model.lowLevelSize;
+  if (inputSize !== model.lowLevelSize) {
+    throw new ContractError(`policy ${opts.policyDir} reads ${inputSize} floats; a waypoint policy reads ${model.lowLevelSize} (train it on a scene with "observation": "waypoint")`);
+  }
+  return new NavAgent(model, spec, { critic: opts.critic, follower: new LearnedFollower(model, controller, inputSize), kind: `nav-learned${opts.critic ? '-critic' : ''}` });
+}
+
+/** For the SCRIPTED registry: the policy directory comes from EMBODY_NAV_POLICY. */
+export function learnedFactory(critic: boolean): () => Promise<(spec: EnvSpec, context: ControllerContext) => Controller> {
+  return async () => {
+    const dir = process.env.EMBODY_NAV_POLICY;
+    if (!dir) throw new ContractError('nav-learned needs EMBODY_NAV_POLICY=<policy dir> (a waypoint policy trained on nav-waypoint)');
+    const { loadPolicy } = (await import('../policy/index.js' as string)) as typeof import('../policy/index.js');
+    const { controller } = await loadPolicy(dir);
+    return (spec, context) => {
+      const model = navModelOf(context);
+      return new NavAgent(model, spec, { critic, follower: new LearnedFollower(model, controller, model.lowLevelSize), kind: `nav-learned${critic ? '-critic' : ''}` });
+    };
+  };
+}

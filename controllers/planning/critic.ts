@@ -20,7 +20,8 @@ export type CriticDecision =
   | { kind: 'ok' }
   | { kind: 'correct'; target: Vec2; reason: string }
   | { kind: 'turn'; heading: number; reason: string }
-  | { kind: 'replan'; reason: string };
+  | { kind: 'replan'; reason: string }
+  | { kind: 'skip'; reason: string };
 
 export interface CriticEvent {
   t: number;
@@ -43,6 +44,7 @@ export class Critic {
   private lastCheck = -Infinity;
   private lastAction = -Infinity;
   private progressMark = { t: 0, s: 0 };
+  private turnMark = { t: 0, err: Infinity };
   checks = 0;
 
   constructor(
@@ -56,6 +58,7 @@ export class Critic {
     this.lastCheck = -Infinity;
     this.lastAction = -Infinity;
     this.progressMark = { t: 0, s: 0 };
+    this.turnMark = { t: 0, err: Infinity };
     this.checks = 0;
   }
 
@@ -74,9 +77,18 @@ export class Critic {
    * action's end; `moving` is false during turn-to and wait (no progress is expected then).
    * `sMin` keeps the projection from jumping back along a path that doubles back.
    */
-  check(t: number, pose: [number, number, number], view: PathView, opts: { afterAction?: string; moving: boolean; sMin?: number }): CriticDecision {
+  check(t: number, pose: [number, number, number], view: PathView, opts: { afterAction?: string; moving: boolean; sMin?: number; turnError?: number }): CriticDecision {
     this.lastCheck = t;
     this.checks++;
+    // A turn-to that stops closing its heading error (a turn-rate bias the turn law cannot beat) is dropped.
+    if (opts.turnError === undefined) this.turnMark = { t, err: Infinity };
+    else if (Math.abs(opts.turnError) < this.turnMark.err - 0.05) this.turnMark = { t, err: Math.abs(opts.turnError) };
+    else if (t - this.turnMark.t >= this.th.stallSeconds) {
+      const reason = `turn-to stuck at ${Math.abs(opts.turnError).toFixed(2)} rad for ${this.th.stallSeconds} s`;
+      this.turnMark = { t, err: Infinity };
+      this.events.push({ t, kind: 'skip', reason, crossTrack: 0, headingError: opts.turnError, progress: 0, pose: [pose[0], pose[1]] });
+      return { kind: 'skip', reason };
+    }
     const pr = project(view.path, view.cum, [pose[0], pose[1]], opts.sMin ?? -Infinity);
     const total = view.cum[view.cum.length - 1];
     const headingError = wrapAngle(pose[2] - pr.tangent);

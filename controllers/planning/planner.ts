@@ -76,6 +76,15 @@ export class ActionGraph {
     return n;
   }
 
+  /** Drop the current node (the critic gave up on it) and move along its edge. */
+  dropCurrent(): ActionNode | null {
+    const cur = this.current();
+    if (!cur) return null;
+    this.advance();
+    cur.status = 'dropped';
+    return this.current();
+  }
+
   /** Insert a node before the current one (a corrective action): new → current. */
   insertBeforeCurrent(node: ActionNode): void {
     const cur = this.current();

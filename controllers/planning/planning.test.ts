@@ -66,6 +66,18 @@ describe('critic', () => {
     expect(last).toBe('replan');
     expect(critic.events[0].reason).toMatch(/no progress/);
   });
+
+  it('drops a turn-to that stops closing its heading error (a turn-rate bias)', () => {
+    const critic = new Critic(thresholds);
+    let last = 'ok';
+    for (let k = 0; k <= 60 && last === 'ok'; k++) {
+      const t = k * 0.1;
+      const err = Math.max(0.45, 1.2 - 0.3 * t); // converges to 0.45 rad and stays there
+      if (critic.due(t)) last = critic.check(t, [0, 0, 0], view, { moving: false, turnError: err }).kind;
+    }
+    expect(last).toBe('skip');
+    expect(critic.events.at(-1)!.reason).toMatch(/turn-to stuck/);
+  });
 });
 
 describe('planner graph', () => {

@@ -94,7 +94,7 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
     checkPlaces(scene, this.layout, this.grid, file);
     this.rays = scene.lidar.rays;
     this.lowLevelSize = this.rays + 5;
-    this.observationSpace = new Box(-Infinity, Infinity, [this.lowLevelSize + 7]);
+    this.observationSpace = new Box(-Infinity, Infinity, [scene.observation === 'full' ? this.lowLevelSize + 7 : this.lowLevelSize]);
     const { maxSpeed, maxTurnRate, maxAccel, maxAngularAccel } = scene.robot;
     this.limits = {
       setpoint: { v: [-maxSpeed, maxSpeed], omega: [-maxTurnRate, maxTurnRate] },
@@ -124,6 +124,7 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
     out[n + 2] = done ? 0 : Math.sin(bearing);
     out[n + 3] = s.vel[0] / this.scene.robot.maxSpeed;
     out[n + 4] = s.vel[1] / this.scene.robot.maxTurnRate;
+    if (this.scene.observation === 'waypoint') return out;
     const [Lx, Ly] = this.scene.area.size;
     out[n + 5] = (2 * x) / Lx - 1;
     out[n + 6] = (2 * y) / Ly - 1;

@@ -144,6 +144,12 @@ export const navSceneSchema = z.strictObject({
   lidar,
   noise: actuationNoise,
   goals,
+  /**
+   * "full": lidar, goal, speeds, pose, goal index (what the planning agents read); "waypoint":
+   * only the low-level part (lidar, goal in the robot frame, speeds), for training a
+   * waypoint-reaching policy that does not depend on where it is in the map.
+   */
+  observation: z.enum(['full', 'waypoint']).default('full'),
   /** A goal counts as reached within this distance, m. */
   goalRadius: posNum().default(0.3),
   /** Grid resolution of the map (navigator and SPL's shortest path), m. */

@@ -1,0 +1,108 @@
+/**
+ * The navigation ablation (issue 8; FantasyHSI's closed-loop critic): the low level is pure
+ * pursuit or a learned waypoint policy, each with and without the critic, at two actuation
+ * noise levels, over N tasks × S seeds. Figures: success, SPL (Anderson et al. 2018),
+ * collisions, cross-track error (mean and max against the planned path), replans, time.
+ *
+ *   npx tsx bench/check-navigation.ts [--tasks 50] [--seeds 3] [--scenes nav-apartment,nav-office]
+ *        [--policy <waypoint policy dir>] [--max-minutes 20] [--out bench/results]
+ *
+ * Tasks are split evenly over the scenes; episode i of seed s is reset with seed 1000·s + i, so
+ * every arm of the ablation drives the same tasks. Without --policy the learned rows are skipped.
+ */
+import { createEnv, loadScene } from '../sim/registry.js';
+import type { NavModel } from '../sim/navigation/model.js';
+import { NavAgent, createNavLearnedAgent } from '../controllers/planning/agent.js';
+import { runEpisodes, type EpisodeResult } from '../src/experiment/rollout.js';
+import { table, writeBenchResult } from './results-io.js';
+
+const NOISE = {
+  /** The scenes' own noise. */
+  low: { slip: 0.1, speedBias: 0.05, turnBias: 0.1, delay: 0.1 },
+  /** Four times the bias and slip, three times the delay. */
+  high: { slip: 0.4, speedBias: 0.2, turnBias: 0.4, delay: 0.3 },
+} as const;
+
+function arg(name: string, fallback: string): string {
+  const k = process.argv.indexOf(`--${name}`);
+  return k >= 0 && process.argv[k + 1] ? process.argv[k + 1] : fallback;
+}
+
+const tasks = Number(arg('tasks', '50'));
+const seeds = Number(arg('seeds', '3'));
+const scenes = arg('scenes', 'nav-apartment,nav-office').split(',');
+const policy = arg('policy', '');
+const maxMinutes = Number(arg('max-minutes', '20'));
+const outDir = arg('out', 'bench/results');
+
+interface Arm {
+  lowLevel: 'pure-pursuit' | 'learned';
+  critic: boolean;
+  noise: keyof typeof NOISE;
+}
+
+const arms: Arm[] = [];
+for (const noise of ['low', 'high'] as const) {
+  for (const lowLevel of ['pure-pursuit', 'learned'] as const) {
+    if (lowLevel === 'learned' && !policy) continue;
+    for (const critic of [false, true]) arms.push({ lowLevel, critic, noise });
+  }
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const std = (xs: number[]) => {
+  const m = mean(xs);
+  return xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+};
+
+const t0 = performance.now();
+const rows: Record<string, string | number>[] = [];
+const figures: Record<string, unknown>[] = [];
+let stoppedEarly = false;
+for (const arm of arms) {
+  const results: (EpisodeResult & { scene: string; seedIndex: number })[] = [];
+  for (let s = 0; s < seeds && !stoppedEarly; s++) {
+    for (let j = 0; j < scenes.length; j++) {
+      const n = Math.floor(tasks / scenes.length) + (j < tasks % scenes.length ? 1 : 0);
+      const scene = { ...loadScene(scenes[j]).scene, noise: NOISE[arm.noise] };
+      const env = await createEnv(scene, { seed: s });
+      const model = env.model as NavModel;
+      const agent =
+        arm.lowLevel === 'learned'
+          ? await createNavLearnedAgent(model, env.spec, { policyDir: policy, critic: arm.critic })
+          : new NavAgent(model, env.spec, { critic: arm.critic });
+      const res = await runEpisodes({ env, controller: agent, episodes: n, seed: 1000 * s });
+      results.push(...res.map((r) => ({ ...r, scene: scenes[j], seedIndex: s })));
+      env.close();
+    }
+    if ((performance.now() - t0) / 60000 > maxMinutes) stoppedEarly = true;
+  }
+  const m = (k: string) => results.map((r) => r.metrics[k] ?? 0);
+  // Per-seed success rates, for the spread between seeds.
+  const perSeed = [...new Set(results.map((r) => r.seedIndex))].map((s) => mean(results.filter((r) => r.seedIndex === s).map((r) => r.metrics.success)));
+  const row = {
+    noise: arm.noise,
+    lowLevel: arm.lowLevel,
+    critic: arm.critic ? 'yes' : 'no',
+    episodes: results.length,
+    success: mean(m('success')),
+    successSeedStd: std(perSeed),
+    spl: mean(m('spl')),
+    collisions: mean(m('collisions')),
+    crossTrackMean: mean(m('crossTrackMean')),
+    crossTrackMax: mean(m('crossTrackMax')),
+    replans: mean(m('replans')),
+    corrections: mean(m('corrections')),
+    timeS: mean(m('timeS')),
+  };
+  rows.push(row);
+  figures.push({ ...row, perScene: Object.fromEntries(scenes.map((sc) => [sc, { success: mean(results.filter((r) => r.scene === sc).map((r) => r.metrics.success)), spl: mean(results.filter((r) => r.scene === sc).map((r) => r.metrics.spl)) }])) });
+  console.error(`${arm.noise} ${arm.lowLevel} critic=${arm.critic}: ${results.length} episodes, ${((performance.now() - t0) / 1000).toFixed(0)} s so far`);
+  if (stoppedEarly) break;
+}
+
+const wallMinutes = (performance.now() - t0) / 60000;
+console.log(table(rows));
+console.log(`\n${tasks} tasks × ${seeds} seeds over ${scenes.join(', ')}; noise low = ${JSON.stringify(NOISE.low)}, high = ${JSON.stringify(NOISE.high)}; ${wallMinutes.toFixed(1)} min${stoppedEarly ? ' (stopped early by --max-minutes)' : ''}${policy ? '' : '; learned rows skipped (no --policy)'}`);
+const file = writeBenchResult(outDir, 'navigation', { tasks, seeds, scenes, noise: NOISE, policy: policy || null, wallMinutes, stoppedEarly, rows: figures });
+console.log(`wrote ${file}`);

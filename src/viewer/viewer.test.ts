@@ -25,10 +25,10 @@ let runsDir: string;
 let viewer: LiveViewer;
 let browser: Browser;
 
-async function shot(page: Page, name: string): Promise<void> {
+async function shot(page: Page, name: string, forDocs = true): Promise<void> {
   const file = path.join(OUT, `${name}.png`);
   await page.screenshot({ path: file });
-  if (process.env.EMBODY_UPDATE_SCREENSHOTS === '1') {
+  if (forDocs && process.env.EMBODY_UPDATE_SCREENSHOTS === '1') {
     mkdirSync('docs/screenshots', { recursive: true });
     copyFileSync(file, path.join('docs/screenshots', `${name}.png`));
   }
@@ -114,7 +114,7 @@ describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
     await page.waitForTimeout(300);
     const a = await sampleCanvas(page, '#view canvas', 640, 360);
     const posA = await page.evaluate(() => (window as any).embody.uavPosition());
-    await shot(page, 'live-1');
+    await shot(page, 'live-1', false);
     await pushFrames(40);
     await page.waitForFunction(() => (window as any).embody.live.framesReceived >= 45);
     await page.waitForTimeout(300);

@@ -81,6 +81,7 @@ export interface BridgeFlags extends ConnectFlags {
   seed: string;
   episodes?: string;
   json?: boolean;
+  tcpNodelay?: boolean;
 }
 
 export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
@@ -92,7 +93,7 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
     url = broker.url;
     process.stderr.write(`embedded MQTT broker (aedes) on ${broker.url}${broker.wsUrl ? ` and ${broker.wsUrl}` : ''}\n`);
   }
-  const client = await connectClient({ url, ...credentials(flags, 'bridge'), insecure: flags.insecure, clientId: `embody-bridge-${process.pid}` });
+  const client = await connectClient({ url, ...credentials(flags, 'bridge'), insecure: flags.insecure, noDelay: flags.tcpNodelay !== false, clientId: `embody-bridge-${process.pid}` });
   const cleanup: (() => Promise<void>)[] = [async () => endClient(client), async () => broker?.close()];
   try {
     if (flags.estop !== undefined || flags.release !== undefined) {

@@ -26,6 +26,7 @@ export function register(program: Command): void {
     .option('--username <name>', 'broker username (default $EMBODY_MQTT_USERNAME, or "bridge" with a password)')
     .option('--password-file <file>', 'file holding the broker password (default $EMBODY_MQTT_PASSWORD)')
     .option('--insecure', 'allow a non-loopback broker without TLS and credentials')
+    .option('--no-tcp-nodelay', "leave Nagle's algorithm on (only to measure its effect)")
     .option('--json', 'print each episode summary as JSON')
     .action(async (opts) => {
       const { runBridgeCommand } = await import('../../../hardware/cli.js');

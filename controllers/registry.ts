@@ -47,6 +47,16 @@ export const SCRIPTED: Record<string, { tasks: string[] | '*'; description: stri
     description: 'nav-pursuit with the closed-loop critic (corrective nodes, replans from the current pose)',
     load: async () => (await import('./planning/agent.js')).createNavPursuitCritic,
   },
+  'nav-learned': {
+    tasks: ['navigation'],
+    description: 'navigator + planner + a learned waypoint policy (EMBODY_NAV_POLICY=<policy dir>), open loop',
+    load: async () => (await import('./planning/agent.js')).learnedFactory(false)(),
+  },
+  'nav-learned-critic': {
+    tasks: ['navigation'],
+    description: 'nav-learned with the closed-loop critic',
+    load: async () => (await import('./planning/agent.js')).learnedFactory(true)(),
+  },
 };
 
 export interface LearnerOptions {

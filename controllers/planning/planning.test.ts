@@ -170,3 +170,26 @@ describe('navigation agent in the simulator', () => {
     expect(b.events).toEqual(a.events);
   });
 });
+
+describe('learned follower', () => {
+  it('feeds the policy the low-level observation with the goal replaced by the waypoint', async () => {
+    const { LearnedFollower } = await import('./pursuit.js');
+    const env = await createEnv(room(), { seed: 0 });
+    const model = env.model as NavModel;
+    const { obs } = env.reset({ seed: 0 });
+    const seen: Float32Array[] = [];
+    const policy = { kind: 'probe', reset() {}, act: (o: Float32Array) => (seen.push(o.slice()), new Float32Array([0.5, -0.5])) };
+    const f = new LearnedFollower(model, policy);
+    const pose = model.decodePose(obs);
+    // A waypoint 1 m straight ahead of the robot.
+    const wp: Vec2 = [pose[0] + Math.cos(pose[2]), pose[1] + Math.sin(pose[2])];
+    expect(Array.from(f.act(obs, pose, wp))).toEqual([0.5, -0.5]);
+    const n = model.rays;
+    expect(seen[0].length).toBe(model.lowLevelSize);
+    expect(seen[0][n]).toBeCloseTo(1 / model.scene.lidar.maxRange, 5);
+    expect(seen[0][n + 1]).toBeCloseTo(1, 5);
+    expect(seen[0][n + 2]).toBeCloseTo(0, 5);
+    expect(Array.from(seen[0].subarray(0, n))).toEqual(Array.from(obs.subarray(0, n)));
+    env.close();
+  });
+});

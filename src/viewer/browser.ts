@@ -36,22 +36,10 @@ export interface CanvasSample {
   rgba: Uint8Array;
 }
 
-/** The 3D canvas, scaled down and read back in the page (the renderer keeps its drawing buffer). */
-export async function sampleCanvas(page: Page, selector = '#view canvas', width = 160, height = 90): Promise<CanvasSample> {
-  // A string, not a function (tsx would wrap inner closures in a helper the page lacks), and
+/** The 3D view rendered and read back in the page, scaled down to width × height. */
+export async function sampleCanvas(page: Page, width = 160, height = 90): Promise<CanvasSample> {
   // base64 rather than a number array, which is ~10x larger over the DevTools protocol.
-  const b64 = (await page.evaluate(`(() => {
-    const src = document.querySelector(${JSON.stringify(selector)});
-    const c = document.createElement('canvas');
-    c.width = ${width};
-    c.height = ${height};
-    const ctx = c.getContext('2d');
-    ctx.drawImage(src, 0, 0, ${width}, ${height});
-    const d = ctx.getImageData(0, 0, ${width}, ${height}).data;
-    let s = '';
-    for (let i = 0; i < d.length; i += 8192) s += String.fromCharCode.apply(null, d.subarray(i, i + 8192));
-    return btoa(s);
-  })()`)) as string;
+  const b64 = (await page.evaluate(`window.embody.capture(${width}, ${height})`)) as string;
   return { width, height, rgba: new Uint8Array(Buffer.from(b64, 'base64')) };
 }
 

@@ -97,7 +97,7 @@ describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
   });
 
   it('live: renders the scene, and the UAV moves between two screenshots', async () => {
-    const page = await openViewer(browser, `${viewer.url}?mode=live`);
+    const page = await openViewer(browser, `${viewer.url}?mode=live&scale=1`);
     const env = await createEnv('uav-small', { seed: 1 });
     const controller = await createScripted('greedy', env.spec, { seed: 1, model: env.model });
     let { obs } = env.reset();
@@ -112,13 +112,13 @@ describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
     await pushFrames(5);
     await page.waitForFunction(() => (window as any).embody.live.framesReceived >= 5);
     await page.waitForTimeout(300);
-    const a = await sampleCanvas(page, '#view canvas', 640, 360);
+    const a = await sampleCanvas(page, 640, 360);
     const posA = await page.evaluate(() => (window as any).embody.uavPosition());
     await shot(page, 'live-1', false);
     await pushFrames(40);
     await page.waitForFunction(() => (window as any).embody.live.framesReceived >= 45);
     await page.waitForTimeout(300);
-    const b = await sampleCanvas(page, '#view canvas', 640, 360);
+    const b = await sampleCanvas(page, 640, 360);
     const posB = await page.evaluate(() => (window as any).embody.uavPosition());
     await shot(page, 'live');
     env.close();
@@ -134,7 +134,7 @@ describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
   });
 
   it('replay: the scrub bar jumps to a frame and the UAV is where the recording has it', async () => {
-    const page = await openViewer(browser, `${viewer.url}?mode=replay&run=${RUN_ID}&episode=0000.mcap`);
+    const page = await openViewer(browser, `${viewer.url}?mode=replay&run=${RUN_ID}&episode=0000.mcap&scale=1`);
     const rec = await readEpisode(path.join(runsDir, RUN_ID, 'episodes', '0000.mcap'));
     const n = await page.evaluate(() => (window as any).embody.replay.frames.length);
     expect(n).toBe(rec.frames.length);
@@ -213,7 +213,7 @@ describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
     const env = await createEnv('uav-small', { seed: 5 });
     const controller = await createScripted('greedy', env.spec, { seed: 5, model: env.model });
     try {
-      const url = `${server.url}?mode=telemetry&url=${encodeURIComponent(broker.wsUrl!)}&robot=sim-1&scene=uav-small`;
+      const url = `${server.url}?mode=telemetry&url=${encodeURIComponent(broker.wsUrl!)}&robot=sim-1&scene=uav-small&scale=1`;
       const page = await openViewer(browser, url);
       await page.waitForFunction(() => (window as any).embody.telemetry.connected === true, null, { timeout: 10_000 });
       await page.waitForTimeout(200); // the page's subscription reaches the broker

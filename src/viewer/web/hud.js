@@ -10,7 +10,7 @@ const LABELS = {
 
 const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(2));
 
-export function formatHud(desc, frame, overlay, fps) {
+export function formatHud(desc, frame, overlay, fps, scale = 1) {
   const lines = [
     `${desc?.scene ?? ''}  (${desc?.task ?? ''})`,
     `time        ${frame.t.toFixed(1)} s   ep ${frame.episode}`,
@@ -23,6 +23,6 @@ export function formatHud(desc, frame, overlay, fps) {
     lines.push(`${label.padEnd(11)} ${f(v)}`);
   }
   if (overlay?.hudLines) lines.push(...overlay.hudLines(frame));
-  lines.push(`fps         ${fps.toFixed(0)}`);
+  lines.push(`fps         ${fps.toFixed(0)}${scale < 1 ? `  (render ${Math.round(scale * 100)} %)` : ''}`);
   return lines.join('\n');
 }

@@ -20,10 +20,13 @@ async function main() {
     embody.ready = true;
     return;
   }
-  const player = createPlayer($('view'), $('hud'));
+  const fixedScale = params.has('scale') ? Math.min(1, Math.max(0.25, Number(params.get('scale')) || 1)) : null;
+  const player = createPlayer($('view'), $('hud'), { fixedScale });
   embody.player = player;
   embody.uavPosition = () => player.uavPosition();
   Object.defineProperty(embody, 'fps', { get: () => player.fps });
+  Object.defineProperty(embody, 'renderScale', { get: () => player.scale });
+  embody.capture = (w, h) => player.view.capture(w, h);
   let paused = false;
   let live = null;
   $('pause').onclick = () => {

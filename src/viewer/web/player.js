@@ -5,8 +5,14 @@ import { createView } from './scene.js';
 import { overlayFor } from './overlays/index.js';
 import { formatHud } from './hud.js';
 
-export function createPlayer(container, hudEl) {
+/**
+ * `fixedScale` pins the render resolution (1 = full); otherwise it adapts: on a slow renderer
+ * (software GL on a busy machine) it steps down to hold 30 fps, and back up when there is room.
+ */
+export function createPlayer(container, hudEl, { fixedScale = null } = {}) {
   const view = createView(container);
+  let scale = fixedScale ?? 1;
+  view.setScale(scale);
   let overlay = null;
   let group = null;
   let episode = null;
@@ -58,8 +64,12 @@ export function createPlayer(container, hudEl) {
       frames = 0;
       fpsWindowStart = now;
       hudDue = true;
+      if (fixedScale === null) {
+        const next = fps < 28 ? Math.max(0.5, scale - 0.25) : fps > 55 ? Math.min(1, scale + 0.25) : scale;
+        if (next !== scale) view.setScale((scale = next));
+      }
     }
-    if (hudDue && last && hudEl) hudEl.textContent = formatHud(view.desc, last, overlay, fps);
+    if (hudDue && last && hudEl) hudEl.textContent = formatHud(view.desc, last, overlay, fps, scale);
     view.render();
     rendered++;
     dirty = false;
@@ -74,6 +84,9 @@ export function createPlayer(container, hudEl) {
     resetOverlay,
     get fps() {
       return fps;
+    },
+    get scale() {
+      return scale;
     },
     get rendered() {
       return rendered;

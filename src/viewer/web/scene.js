@@ -22,7 +22,9 @@ function geometryOf(body) {
 }
 
 export function createView(container) {
-  const renderer = new THREE.WebGLRenderer({ antialias: false, preserveDrawingBuffer: true });
+  // No preserveDrawingBuffer (it costs a copy per frame on software GL); tests read pixels
+  // with capture(), which renders and reads in the same task.
+  const renderer = new THREE.WebGLRenderer({ antialias: false });
   renderer.setPixelRatio(1);
   renderer.setSize(container.clientWidth, container.clientHeight);
   container.appendChild(renderer.domElement);
@@ -157,6 +159,25 @@ export function createView(container) {
     },
     setFollow(on) {
       follow = on;
+    },
+    /** Render resolution as a fraction of the canvas's CSS size (1 = full). */
+    setScale(scale) {
+      renderer.setPixelRatio(scale);
+      resize();
+    },
+    /** Render now and return the picture scaled to w × h as base64 RGBA (for tests). */
+    capture(w, h) {
+      controls.update();
+      renderer.render(scene, camera);
+      const c = document.createElement('canvas');
+      c.width = w;
+      c.height = h;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(renderer.domElement, 0, 0, w, h);
+      const d = ctx.getImageData(0, 0, w, h).data;
+      let out = '';
+      for (let i = 0; i < d.length; i += 8192) out += String.fromCharCode.apply(null, d.subarray(i, i + 8192));
+      return btoa(out);
     },
     render() {
       controls.update();

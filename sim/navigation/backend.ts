@@ -9,7 +9,7 @@ import type { NavScene } from './scene.js';
 
 const GRAVITY = 9.81;
 /** Executed-path samples closer than this are merged, m. */
-const TRAIL_STEP = 0.05;
+const TRAIL_STEP = 0.1;
 
 /**
  * The simulated half of the navigation task: a Rapier world of walls, furniture (static

@@ -1,6 +1,6 @@
 import type { Collider, Cuboid, Ray, RigidBody, World } from '@dimforge/rapier3d-compat';
 import type { BodyDescription, SceneDescription } from '../../src/core/frames.js';
-import type { Rng } from '../../src/core/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import type { Rapier } from '../rapier.js';
 import type { SimBackend } from '../task.js';
 import type { ManipGeometry, ManipSetpoint, ManipState, ManipulationModel } from './model.js';
@@ -18,6 +18,20 @@ import type { ManipulationScene } from './scene.js';
  * air, to the approach height above the chosen point: the paper's arm moves the same way,
  * and only the descent, the primitive and the lift touch anything.
  */
+/** A body slot: fixed per scene, so that one SceneDescription holds for every episode. */
+interface SlotSpec {
+  id: number;
+  name: string;
+  shape: 'box' | 'cylinder';
+  /** box: [sx, sy, sz]; cylinder: [radius, height]. */
+  size: number[];
+  color: string;
+  colorClass: number;
+  isTarget: boolean;
+  /** Resting height when upright (for stacking the drop heights). */
+  height: number;
+}
+
 interface SimObject {
   id: number;
   name: string;
@@ -59,6 +73,10 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
   private readonly palmHeight = 0.02;
   /** Physics steps run since construction (bench). */
   physicsSteps = 0;
+  /** The scene's object set: target, covers (used to hide the target), clutter. */
+  private readonly pool: { target: SlotSpec; covers: SlotSpec[]; clutter: SlotSpec[] };
+  /** The slots of the current episode (the pool, or resetWith's objects). */
+  private slots: SlotSpec[];
 
   constructor(
     private readonly R: Rapier,
@@ -67,6 +85,51 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
   ) {
     this.h = 1 / scene.physicsHz;
     this.geometry = model.geometry;
+    this.pool = this.buildPool(new Rng(scene.clutter.shapeSeed));
+    this.slots = [this.pool.target, ...this.pool.covers, ...this.pool.clutter];
+    this.buildWorld();
+  }
+
+  /**
+   * The objects of this scene, drawn once from `clutter.shapeSeed`: every episode draws its
+   * clutter from this set (random subset, random poses), so the viewer's SceneDescription,
+   * sent once, is right for every episode. The paper's simulator also draws from a fixed set.
+   */
+  private buildPool(rng: Rng): { target: SlotSpec; covers: SlotSpec[]; clutter: SlotSpec[] } {
+    const { scene } = this;
+    const c = scene.clutter;
+    const t = scene.target;
+    let id = 1;
+    const target: SlotSpec = {
+      id: id++,
+      name: 'target',
+      shape: t.shape,
+      size: t.shape === 'box' ? t.size.slice(0, 3) : t.size.slice(0, 2),
+      color: t.color,
+      colorClass: this.model.targetClass,
+      isTarget: true,
+      height: t.shape === 'box' ? t.size[2] : t.size[1],
+    };
+    const covers: SlotSpec[] = [];
+    // Covers are flat boxes a little wider than the target, so that the target can hide under them.
+    const tw = Math.max(t.size[0], t.size.length === 3 ? t.size[1] : 2 * t.size[0]) + 0.02;
+    for (let k = 0; k < 5; k++) {
+      const cls = 1 + rng.int(c.colors.length);
+      const size = [tw + rng.uniform(0, 0.015), tw + rng.uniform(0, 0.015), rng.uniform(c.boxSize[0], c.boxSize[1]) * 0.6];
+      covers.push({ id: id++, name: `cover-${k}`, shape: 'box', size, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: size[2] });
+    }
+    const clutter: SlotSpec[] = [];
+    for (let k = 0; k < c.count[1]; k++) {
+      const cls = 1 + rng.int(c.colors.length);
+      if (rng.next() < c.cylinderFraction) {
+        const size = [rng.uniform(...c.cylinderRadius), rng.uniform(...c.cylinderHeight)];
+        clutter.push({ id: id++, name: `cylinder-${k}`, shape: 'cylinder', size, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: Math.max(size[1], 2 * size[0]) });
+      } else {
+        const size = [rng.uniform(...c.boxSize), rng.uniform(...c.boxSize), rng.uniform(...c.boxSize)];
+        clutter.push({ id: id++, name: `box-${k}`, shape: 'box', size, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: Math.max(...size) });
+      }
+    }
+    return { target, covers, clutter };
   }
 
   // ---------------------------------------------------------------- world building
@@ -146,16 +209,9 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     }
   }
 
-  private addObject(
-    shape: 'box' | 'cylinder',
-    size: number[],
-    pos: [number, number, number],
-    rot: { x: number; y: number; z: number; w: number },
-    color: string,
-    colorClass: number,
-    isTarget: boolean,
-  ): SimObject {
+  private addObject(spec: SlotSpec, pos: [number, number, number], rot: { x: number; y: number; z: number; w: number }): SimObject {
     const { R, world, scene } = this;
+    const { shape, size } = spec;
     const body = world.createRigidBody(
       R.RigidBodyDesc.dynamic().setTranslation(...pos).setRotation(rot).setLinearDamping(0.1).setAngularDamping(0.3).setCanSleep(false),
     );
@@ -166,20 +222,21 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
       desc = R.ColliderDesc.cylinder(size[1] / 2, size[0]).setRotation({ x: Math.SQRT1_2, y: 0, z: 0, w: Math.SQRT1_2 });
     }
     const collider = world.createCollider(desc.setDensity(scene.clutter.density).setFriction(scene.clutter.friction), body);
-    this.classOf.set(collider.handle, colorClass);
+    this.classOf.set(collider.handle, spec.colorClass);
     const o: SimObject = {
-      id: 1 + this.objects.length,
-      name: isTarget ? 'target' : `${shape}-${this.objects.length}`,
+      id: spec.id,
+      name: spec.name,
       body,
       collider,
       shape,
       size,
-      color,
-      colorClass,
-      isTarget,
+      color: spec.color,
+      colorClass: spec.colorClass,
+      isTarget: spec.isTarget,
       pose: [...pos, rot.x, rot.y, rot.z, rot.w],
     };
     this.objects.push(o);
+    if (spec.isTarget) this.target = o;
     return o;
   }
 
@@ -197,33 +254,15 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     };
   }
 
-  private randomClutterShape(cover: boolean): { shape: 'box' | 'cylinder'; size: number[]; height: number } {
-    const c = this.scene.clutter;
-    const rng = this.rng;
-    if (cover) {
-      // Covers are boxes a little wider than the target, so that the target can hide under them.
-      const t = this.scene.target;
-      const w = Math.max(t.size[0], t.size.length === 3 ? t.size[1] : 2 * t.size[0]) + 0.02;
-      const size = [w + rng.uniform(0, 0.015), w + rng.uniform(0, 0.015), rng.uniform(c.boxSize[0], c.boxSize[1]) * 0.6];
-      return { shape: 'box', size, height: size[2] };
-    }
-    if (rng.next() < c.cylinderFraction) {
-      const size = [rng.uniform(...c.cylinderRadius), rng.uniform(...c.cylinderHeight)];
-      return { shape: 'cylinder', size, height: Math.max(size[1], 2 * size[0]) };
-    }
-    const size = [rng.uniform(...c.boxSize), rng.uniform(...c.boxSize), rng.uniform(...c.boxSize)];
-    return { shape: 'box', size, height: Math.max(...size) };
-  }
-
   // ---------------------------------------------------------------- episode
 
   reset(rng: Rng): ManipState {
     this.rng = rng;
+    this.slots = [this.pool.target, ...this.pool.covers, ...this.pool.clutter];
     this.buildWorld();
     this.target = undefined as unknown as SimObject;
-    const { scene } = this;
+    const { scene, pool } = this;
     const c = scene.clutter;
-    const t = scene.target;
     const cx0 = scene.workspace.center[0];
     const cy0 = scene.workspace.center[1];
     const jr = c.centerJitter * Math.sqrt(rng.next());
@@ -231,53 +270,42 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     const pile: [number, number] = [cx0 + jr * Math.cos(ja), cy0 + jr * Math.sin(ja)];
     const count = c.count[0] + rng.int(c.count[1] - c.count[0] + 1);
     const hidden = rng.next() < scene.hiddenProbability;
-    const targetClass = this.model.targetClass;
-    const targetHeight = t.shape === 'box' ? t.size[2] : t.size[1];
-    const targetSize = t.shape === 'box' ? t.size.slice(0, 3) : t.size.slice(0, 2);
+    const chosen = rng.shuffle(pool.clutter.slice()).slice(0, count);
+    const covers = pool.covers.slice();
     const dropTarget = (z: number) => {
       const a = rng.uniform(0, 2 * Math.PI);
       const r = hidden ? 0.01 * rng.next() : c.spawnRadius * Math.sqrt(rng.next());
-      this.target = this.addObject(
-        t.shape,
-        targetSize,
-        [pile[0] + r * Math.cos(a), pile[1] + r * Math.sin(a), z],
-        this.randomRotation(false),
-        t.color,
-        targetClass,
-        true,
-      );
+      this.addObject(pool.target, [pile[0] + r * Math.cos(a), pile[1] + r * Math.sin(a), z], this.randomRotation(false));
     };
     let z = 0.005;
     if (hidden) {
-      dropTarget(targetHeight / 2 + 0.001);
-      z += targetHeight + 0.01;
+      dropTarget(pool.target.height / 2 + 0.001);
+      z += pool.target.height + 0.01;
     }
-    for (let k = 0; k < count; k++) {
+    // Hidden: two covers straight over the target first, then the clutter on and around them.
+    const drops = hidden ? [covers.shift()!, covers.shift()!, ...chosen] : chosen;
+    drops.forEach((spec, k) => {
       const cover = hidden && k < 2;
-      const { shape, size, height } = this.randomClutterShape(cover);
       const a = rng.uniform(0, 2 * Math.PI);
       const r = cover ? 0.008 * rng.next() : c.spawnRadius * Math.sqrt(rng.next());
-      const cls = 1 + rng.int(c.colors.length);
       const tipped = !cover && rng.next() < c.tippedFraction;
-      const p: [number, number, number] = [pile[0] + r * Math.cos(a), pile[1] + r * Math.sin(a), z + height / 2];
-      this.addObject(shape, size, p, this.randomRotation(tipped), c.colors[cls - 1], cls, false);
-      z += height + 0.005;
-    }
+      this.addObject(spec, [pile[0] + r * Math.cos(a), pile[1] + r * Math.sin(a), z + spec.height / 2], this.randomRotation(tipped));
+      z += spec.height + 0.005;
+    });
     this.settle(scene.settleSeconds);
     this.s = this.freshState();
     this.observeWorld();
     if (!hidden) {
       // Visible: dropped last, from just above the pile, so that it lands among the clutter.
-      dropTarget(this.maxHeight() + targetHeight / 2 + 0.01);
+      dropTarget(this.maxHeight() + pool.target.height / 2 + 0.01);
       this.settle(0.6);
       this.observeWorld();
     }
     // The hidden case must really hide: add covers over the target until no pixel of it shows.
-    for (let tries = 0; hidden && this.s.targetPixels > 0 && tries < 3; tries++) {
+    while (hidden && this.s.targetPixels > 0 && covers.length) {
       const tp = this.target.body!.translation();
-      const { size } = this.randomClutterShape(true);
-      const cls = 1 + rng.int(c.colors.length);
-      this.addObject('box', size, [tp.x, tp.y, this.maxHeight() + size[2] / 2 + 0.01], this.randomRotation(false), c.colors[cls - 1], cls, false);
+      const spec = covers.shift()!;
+      this.addObject(spec, [tp.x, tp.y, this.maxHeight() + spec.height / 2 + 0.01], this.randomRotation(false));
       this.settle(0.6);
       this.observeWorld();
     }
@@ -296,14 +324,20 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
   ): ManipState {
     this.buildWorld();
     const c = this.scene.clutter;
-    for (const o of placed) {
+    this.slots = placed.map((o, k) => ({
+      id: 1 + k,
+      name: o.isTarget ? 'target' : `${o.shape}-${k}`,
+      shape: o.shape,
+      size: o.size,
+      color: o.isTarget ? this.scene.target.color : c.colors[0],
+      colorClass: o.isTarget ? this.model.targetClass : 1,
+      isTarget: !!o.isTarget,
+      height: o.shape === 'box' ? o.size[2] : o.size[1],
+    }));
+    placed.forEach((o, k) => {
       const yaw = o.yaw ?? 0;
-      const q = { x: 0, y: 0, z: Math.sin(yaw / 2), w: Math.cos(yaw / 2) };
-      const obj = o.isTarget
-        ? this.addObject(o.shape, o.size, o.position, q, this.scene.target.color, this.model.targetClass, true)
-        : this.addObject(o.shape, o.size, o.position, q, c.colors[0], 1, false);
-      if (o.isTarget) this.target = obj;
-    }
+      this.addObject(this.slots[k], o.position, { x: 0, y: 0, z: Math.sin(yaw / 2), w: Math.cos(yaw / 2) });
+    });
     if (!this.objects.some((o) => o.isTarget)) throw new Error('resetWith: one object must be the target');
     this.s = this.freshState();
     this.settle(settleSeconds);
@@ -674,19 +708,21 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
         role: 'ground',
       },
     ];
-    for (const o of this.objects) {
+    const present = new Map(this.objects.map((o) => [o.id, o]));
+    for (const slot of this.slots) {
+      const o = present.get(slot.id);
       bodies.push({
-        id: o.id,
-        name: o.name,
-        shape: o.shape,
-        size: [...o.size],
-        color: o.color,
-        pose: o.body ? this.poseOf(o.body) : [...GONE_POSE],
+        id: slot.id,
+        name: slot.name,
+        shape: slot.shape,
+        size: [...slot.size],
+        color: slot.color,
+        pose: o?.body ? this.poseOf(o.body) : [...GONE_POSE],
         dynamic: true,
-        role: o.isTarget ? 'target' : 'clutter',
+        role: slot.isTarget ? 'target' : 'clutter',
       });
     }
-    const n = this.objects.length + 1;
+    const n = this.slots.length + 1;
     const gripperParts: [string, number[], RigidBody][] = [
       ['gripper-hand', [g.openWidth + 2 * g.fingerThickness, g.fingerWidth, this.palmHeight], this.hand],
       ['gripper-finger-0', [g.fingerThickness, g.fingerWidth, g.fingerLength], this.fingers[0]],
@@ -706,7 +742,7 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
         heightmapPixels: gm.P,
         rotations: gm.R,
         pushLength: g.pushLength,
-        targetId: this.target.id,
+        targetId: this.slots.find((sl) => sl.isTarget)?.id ?? -1,
       },
     };
   }
@@ -720,11 +756,13 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
   frame(s: ManipState) {
     const ids: number[] = [];
     const poses: number[] = [];
-    for (const o of this.objects) {
-      ids.push(o.id);
-      poses.push(...(o.body ? this.poseOf(o.body) : GONE_POSE));
+    const present = new Map(this.objects.map((o) => [o.id, o]));
+    for (const slot of this.slots) {
+      const o = present.get(slot.id);
+      ids.push(slot.id);
+      poses.push(...(o?.body ? this.poseOf(o.body) : GONE_POSE));
     }
-    const n = this.objects.length + 1;
+    const n = this.slots.length + 1;
     [this.hand, this.fingers[0], this.fingers[1]].forEach((b, k) => {
       ids.push(n + k);
       poses.push(...this.poseOf(b));

@@ -125,6 +125,9 @@ describe('manipulation task model', () => {
     expect(loadScene('manip-clutter').scene.task).toBe('manipulation');
     expect(loadScene('manip-hidden').scene.task).toBe('manipulation');
     const env = await createEnv('manip-clutter', { seed: 1 });
+    // The description is sent once, before any reset, and must hold for every episode.
+    const desc = env.describe();
+    const ids = new Set(desc.bodies.map((b) => b.id));
     const { obs } = env.reset();
     expect(obs.length).toBe(3 * 64 * 64);
     const r = env.step(model.geometry.encode('push', 0, 32, 32));
@@ -132,6 +135,10 @@ describe('manipulation task model', () => {
     expect(Number.isFinite(r.reward)).toBe(true);
     const f = env.frame(0);
     expect(f.overlay.primitive).toMatchObject({ primitive: 'push' });
+    expect(f.bodyIds.every((id) => ids.has(id))).toBe(true);
+    expect(f.poses.length).toBe(7 * f.bodyIds.length);
+    env.reset({ seed: 99 });
+    expect(env.frame(1).bodyIds).toEqual(f.bodyIds);
     expect(env.describe().bodies.some((b) => b.role === 'gripper')).toBe(true);
     env.close();
   });

@@ -33,6 +33,8 @@ const clutter = z
     density: posNum().default(600),
     friction: posNum().default(0.7),
     /** Clutter colours; each is one colour class (1..n). The target's colour is class n + 1. */
+    /** Seed of the scene's object set (shapes, sizes, colours); each episode draws a subset of it in random poses. */
+    shapeSeed: z.number().int('expected an integer').default(0),
     colors: z.array(color()).min(1).default(['#4a90d9', '#7ed321', '#f5a623', '#9b59b6', '#50e3c2', '#b0b0b0']),
   })
   .prefault({});

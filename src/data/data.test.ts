@@ -193,3 +193,32 @@ describe('trajectory signals', () => {
     expect(ranked[0].episode).toBe(1);
   });
 });
+
+describe('inverse dynamics (SSORL)', () => {
+  it('labels action-free steps far better than the mean-action baseline on held-out data', async () => {
+    const { trainInverseDynamics, labelDataset } = await import('./inverse-dynamics.js');
+    const rng = new Rng(12);
+    const d = 3;
+    const A = 2;
+    const eps: Episode[] = Array.from({ length: 20 }, (_, id) => {
+      const T = 30;
+      const obs = new Float32Array((T + 1) * d);
+      const act = new Float32Array(T * A);
+      for (let j = 0; j < d; j++) obs[j] = rng.normal();
+      for (let t = 0; t < T; t++) {
+        for (let k = 0; k < A; k++) act[t * A + k] = rng.uniform(-1, 1);
+        obs[(t + 1) * d] = obs[t * d] + 0.5 * act[t * A];
+        obs[(t + 1) * d + 1] = obs[t * d + 1] + 0.5 * act[t * A + 1];
+        obs[(t + 1) * d + 2] = 0.9 * obs[t * d + 2];
+      }
+      return { id, seed: id, source: 's', observations: obs, actions: act, rewards: new Float64Array(T), terminations: new Uint8Array(T), truncations: new Uint8Array(T), endReason: 'x', metrics: {} };
+    });
+    const ds: OfflineDataset = { meta: meta(d, A), episodes: eps };
+    const idm = await trainInverseDynamics(ds, { seed: 1, updates: 400, hidden: 64, batch: 128 });
+    expect(idm.heldOutMse).toBeLessThan(0.25 * idm.baselineMse);
+    const free: OfflineDataset = { meta: ds.meta, episodes: [{ ...eps[0], actions: null }] };
+    const labelled = labelDataset(free, idm);
+    expect(labelled.episodes[0].actions!.length).toBe(eps[0].actions!.length);
+    idm.dispose();
+  });
+});

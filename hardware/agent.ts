@@ -157,9 +157,10 @@ export class RobotAgent {
     mkdirSync(this.dataDir, { recursive: true });
     this.estop = new EStopLatch(this.persistent ? path.join(this.dataDir, 'estop.json') : undefined);
     this.guard = new SetpointGuard(
-      options.rateLimit === false ? { ...this.model.limits, rate: undefined } : this.model.limits,
+      this.model.limits,
       (s) => this.model.holdSetpoint(this.parse(s)) as SetpointWire,
       Math.max(1, options.controlPeriodS),
+      { rateLimit: options.rateLimit !== false },
     );
     this.onMessage = (topic, payload) => this.handleMessage(topic, payload);
     this.onConnect = () => this.publishStatus();

@@ -123,11 +123,12 @@ export class Bridge {
     let p = this.slots.get(robotId);
     if (!p) {
       const { model } = this.options;
-      const limits = this.options.rateLimit === false ? { ...model.limits, rate: undefined } : model.limits;
       p = Promise.resolve(this.options.makeController(robotId)).then((controller) => ({
         robotId,
         controller,
-        guard: new SetpointGuard(limits, (s) => model.holdSetpoint(model.parseState ? model.parseState(s) : s) as SetpointWire, Math.max(1, this.options.controlPeriodS)),
+        guard: new SetpointGuard(model.limits, (s) => model.holdSetpoint(model.parseState ? model.parseState(s) : s) as SetpointWire, Math.max(1, this.options.controlPeriodS), {
+          rateLimit: this.options.rateLimit !== false,
+        }),
         episode: -1,
         prevState: null,
         lastSetpoint: null,

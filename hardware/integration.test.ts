@@ -364,6 +364,37 @@ describe.each(brokers)('over %s', (name, open) => {
   });
 });
 
+describe('the geofence guard on a policy that seeks the fence', () => {
+  it('without the guard the learned policy breaches the fence (seeds 0 and 2); with it, never', async () => {
+    const { SetpointGuard } = await import('./safety.js');
+    const { controller } = await loadPolicy(policyDir);
+    for (const seed of [0, 2]) {
+      const outcome: Record<string, string> = {};
+      for (const guarded of [false, true]) {
+        const env = await createEnv(SCENE, { seed });
+        const guard = new SetpointGuard(env.model.limits, (st) => env.model.holdSetpoint(st as never) as never, 1, { rateLimit: false });
+        let obs = env.reset({ seed }).obs;
+        let reason = 'time-limit';
+        for (let n = 0; n < env.spec.maxEpisodeSteps; n++) {
+          const sp = env.model.toSetpoint(controller.act(obs)) as never;
+          const state = env.bundle.backend.state();
+          const next = env.bundle.backend.advance(guarded ? (guard.filter(sp, state, env.spec.controlPeriod).setpoint as never) : sp, env.spec.controlPeriod);
+          const done = env.model.done(next);
+          obs = env.model.observe(next);
+          if (done.terminated) {
+            reason = done.reason!;
+            break;
+          }
+        }
+        env.close();
+        outcome[guarded ? 'guarded' : 'raw'] = reason;
+      }
+      expect(outcome.raw).toBe('geofence');
+      expect(outcome.guarded).not.toBe('geofence');
+    }
+  });
+});
+
 describe('broker killed and restarted mid-episode', () => {
   const cases: [string, () => Promise<{ h: BrokerHandle; kill: () => Promise<void>; restart: () => Promise<void>; close: () => Promise<void> }>][] = [
     [

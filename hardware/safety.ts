@@ -49,12 +49,16 @@ export interface GuardResult {
  */
 export class SetpointGuard {
   private last: Record<string, number> | null = null;
+  private readonly rateLimit: boolean;
 
   constructor(
     private readonly limits: TaskLimits,
     private readonly holdSetpoint: (state: unknown) => SetpointWire,
     private readonly lookaheadS = 1,
-  ) {}
+    options: { rateLimit?: boolean } = {},
+  ) {
+    this.rateLimit = options.rateLimit ?? true;
+  }
 
   /** Forget the previous setpoint (new episode, or after a hold). */
   reset(): void {
@@ -77,7 +81,7 @@ export class SetpointGuard {
         if (c !== x) events.push({ kind: 'clamp', severity: 'info', detail: `${k} ${fmt(x)} → ${fmt(c)}` });
         x = c;
       }
-      const rate = this.limits.rate?.[k];
+      const rate = this.rateLimit ? this.limits.rate?.[k] : undefined;
       const prev = this.last?.[k];
       if (rate !== undefined && prev !== undefined && dtS > 0) {
         const maxStep = rate * dtS;
@@ -92,7 +96,7 @@ export class SetpointGuard {
     }
     const fence = this.limits.geofence;
     if (fence && fence.length === 6) {
-      const why = leavesFence(out, state, fence, this.lookaheadS);
+      const why = leavesFence(out, state, fence, this.lookaheadS, this.limits.rate);
       if (why) return this.hold(state, events, why, 'geofence');
     }
     this.last = numericFields(out);
@@ -118,10 +122,24 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(3);
 }
 
-/** Why `sp` leaves the fence [xmin, ymin, zmin, xmax, ymax, zmax], or null if it does not. */
-export function leavesFence(sp: SetpointWire, state: unknown, fence: number[], lookaheadS: number): string | null {
+/** Velocity [vx, vy, vz] of a state (`vel` or `velocity`), if it has one. */
+export function velocityOf(state: unknown): [number, number, number] | null {
+  if (!state || typeof state !== 'object') return null;
+  const s = state as Record<string, unknown>;
+  return positionOf({ pos: s.vel ?? s.velocity });
+}
+
+/**
+ * Why `sp` leaves the fence [xmin, ymin, zmin, xmax, ymax, zmax], or null if it does not.
+ * For a velocity setpoint, the robot is predicted to fly `lookaheadS` at the setpoint and then
+ * brake at the axis's maximum acceleration (`accel`, the rate limit) from the faster, in the
+ * outward direction, of the setpoint and its current velocity: holding must still stop it
+ * inside the fence, with `margin` metres to spare for the tracking error of the autopilot.
+ */
+export function leavesFence(sp: SetpointWire, state: unknown, fence: number[], lookaheadS: number, accel?: Record<string, number>, margin = 1): string | null {
   const axes = ['x', 'y', 'z'] as const;
   const pos = positionOf(state);
+  const vel = velocityOf(state);
   for (let i = 0; i < 3; i++) {
     const lo = fence[i];
     const hi = fence[i + 3];
@@ -129,10 +147,17 @@ export function leavesFence(sp: SetpointWire, state: unknown, fence: number[], l
     const p = sp[axes[i]];
     if (typeof p === 'number' && (p < lo || p > hi)) return `geofence: ${axes[i]} setpoint ${fmt(p)} outside [${lo}, ${hi}]`;
     if (typeof v === 'number' && pos) {
-      const next = pos[i] + v * lookaheadS;
-      if ((next < lo && v < 0) || (next > hi && v > 0)) {
-        return `geofence: ${axes[i]} would reach ${fmt(next)} (outside [${lo}, ${hi}]) within ${lookaheadS} s`;
-      }
+      const a = accel?.[`v${axes[i]}`];
+      const cur = vel ? vel[i] : 0;
+      const up = Math.max(v, cur, 0);
+      const down = Math.min(v, cur, 0);
+      const brakeUp = a ? (up * up) / (2 * a) : 0;
+      const brakeDown = a ? (down * down) / (2 * a) : 0;
+      const hiReach = pos[i] + Math.max(v, 0) * lookaheadS + brakeUp;
+      const loReach = pos[i] + Math.min(v, 0) * lookaheadS - brakeDown;
+      // Within `margin` of the fence, any outward motion (commanded or residual) holds.
+      if ((v > 0 || cur > 0) && hiReach > hi - margin) return `geofence: ${axes[i]} would reach ${fmt(hiReach)} (fence ${hi}, margin ${margin} m) before it could stop`;
+      if ((v < 0 || cur < 0) && loReach < lo + margin) return `geofence: ${axes[i]} would reach ${fmt(loReach)} (fence ${lo}, margin ${margin} m) before it could stop`;
     }
   }
   return null;

@@ -6,6 +6,7 @@
  * - PPO env steps/s on CartPole with 8 envs, when controllers/ppo is registered.
  */
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Env, StepResult } from '../src/core/env.js';
@@ -47,22 +48,37 @@ export class SyntheticEnv implements Env {
 
 const noHooks = { log() {}, episode() {} };
 
-async function sacUpdatesPerSec(kind: 'sac' | 'stac', updates: number): Promise<{ updatesPerSec: number; msPerUpdate: number; tensorsBefore: number; tensorsAfter: number }> {
+/** Wall and CPU time of `n` calls of f. CPU time (user + system of this process) is what a shared machine cannot inflate much. */
+function timeIt(n: number, f: () => void): { msPerCall: number; cpuMsPerCall: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) f();
+  const c = process.cpuUsage(c0);
+  return { msPerCall: (performance.now() - t0) / n, cpuMsPerCall: (c.user + c.system) / 1000 / n };
+}
+
+interface Speed {
+  updatesPerSec: number;
+  msPerUpdate: number;
+  /** Updates per second of this process's CPU time: what an idle core would give. */
+  updatesPerCpuSec: number;
+  cpuMsPerUpdate: number;
+}
+
+async function sacUpdatesPerSec(kind: 'sac' | 'stac', updates: number): Promise<Speed & { tensorsBefore: number; tensorsAfter: number }> {
   const config = parseSacConfig({ learningStarts: 512, batchSize: 256, hidden: [256, 256], policyFrequency: 1, bufferSize: 10_000, logEvery: 1_000_000 }, kind);
   const learner = new SacLearner(new SyntheticEnv(), 1, config, kind);
   await learner.learn(512, noHooks); // fill the buffer with random-action transitions
   for (let i = 0; i < 5; i++) learner.update(); // warm up (XNNPACK operator caches)
   const tensorsBefore = tf.memory().numTensors;
-  const t0 = performance.now();
-  for (let i = 0; i < updates; i++) learner.update();
-  const ms = (performance.now() - t0) / updates;
+  const t = timeIt(updates, () => learner.update());
   const tensorsAfter = tf.memory().numTensors;
   learner.dispose();
-  return { updatesPerSec: 1000 / ms, msPerUpdate: ms, tensorsBefore, tensorsAfter };
+  return { updatesPerSec: 1000 / t.msPerCall, msPerUpdate: t.msPerCall, updatesPerCpuSec: 1000 / t.cpuMsPerCall, cpuMsPerUpdate: t.cpuMsPerCall, tensorsBefore, tensorsAfter };
 }
 
 /** The obvious tfjs SAC update: tf.layers models, tf.train.adam, optimizer.minimize. */
-async function naiveSacUpdatesPerSec(updates: number): Promise<{ updatesPerSec: number; msPerUpdate: number }> {
+async function naiveSacUpdatesPerSec(updates: number): Promise<Speed> {
   const mlp = (inp: number, out: number) =>
     tf.sequential({ layers: [tf.layers.dense({ units: 256, activation: 'relu', inputShape: [inp] }), tf.layers.dense({ units: 256, activation: 'relu' }), tf.layers.dense({ units: out })] });
   const actor = mlp(OBS, 2 * ACT);
@@ -108,11 +124,9 @@ async function naiveSacUpdatesPerSec(updates: number): Promise<{ updatesPerSec: 
       }
     });
   for (let i = 0; i < 3; i++) step();
-  const t0 = performance.now();
-  for (let i = 0; i < updates; i++) step();
-  const ms = (performance.now() - t0) / updates;
+  const t = timeIt(updates, step);
   [actor, q1, q2, q1t, q2t].forEach((m) => m.dispose());
-  return { updatesPerSec: 1000 / ms, msPerUpdate: ms };
+  return { updatesPerSec: 1000 / t.msPerCall, msPerUpdate: t.msPerCall, updatesPerCpuSec: 1000 / t.cpuMsPerCall, cpuMsPerUpdate: t.cpuMsPerCall };
 }
 
 async function inferenceLatency(samples: number): Promise<{ p50us: number; p99us: number }> {
@@ -162,10 +176,12 @@ export async function runBench(opts: { quick?: boolean; outDir?: string } = {}):
   const fmt = (x: number, d = 1) => x.toFixed(d);
   const rows: [string, string][] = [
     ['backend', `${backend.backend}${backend.simd !== undefined ? ` (SIMD ${backend.simd}, threads ${backend.threads})` : ''}`],
-    ['SAC updates/s (2×256, batch 256, obs 17, act 6)', `${fmt(sac.updatesPerSec)}  (${fmt(sac.msPerUpdate)} ms/update)`],
-    ['STAC updates/s (same sizes, dropout 0.01 + LayerNorm)', `${fmt(stac.updatesPerSec)}  (${fmt(stac.msPerUpdate)} ms/update)`],
-    ['naive tfjs SAC updates/s (tf.layers + minimize)', `${fmt(naive.updatesPerSec)}  (${fmt(naive.msPerUpdate)} ms/update)`],
-    ['speed-up over naive', `${fmt(sac.updatesPerSec / naive.updatesPerSec, 2)}×`],
+    ['', 'wall updates/s | per CPU-second (ms CPU/update)'],
+    ['SAC updates/s (2×256, batch 256, obs 17, act 6)', `${fmt(sac.updatesPerSec)} | ${fmt(sac.updatesPerCpuSec)} (${fmt(sac.cpuMsPerUpdate)} ms)`],
+    ['STAC updates/s (same sizes, dropout 0.01 + LayerNorm)', `${fmt(stac.updatesPerSec)} | ${fmt(stac.updatesPerCpuSec)} (${fmt(stac.cpuMsPerUpdate)} ms)`],
+    ['naive tfjs SAC updates/s (tf.layers + minimize)', `${fmt(naive.updatesPerSec)} | ${fmt(naive.updatesPerCpuSec)} (${fmt(naive.cpuMsPerUpdate)} ms)`],
+    ['speed-up over naive (wall | CPU)', `${fmt(sac.updatesPerSec / naive.updatesPerSec, 2)}× | ${fmt(sac.updatesPerCpuSec / naive.updatesPerCpuSec, 2)}×`],
+    ['load average (1 min) during the bench', os.loadavg()[0].toFixed(1)],
     ['policy inference latency, 1 obs (p50 / p99)', `${fmt(latency.p50us)} µs / ${fmt(latency.p99us)} µs`],
     ['PPO env steps/s, CartPole, 8 envs', 'envStepsPerSec' in ppo ? fmt(ppo.envStepsPerSec) : `skipped: ${ppo.skipped}`],
     ['tensors before/after SAC updates', `${sac.tensorsBefore} / ${sac.tensorsAfter}`],
@@ -182,6 +198,8 @@ export async function runBench(opts: { quick?: boolean; outDir?: string } = {}):
     stac,
     naiveSac: naive,
     speedupOverNaive: sac.updatesPerSec / naive.updatesPerSec,
+    speedupOverNaiveCpu: sac.updatesPerCpuSec / naive.updatesPerCpuSec,
+    loadAverage: os.loadavg(),
     inference: latency,
     ppo,
     node: process.version,

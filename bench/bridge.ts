@@ -213,10 +213,25 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
     await Promise.all(connected.map((r) => endClient(r.client)));
     await stopProcess(bridge);
 
+    // 3. No-delay's effect where writes pile up: one bridge socket carrying 25 robots' commands.
+    const nagle: Record<string, unknown>[] = [];
+    for (const noDelay of [false, true]) {
+      const br = await startBridgeProcess(creds, policyDir, pwFile, noDelay);
+      children.push(br);
+      const robots = await connectRobots(creds, BENCH_ROBOTS.slice(0, 25), noDelay);
+      const s = summarise(await probe(robots, state, 20, (opts.quick ? 2 : 5) * 1000, 1000));
+      nagle.push({ robots: 25, rateHz: 20, tcpNoDelay: noDelay, ...s });
+      console.log(`25 robots @ 20 Hz, no-delay ${noDelay ? 'on' : 'off'}: p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms`);
+      await Promise.all(robots.map((r) => endClient(r.client)));
+      await stopProcess(br);
+    }
+
     console.log('\nstate → cmd round trip, one robot (Mosquitto, policy inference included)');
     console.log(table(latency.map((r) => ({ Hz: r.rateHz as number, noDelay: String(r.tcpNoDelay), p50Ms: r.p50Ms as number, p99Ms: r.p99Ms as number, maxMs: r.maxMs as number, answered: `${r.answered}/${r.sent}` }))));
     console.log('\nrobots served by one bridge process at 20 Hz');
     console.log(table(fleet.map((r) => ({ robots: r.robots as number, p50Ms: r.p50Ms as number, p99Ms: r.p99Ms as number, maxMs: r.maxMs as number, answered: `${(100 * (r.answeredFraction as number)).toFixed(1)}%`, ok: r.ok as string }))));
+    console.log('\nTCP no-delay, 25 robots at 20 Hz');
+    console.log(table(nagle.map((r) => ({ noDelay: String(r.tcpNoDelay), p50Ms: r.p50Ms as number, p99Ms: r.p99Ms as number, maxMs: r.maxMs as number }))));
     console.log(`\nhighest robot count with p99 < 20 ms at 20 Hz: ${best}${best === steps.at(-1) ? ' (the largest tried)' : ''}; policy inference ${inferenceUs.toFixed(1)} µs (256×256 MLP)`);
     const file = writeBenchResult(opts.outDir, opts.quick ? 'bridge-quick' : 'bridge', {
       broker: 'mosquitto 2.0 (loopback, password file + ACL, set_tcp_nodelay true)',
@@ -225,6 +240,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
       loadavg: os.loadavg(),
       latency,
       fleet,
+      noDelayFleet25: nagle,
       maxRobotsAt20HzP99Under20ms: best,
       largestTried: steps.at(-1),
     });

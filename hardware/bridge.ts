@@ -43,7 +43,7 @@ export interface EpisodeSummary {
 
 export interface BridgeOptions {
   client: MqttClient;
-  /** Robot ids to serve, or '*' for every robot that publishes state. */
+  /** Robot ids to serve; an entry may be a glob such as `uav-*`; '*' serves every robot. */
   robots: string[] | '*';
   model: TaskModel<any, any>;
   /** A controller per robot (policies are cheap to instantiate; history stays per robot). */
@@ -90,6 +90,8 @@ export class Bridge {
   private readonly ttlMs: number;
   private readonly onMessage: (topic: string, payload: Buffer) => void;
   private closed = false;
+  private exact = new Set<string>();
+  private globs: RegExp[] = [];
 
   constructor(private readonly options: BridgeOptions) {
     this.codec = options.codec ?? jsonCodec;
@@ -103,8 +105,13 @@ export class Bridge {
   async start(): Promise<void> {
     this.options.client.on('message', this.onMessage);
     const chans: Channel[] = ['state', 'estop', 'events'];
-    const topics =
-      this.options.robots === '*' ? chans.map((c) => wildcardTopic(c)) : this.options.robots.flatMap((r) => chans.map((c) => topicFor(r, c)));
+    const { robots } = this.options;
+    const exact = robots === '*' ? [] : robots.filter((r) => !r.includes('*'));
+    const globs = robots === '*' ? ['*'] : robots.filter((r) => r.includes('*'));
+    this.globs = globs.map((g) => new RegExp('^' + g.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[A-Za-z0-9_-]*') + '$'));
+    this.exact = new Set(exact);
+    // Globs need the wildcard subscription; the ACL still limits what the broker delivers.
+    const topics = globs.length ? chans.map((c) => wildcardTopic(c)) : exact.flatMap((r) => chans.map((c) => topicFor(r, c)));
     await this.options.client.subscribeAsync(topics, { qos: 0 });
   }
 
@@ -112,6 +119,11 @@ export class Bridge {
     this.closed = true;
     this.options.client.off('message', this.onMessage);
     for (const p of this.slots.values()) (await p).controller.dispose?.();
+  }
+
+  /** Does this bridge serve `robotId` (by id or glob)? */
+  serves(robotId: string): boolean {
+    return this.exact.has(robotId) || this.globs.some((g) => g.test(robotId));
   }
 
   /** Number of robots seen so far. */
@@ -147,7 +159,7 @@ export class Bridge {
     const t0 = performance.now();
     const t = parseTopic(topic);
     if (!t) return;
-    if (this.options.robots !== '*' && !this.options.robots.includes(t.robotId)) return;
+    if (!this.serves(t.robotId)) return;
     if (t.channel !== 'state' && t.channel !== 'estop') return; // robots' events are for operators and logs
     this.received++;
     const d = decodeMessage(bytes, { robotId: t.robotId, channel: t.channel });

@@ -85,7 +85,7 @@ export interface BridgeFlags extends ConnectFlags {
 }
 
 export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
-  const robots = flags.robot.length === 0 || flags.robot.includes('*') ? '*' : flags.robot.map(checkRobotId);
+  const robots = flags.robot.length === 0 || flags.robot.includes('*') ? '*' : flags.robot.map((r) => (r.includes('*') ? r : checkRobotId(r)));
   let broker: EmbeddedBroker | null = null;
   let url = flags.broker;
   if (!url) {
@@ -97,7 +97,7 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
   const cleanup: (() => Promise<void>)[] = [async () => endClient(client), async () => broker?.close()];
   try {
     if (flags.estop !== undefined || flags.release !== undefined) {
-      if (robots === '*') throw new Error('--estop/--release need explicit --robot ids');
+      if (robots === '*' || robots.some((r) => r.includes('*'))) throw new Error('--estop/--release need explicit --robot ids');
       for (const id of robots) {
         await publishEstop(client, id, flags.estop !== undefined, flags.estop ?? flags.release ?? '');
         console.log(`${id}: e-stop ${flags.estop !== undefined ? 'ENGAGED' : 'released'}`);
@@ -105,7 +105,7 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
       return;
     }
     if (flags.deploy) {
-      if (robots === '*') throw new Error('--deploy needs explicit --robot ids');
+      if (robots === '*' || robots.some((r) => r.includes('*'))) throw new Error('--deploy needs explicit --robot ids');
       for (const id of robots) {
         const r = await deployPolicy(client, id, flags.policy);
         console.log(`${id}: policy ${r.policyId} activated (${r.bytes} bytes, deployment ${r.deployId})`);

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .command('bridge')
     .description('ground station: robot state → TaskModel observation → policy → safety → cmd, over MQTT')
     .option('--broker <url>', 'MQTT broker URL (mqtt://, mqtts://, ws://, wss://); default: start an embedded broker on 127.0.0.1')
-    .option('--robot <id>', "robot id to serve (repeat for several; '*' = every robot on the broker)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--robot <id>', "robot id to serve (repeat for several; a glob such as 'uav-*'; '*' = every robot)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--policy <dir|name>', 'policy artifact directory, or a scripted controller name', 'greedy')
     .option('--scene <scene>', 'scene whose TaskModel builds observations and limits', 'uav-small')
     .option('--ttl <ms>', 'command time-to-live: the robot holds if no newer command arrives in time', '250')

@@ -88,8 +88,39 @@ export function dropoutMask(rng: Rng, rows: number, cols: number, rate: number):
   return tf.tensor2d(m, [rows, cols]);
 }
 
-/** LayerNorm over the last axis (Ba et al. 2016), biased variance as PyTorch computes it. */
+/**
+ * LayerNorm over the last axis (Ba et al. 2016), biased variance as PyTorch computes it, with a
+ * hand-written backward (11 kernels instead of ~25 from autodiff through the 9 forward ops):
+ * g = dy·γ, dx = (g − mean(g) − x̂·mean(g·x̂)) / √(var + ε), dγ = Σ dy·x̂, dβ = Σ dy.
+ */
+const layerNormOps = new Map<number, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor>();
+
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor2D {
+  let op = layerNormOps.get(epsilon);
+  if (!op) {
+    op = tf.customGrad(((xIn: tf.Tensor, gIn: tf.Tensor, bIn: tf.Tensor, save: tf.GradSaveFunc) => {
+      const mean = tf.mean(xIn, -1, true);
+      const xc = tf.sub(xIn, mean);
+      const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), epsilon));
+      const xhat = tf.mul(xc, inv);
+      save([xhat, inv, gIn]);
+      return {
+        value: tf.add(tf.mul(xhat, gIn), bIn),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xh, iv, g] = saved;
+          const gdy = tf.mul(dy, g);
+          const dx = tf.mul(tf.sub(tf.sub(gdy, tf.mean(gdy, -1, true)), tf.mul(xh, tf.mean(tf.mul(gdy, xh), -1, true))), iv);
+          return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+    layerNormOps.set(epsilon, op);
+  }
+  return op(x, gamma, beta) as tf.Tensor2D;
+}
+
+/** LayerNorm through autodiff of its forward ops (the reference `layerNorm` is tested against). */
+export function layerNormReference(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor2D {
   const mean = tf.mean(x, -1, true);
   const xc = tf.sub(x, mean);
   const variance = tf.mean(tf.square(xc), -1, true);

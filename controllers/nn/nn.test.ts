@@ -122,3 +122,23 @@ describe('dropout mask', () => {
     tf.dispose([m, again]);
   });
 });
+
+describe('layerNorm', () => {
+  it('hand-written gradient equals autodiff through the forward ops', async () => {
+    const { layerNorm, layerNormReference } = await import('./mlp.js');
+    const rng = new Rng(21);
+    const x = tf.tensor2d(Array.from({ length: 5 * 7 }, () => rng.normal(1, 2)), [5, 7]);
+    const g = tf.tensor1d(Array.from({ length: 7 }, () => rng.normal(1, 0.3)));
+    const b = tf.tensor1d(Array.from({ length: 7 }, () => rng.normal()));
+    const w = tf.tensor2d(Array.from({ length: 5 * 7 }, () => rng.normal()), [5, 7]);
+    const loss = (f: typeof layerNorm) => (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.square(f(xx as tf.Tensor2D, gg, bb, 1e-5)), w));
+    const ours = tf.grads(loss(layerNorm))([x, g, b]);
+    const ref = tf.grads(loss(layerNormReference))([x, g, b]);
+    expect(Array.from(layerNorm(x, g, b, 1e-5).dataSync())).toEqual(Array.from(layerNormReference(x, g, b, 1e-5).dataSync()));
+    ours.forEach((t, i) => {
+      const a = t.dataSync();
+      const r = ref[i].dataSync();
+      for (let k = 0; k < a.length; k++) expect(a[k]).toBeCloseTo(r[k], 4);
+    });
+  });
+});

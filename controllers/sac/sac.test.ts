@@ -61,12 +61,12 @@ describe('SAC and STAC', () => {
     expect(() => parseSacConfig({ tau: 2 }, 'sac')).toThrow(/tau/);
   });
 
-  it('resume is bit-exact: 600 steps in one go equals 300 + resume to 600 (weights, optimiser, replay)', async () => {
-    const overrides = { ...SMALL, evalEvery: 300, evalEpisodes: 1 };
-    const full = await train({ scene: 'pendulum', controller: 'stac', steps: 600, seed: 3, out: path.join(tmp, 'a'), overrides, quiet: true });
-    const half = await train({ scene: 'pendulum', controller: 'stac', steps: 300, seed: 3, out: path.join(tmp, 'b'), overrides, quiet: true });
-    const resumed = await train({ scene: 'pendulum', controller: 'stac', resume: half.runDir, steps: 600, quiet: true });
-    expect(resumed.envSteps).toBe(600);
+  it('resume is bit-exact: 400 steps in one go equals 200 + resume to 400 (weights, optimiser, replay)', async () => {
+    const overrides = { ...SMALL, evalEvery: 200, evalEpisodes: 1 };
+    const full = await train({ scene: 'pendulum', controller: 'stac', steps: 400, seed: 3, out: path.join(tmp, 'a'), overrides, quiet: true });
+    const half = await train({ scene: 'pendulum', controller: 'stac', steps: 200, seed: 3, out: path.join(tmp, 'b'), overrides, quiet: true });
+    const resumed = await train({ scene: 'pendulum', controller: 'stac', resume: half.runDir, steps: 400, quiet: true });
+    expect(resumed.envSteps).toBe(400);
     for (const f of ['tensors.bin', 'replay.bin']) {
       const a = readFileSync(path.join(full.runDir, 'checkpoints', 'learner', f));
       const b = readFileSync(path.join(half.runDir, 'checkpoints', 'learner', f));

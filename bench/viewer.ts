@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createScripted } from '../controllers/registry.js';
@@ -189,7 +189,10 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
     console.log('\npage fps');
     console.log(table(fps.map((f) => ({ scene: f.scene, viewport: f.viewport, 'render scale': String(f.renderScale), 'stream Hz': f.streamHz, fps: f.fps, 'bytes/frame': f.bytesPerFrame, 'bytes/s at stream Hz': f.bytesPerFrame * f.streamHz }))));
   } else console.log('\npage fps: skipped (no /usr/bin/chromium)');
-  const file = writeBenchResult(opts.outDir, opts.quick ? 'viewer-quick' : 'viewer', { recordingOverhead: overhead, frameBytes: bytes, pageFps: fps });
+  // Other processes on a shared machine skew every figure: record how busy it was.
+  const loadAverage = os.loadavg();
+  console.log(`\nload average ${loadAverage.map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  const file = writeBenchResult(opts.outDir, opts.quick ? 'viewer-quick' : 'viewer', { loadAverage, recordingOverhead: overhead, frameBytes: bytes, pageFps: fps });
   console.log(`\nwrote ${file}`);
 }
 

@@ -1,4 +1,5 @@
-import { closeSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { McapWriter, type IWritable } from '@mcap/core';
@@ -65,8 +66,8 @@ interface Encoded {
 
 /** One open episode file. It only writes bytes; all encoding happens in the sink, synchronously. */
 class EpisodeWriter {
-  private writer: McapWriter;
-  private fd: number;
+  private writer!: McapWriter;
+  private handle: FileHandle | null = null;
   private channels = {} as Record<ChannelKey, number>;
   private seq = 0;
   readonly tmp: string;
@@ -77,12 +78,12 @@ class EpisodeWriter {
     readonly episode: number,
   ) {
     this.tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-    this.fd = openSync(this.tmp, 'w');
-    this.writer = new McapWriter({ writable: new FdWritable(this.fd), chunkSize: 256 * 1024 });
   }
 
   async start(): Promise<void> {
-    const w = this.writer;
+    // Opening (creating) a file takes ~1 ms here: do it on the thread pool, not the run's thread.
+    this.handle = await open(this.tmp, 'w');
+    const w = (this.writer = new McapWriter({ writable: new FdWritable(this.handle.fd), chunkSize: 256 * 1024 }));
     await w.start({ profile: '', library: 'embody' });
     const schema = async (name: string, s: unknown) => w.registerSchema({ name, encoding: 'jsonschema', data: json(s) });
     const sceneUpdate = await schema('foxglove.SceneUpdate', SCENE_UPDATE_SCHEMA);
@@ -117,22 +118,32 @@ class EpisodeWriter {
     await this.writer.end();
   }
 
-  /** fsync on the libuv thread pool, then rename into place. It takes 5-25 ms here, so the sink does not make the next episode wait for it. */
-  settle(): Promise<void> {
-    return new Promise<void>((resolve, reject) => fsync(this.fd, (err) => (err ? reject(err) : resolve()))).then(() => {
-      closeSync(this.fd);
-      renameSync(this.tmp, this.file);
-    });
+  /**
+   * Close and rename into place: the rename makes the file appear whole or not at all (a
+   * crashed run never leaves half an episode under the final name). With `durable`, fsync
+   * first (on the libuv thread pool): it survives power loss too, but an fsync takes 5-25 ms
+   * here, as long as a whole short episode, so it is off by default for recordings.
+   */
+  async settle(durable: boolean): Promise<void> {
+    if (durable) await this.handle!.sync();
+    await this.handle!.close();
+    this.handle = null;
+    await rename(this.tmp, this.file);
   }
 
   abort(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
+    const h = this.handle;
+    this.handle = null;
+    void h?.close().catch(() => {});
     rmSync(this.tmp, { force: true });
   }
+}
+
+export interface McapSinkOptions {
+  /** Record in a worker thread (default true). */
+  worker?: boolean;
+  /** fsync each episode file before the rename (default false: atomic, but not power-loss safe). */
+  durable?: boolean;
 }
 
 export interface McapSink extends FrameSink {
@@ -152,7 +163,7 @@ const MAX_QUEUED = 256;
  * describe/frame/endEpisode return at once unless the queue is long; close() and flush()
  * wait for everything, and report a write error if one happened.
  */
-export function createMcapSinkInline(episodesDir: string): McapSink {
+export function createMcapSinkInline(episodesDir: string, options: McapSinkOptions = {}): McapSink {
   let scene: SceneDescription | null = null;
   // Encoding state, advanced synchronously in call order.
   let episode: number | null = null;
@@ -166,8 +177,9 @@ export function createMcapSinkInline(episodesDir: string): McapSink {
   let draining: Promise<void> | null = null;
   let current: EpisodeWriter | null = null;
   let failure: unknown = null;
+  let dirMade = false;
   const written: string[] = [];
-  // Episodes whose bytes are all written, waiting for fsync + rename.
+  // Episodes whose bytes are all written, waiting for (fsync and) rename.
   const settling = new Set<Promise<void>>();
 
   const finishCurrent = async (last: Encoded[], metrics?: Record<string, number>) => {
@@ -175,7 +187,7 @@ export function createMcapSinkInline(episodesDir: string): McapSink {
     current = null;
     if (!w) return;
     await w.finish(last, metrics);
-    const done: Promise<void> = w.settle().then(
+    const done: Promise<void> = w.settle(options.durable ?? false).then(
       () => {
         written.push(w.file);
         settling.delete(done);
@@ -193,7 +205,8 @@ export function createMcapSinkInline(episodesDir: string): McapSink {
     if ('frame' in step) await current!.write(step.frame, true);
     else if ('open' in step) {
       await finishCurrent([]);
-      mkdirSync(episodesDir, { recursive: true });
+      if (!dirMade) mkdirSync(episodesDir, { recursive: true });
+      dirMade = true;
       current = new EpisodeWriter(path.join(episodesDir, episodeFileName(step.open)), step.open);
       await current.start();
     } else await finishCurrent(step.finish, step.metrics);
@@ -309,9 +322,9 @@ const BATCH = 32;
  * close() waits until every file is complete; errors surface there and in flush().
  * `{ worker: false }` records on the calling thread instead.
  */
-export function createMcapSink(episodesDir: string, options: { worker?: boolean } = {}): McapSink {
-  if (options.worker === false) return createMcapSinkInline(episodesDir);
-  const worker = new Worker(new URL('./mcap-worker.mjs', import.meta.url), { workerData: { episodesDir: path.resolve(episodesDir) } });
+export function createMcapSink(episodesDir: string, options: McapSinkOptions = {}): McapSink {
+  if (options.worker === false) return createMcapSinkInline(episodesDir, options);
+  const worker = new Worker(new URL('./mcap-worker.mjs', import.meta.url), { workerData: { episodesDir: path.resolve(episodesDir), durable: options.durable ?? false } });
   worker.unref(); // a run that never calls close() must still be able to exit
   const written: string[] = [];
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();

@@ -3,7 +3,8 @@ import { createMcapSinkInline, type WorkerOp, type WorkerReply, type WorkerReque
 
 /** The recording worker: applies batches of sink calls to an inline MCAP sink (see createMcapSink). */
 const port = parentPort!;
-const sink = createMcapSinkInline((workerData as { episodesDir: string }).episodesDir);
+const { episodesDir, durable } = workerData as { episodesDir: string; durable: boolean };
+const sink = createMcapSinkInline(episodesDir, { durable });
 
 let opError: unknown = null;
 

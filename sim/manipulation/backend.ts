@@ -140,6 +140,9 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     const world = new R.World({ x: 0, y: 0, z: -9.81 });
     world.timestep = this.h;
     world.numSolverIterations = scene.solverIterations;
+    // Stiffer contacts than Rapier's default (30 Hz): a squeezed object then pushes back on the
+    // fingers with a grip force that friction can use, at a penetration of a millimetre or two.
+    world.integrationParameters.contact_natural_frequency = scene.contactHz;
     this.world = world;
     this.classOf.clear();
     this.objects = [];
@@ -601,18 +604,19 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
       this.step();
       if (half <= 0) break;
     }
-    let left = half;
-    let right = half;
-    const stop0 = half > 0;
-    const stop1 = half > 0;
-    // Squeeze: press a little further, so that friction can carry the weight.
-    const sq = Math.ceil(0.05 / this.h);
-    for (let i = 0; i < sq; i++) {
-      const f = g.squeeze / sq;
-      if (stop0) left = Math.max(0, left - f);
-      if (stop1) right = Math.max(0, right - f);
-      this.setFingerFaces(left, right);
-      this.step();
+    // Grip: keep closing slowly until the object presses `squeeze` m into both finger pads (the
+    // stand-in for a force threshold). Meanwhile a box touched corner-first turns square to the
+    // pads, as it does in a real parallel gripper; a stall ends after `squeezeTravel`.
+    if (half > 0) {
+      const slow = 0.25 * g.closeSpeed * this.h;
+      const maxTravel = Math.ceil(0.015 / slow);
+      for (let i = 0; i < maxTravel && half > 0; i++) {
+        if (this.pressing(0, g.squeeze) && this.pressing(1, g.squeeze)) break;
+        half = Math.max(0, half - slow);
+        this.setFingerFaces(half, half);
+        this.step();
+      }
+      this.settle(0.05);
     }
     this.moveTo([this.gp[0], this.gp[1], g.liftHeight], g.speed);
     this.settle(0.2);
@@ -636,6 +640,32 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     this.park();
     this.settle(0.3);
     return held;
+  }
+
+  /** Whether a dynamic object reaches at least `depth` m into a finger through its inner face. */
+  private pressing(finger: number, depth: number): boolean {
+    const g = this.scene.gripper;
+    const sign = finger === 0 ? -1 : 1;
+    const ax = sign * Math.cos(this.gyaw);
+    const ay = sign * Math.sin(this.gyaw);
+    const p = this.fingers[finger].translation();
+    // A thin slab inside the pad, `depth` behind its inner face.
+    const d = g.fingerThickness / 2 - depth - 0.00025;
+    this.probe ??= new this.R.Cuboid(0.00025, g.fingerWidth / 2, g.fingerLength / 2);
+    this.probe.halfExtents = { x: 0.00025, y: g.fingerWidth / 2, z: g.fingerLength / 2 };
+    const q = { x: 0, y: 0, z: Math.sin(this.gyaw / 2), w: Math.cos(this.gyaw / 2) };
+    let hit = false;
+    this.world.intersectionsWithShape(
+      { x: p.x + d * ax, y: p.y + d * ay, z: p.z },
+      q,
+      this.probe,
+      () => {
+        hit = true;
+        return false;
+      },
+      this.R.QueryFilterFlags.EXCLUDE_FIXED | this.R.QueryFilterFlags.EXCLUDE_KINEMATIC,
+    );
+    return hit;
   }
 
   /** Whether the objects on finger 0 and on finger 1 form one rigid chain: the same object, or two in contact. */

@@ -31,6 +31,18 @@ describe('manipulation world', () => {
     expect(model.done(s)).toEqual({ terminated: true, reason: 'target-grasped' });
   });
 
+  it('grasps hold a box up to half a rotation step (11°) off the gripper axis, and a lying-down target', () => {
+    for (const [size, yaw, theta] of [
+      [[0.035, 0.035, 0.025], 0.19, 0],
+      [[0.04, 0.04, 0.04], 0.3, 0.4],
+      [[0.025, 0.035, 0.035], 0.8, 0.6],
+    ] as [number[], number, number][]) {
+      backend.resetWith([box([-0.05, 0.04, size[2] / 2], size, true, yaw)]);
+      const s = backend.advance({ primitive: 'grasp', x: -0.05, y: 0.04, theta }, 2);
+      expect(s.targetGrasped, `size ${size} yaw ${yaw} θ ${theta}`).toBe(true);
+    }
+  });
+
   it('a grasp on an empty part of the table fails', () => {
     backend.resetWith([box([0.15, 0.15, 0.02])]);
     const s = backend.advance({ primitive: 'grasp', x: -0.1, y: -0.05, theta: 0 }, 2);

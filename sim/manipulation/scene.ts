@@ -61,8 +61,8 @@ const gripper = z
     speed: posNum().default(0.3),
     closeSpeed: posNum().default(0.1),
     pushSpeed: posNum().default(0.15),
-    /** After contact each finger presses this much further (makes the normal force), m. */
-    squeeze: nonNegNum().default(0.002),
+    /** Fingers close until objects press this deep into both pads (our stand-in for a grip-force threshold), m. */
+    squeeze: nonNegNum().default(0.0015),
     /** Height of the finger tips above the table after a grasp's lift, m. */
     liftHeight: posNum().default(0.15),
     /** An object counts as grasped when it is this much above the table after the lift, m. */
@@ -117,6 +117,8 @@ export const manipulationSceneSchema = z.strictObject({
   action: z.enum(['discrete', 'continuous']).default('discrete'),
   physicsHz: posNum().default(240),
   solverIterations: posInt().default(8),
+  /** Contact natural frequency, Hz (Rapier's default is 30; 120 makes a 1.5 mm squeeze hold every test grasp). */
+  contactHz: posNum().default(120),
   /** Seconds of physics after the clutter is dropped. */
   settleSeconds: posNum().default(1.2),
   /** Motions per episode (paper: success within 20 motions). */

@@ -66,20 +66,27 @@ export class Adam {
     this.t += 1;
     const { beta1: b1, beta2: b2, eps, lr } = this;
     const bc1 = 1 - b1 ** this.t;
-    const sqrtBc2 = Math.sqrt(1 - b2 ** this.t);
+    const invSqrtBc2 = 1 / Math.sqrt(1 - b2 ** this.t);
     const stepSize = lr / bc1;
     const decay = 1 - lr * this.weightDecay;
+    const c1 = 1 - b1;
+    const c2 = 1 - b2;
     const next = this.vars.map((variable, k) => {
-      const p = Float32Array.from(variable.dataSync() as Float32Array);
+      // dataSync gives a copy on wasm, but the live storage on cpu: copy before writing.
+      const p = (variable.dataSync() as Float32Array).slice();
       const m = this.m[k];
       const v = this.v[k];
       const gk = g[k];
-      for (let i = 0; i < p.length; i++) {
+      const n = p.length;
+      if (this.weightDecay) for (let i = 0; i < n; i++) p[i] *= decay;
+      for (let i = 0; i < n; i++) {
         const gi = gk[i] * clip;
-        m[i] = b1 * m[i] + (1 - b1) * gi;
-        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        const pi = this.weightDecay ? p[i] * decay : p[i];
-        p[i] = pi - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBc2 + eps);
+        const mi = b1 * m[i] + c1 * gi;
+        const vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        // PyTorch: p −= (lr / bc1) · m / (√v / √bc2 + ε), with m and v as stored (float32).
+        p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) * invSqrtBc2 + eps);
       }
       return p;
     });

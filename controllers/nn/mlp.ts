@@ -177,7 +177,7 @@ export class Mlp {
 
   /** Copies of the weights, in weightShapes order. */
   getWeights(): Float32Array[] {
-    return this.vars.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+    return this.vars.map((v) => (v.dataSync() as Float32Array).slice());
   }
 
   setWeights(weights: Float32Array[]): void {

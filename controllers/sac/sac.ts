@@ -270,7 +270,9 @@ export class SacLearner implements Learner {
   /** Sample a′ ~ π(·|s) with reparameterisation; noise from our Rng. */
   private policySample(obs: tf.Tensor2D, noGrad = false): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
     const n = obs.shape[0];
-    const eps = tf.tensor2d(Float32Array.from({ length: n * this.actSize }, () => this.rng.normal()), [n, this.actSize]);
+    const noise = new Float32Array(n * this.actSize);
+    for (let i = 0; i < noise.length; i++) noise[i] = this.rng.normal();
+    const eps = tf.tensor2d(noise, [n, this.actSize]);
     const { mean, logStd } = this.actorHead(this.actor.apply(obs, this.trainRng(), { noGrad }));
     return tanhGaussianSample(mean, logStd, eps);
   }

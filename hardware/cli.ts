@@ -155,6 +155,11 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
     }
     process.stderr.write(`bridge: serving ${simCount ? `${simCount} simulated robot(s)` : robots === '*' ? 'every robot' : robots.join(', ')} with ${policyId} (${flags.scene}); Ctrl-C to stop\n`);
     await Promise.race([finished, onSignal(async () => {})]);
+    if (bridge.handleMs.length) {
+      const h = [...bridge.handleMs].sort((a, b) => a - b);
+      const q = (p: number) => h[Math.min(h.length - 1, Math.floor(p * h.length))].toFixed(3);
+      process.stderr.write(`bridge: answered ${bridge.cmdsSent} state(s); handling time (parse → observe → policy → safety → publish) p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${h[h.length - 1].toFixed(3)} ms\n`);
+    }
     const rej = bridge.rejects.total;
     if (rej) process.stderr.write(`bridge: rejected ${rej} message(s): ${JSON.stringify(bridge.rejects.counts)}\n`);
   } finally {

@@ -63,7 +63,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
     const envPerSec = envMotions / ((performance.now() - t2) / 1000);
     const row = {
       scene: name,
-      bodies,
+      bodies: String(bodies),
       'physics steps/s': physicsSteps / physSec,
       's/push': mean(time.push),
       's/grasp': mean(time.grasp),
@@ -73,7 +73,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
       'env motions/s': envPerSec,
     };
     rows.push(row);
-    figures.push({ ...row, heightmapPixels: g.P, physicsHz: model.scene.physicsHz, physicsSteps, motions });
+    figures.push({ ...row, bodies, heightmapPixels: g.P, physicsHz: model.scene.physicsHz, physicsSteps, motions });
     env.close();
   }
   console.log(table(rows));

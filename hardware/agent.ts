@@ -192,6 +192,7 @@ export class RobotAgent {
     this.timer = setInterval(() => this.enqueue(() => this.tick()), 10);
   }
 
+  /** Stop: hold the device, announce offline (retained), and detach from the client. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -199,6 +200,11 @@ export class RobotAgent {
     this.client.off('message', this.onMessage);
     this.client.off('connect', this.onConnect);
     await this.chain.catch(() => {});
+    await Promise.resolve(this.estop.engaged ? undefined : this.driver.hold()).catch(() => {});
+    if (this.client.connected) {
+      const bytes = this.codec.encode(makeEnvelope('status', this.robotId, this.seq.next(), { online: false, mode: this.estop.engaged ? 'estop' : 'stopped', policyId: this.policyId }));
+      await Promise.race([this.client.publishAsync(topicFor(this.robotId, 'status'), bytes, { qos: 1, retain: true }).catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    }
     if (!this.persistent) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
@@ -597,6 +603,8 @@ export class RobotAgent {
 
 /** The `status` last will: published by the broker if the robot drops off. */
 export function offlineWill(robotId: string, codec: Codec = jsonCodec) {
-  const payload = codec.encode(makeEnvelope('status', robotId, 0, { online: false, mode: 'stopped', policyId: null }, 0));
+  // Stamped at connect time; status is retained, so receivers check its schema, not its age.
+  const now = Date.now();
+  const payload = codec.encode(makeEnvelope('status', robotId, now, { online: false, mode: 'stopped', policyId: null }, now));
   return { topic: topicFor(robotId, 'status'), payload, qos: 1 as const, retain: true };
 }

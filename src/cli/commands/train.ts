@@ -13,6 +13,7 @@ interface TrainCliOptions {
   backend?: string;
   out: string;
   quiet?: boolean;
+  critic?: string;
 }
 
 export function register(program: Command): void {
@@ -21,6 +22,7 @@ export function register(program: Command): void {
     .description('train a learner on a scene; writes runs/<id>/ (config, metrics.jsonl, checkpoints, policy/)')
     .argument('[scene]', 'scene name under scenes/ or a path (ignored with --resume)', 'pendulum')
     .option('-c, --controller <kind>', 'learner: sac, stac, ppo, dqn', 'sac')
+    .option('--critic <kind>', 'SAC critic: twin (SAC) or distributional (STAC, same as --controller stac)')
     .option('--steps <n>', 'env steps in total (default: from configs/<scene>.<kind>.json)')
     .option('-s, --seed <s>', 'seed of the run', '0')
     .option('--config <file>', 'JSON file merged over the per-task defaults')
@@ -35,7 +37,9 @@ export function register(program: Command): void {
         if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer, got "${v}"`);
         return n;
       };
-      const controller = opts.controller === 'distributional' ? 'stac' : opts.controller;
+      if (opts.critic && !['twin', 'distributional'].includes(opts.critic)) throw new Error(`--critic expects twin or distributional, got "${opts.critic}"`);
+      if (opts.critic && !['sac', 'stac'].includes(opts.controller)) throw new Error('--critic applies to --controller sac');
+      const controller = opts.critic === 'distributional' ? 'stac' : opts.critic === 'twin' ? 'sac' : opts.controller;
       const result = await train({
         scene,
         controller,

@@ -59,8 +59,8 @@ async function episodeLoop(scene: string, episodes: number, sink: FrameSink | nu
  */
 async function recordingOverhead(scene: string, episodes: number, reps: number) {
   await episodeLoop(scene, 1, null); // warm-up (JIT, wasm)
-  const times = { none: [] as number[], worker: [] as number[], inline: [] as number[] };
-  const cpu = { none: [] as number[], worker: [] as number[], inline: [] as number[] };
+  const times = { none: [] as number[], frames: [] as number[], worker: [] as number[], inline: [] as number[] };
+  const cpu = { none: [] as number[], frames: [] as number[], worker: [] as number[], inline: [] as number[] };
   const startupMs: number[] = [];
   let mcapBytes = 0;
   let frames = 0;
@@ -69,6 +69,10 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
     const base = await episodeLoop(scene, episodes, null);
     times.none.push(base.seconds);
     cpu.none.push(base.cpuSeconds);
+    // A sink that drops everything: what the env's frame() itself costs (the runner calls it only when some sink is attached).
+    const framesOnly = await episodeLoop(scene, episodes, { describe() {}, frame() {} });
+    times.frames.push(framesOnly.seconds);
+    cpu.frames.push(framesOnly.cpuSeconds);
     for (const mode of ['worker', 'inline'] as const) {
       const dir = mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-'));
       const t0 = performance.now();
@@ -92,6 +96,8 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
     baselineS: b,
     workerS: best(times.worker),
     inlineS: best(times.inline),
+    framesOnlyS: best(times.frames),
+    framesOnlyOverheadPct: (100 * (best(times.frames) - b)) / b,
     workerOverheadPct: (100 * (best(times.worker) - b)) / b,
     inlineOverheadPct: (100 * (best(times.inline) - b)) / b,
     workerCpuOverheadPct: (100 * (best(cpu.worker) - best(cpu.none))) / best(cpu.none),
@@ -159,7 +165,7 @@ async function pageFps(scene: string, seconds: number, streamHz: number, fixedSc
 
 export async function runBench(opts: { quick: boolean; outDir: string }) {
   const episodes = opts.quick ? 2 : 24;
-  const reps = opts.quick ? 2 : 5;
+  const reps = opts.quick ? 2 : 7;
   const overhead = [await recordingOverhead('uav-small', episodes, reps), await recordingOverhead('uav-city', Math.max(1, episodes / 2), reps)];
   console.log('MCAP recording overhead (greedy controller, best of interleaved reps)');
   console.log(
@@ -168,6 +174,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
         scene: o.scene,
         frames: o.frames,
         'no sink s': o.baselineS,
+        'env.frame() only %': o.framesOnlyOverheadPct,
         'worker s': o.workerS,
         'worker %': o.workerOverheadPct,
         'inline s': o.inlineS,

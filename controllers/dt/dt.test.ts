@@ -116,6 +116,49 @@ describe('decision transformer', () => {
     net.dispose();
   });
 
+  it('grouped block-diagonal attention: each sequence of a batch is computed as if alone', () => {
+    const K = small.K;
+    const B = 20; // 2 groups of 10 sequences (3K = 18 tokens each)
+    const net = new DtNet(small, S, A, weights(9));
+    const rng = new Rng(10);
+    const rows = Array.from({ length: B }, (_, i) => randomBatch(rng, K, i % 3));
+    const cat = (k: 'states' | 'actions' | 'rtg' | 'mask') => {
+      const parts = rows.map((r) => r[k]);
+      const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
+      return out;
+    };
+    const ts = new Int32Array(B * K);
+    rows.forEach((r, i) => ts.set(r.timesteps, i * K));
+    const all = tf.tidy(() =>
+      net.forward({ states: tf.tensor3d(cat('states'), [B, K, S]), actions: tf.tensor3d(cat('actions'), [B, K, A]), rtg: tf.tensor3d(cat('rtg'), [B, K, 1]), timesteps: tf.tensor2d(ts, [B, K], 'int32'), mask: tf.tensor2d(cat('mask'), [B, K]) }).dataSync() as Float32Array,
+    ).slice();
+    for (const i of [0, 9, 10, 19]) {
+      const alone = forward(net, rows[i], K);
+      for (let j = (i % 3) * A; j < K * A; j++) expect(all[i * K * A + j]).toBeCloseTo(alone[j], 5);
+    }
+    net.dispose();
+  });
+
+  it('the DT artifact round-trips: the reloaded controller acts the same', async () => {
+    const { saveDt, loadDt } = await import('./artifact.js');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dt-art-'));
+    const w = weights(12);
+    const m = { config: small, obsDim: S, actDim: A, weights: w, rawWeights: w, obsMean: new Float32Array(S).fill(0.5), obsStd: new Float32Array(S).fill(2), rtgScale: 3, targetReturn: 4, stats: { updates: 0, seconds: 0, finalLoss: 0, trainableParams: 0, totalParams: 0, trainableShare: 1 } };
+    await saveDt(path.join(dir, 'p'), m);
+    const back = loadDt(path.join(dir, 'p'));
+    const c1 = new DtController(m, 4);
+    const c2 = new DtController({ config: back.config, obsDim: back.file.obsDim, actDim: back.file.actDim, weights: back.weights, obsMean: Float32Array.from(back.file.obsMean), obsStd: Float32Array.from(back.file.obsStd), rtgScale: back.file.rtgScale }, back.file.targetReturn);
+    c1.reset();
+    c2.reset();
+    const obs = Float32Array.from({ length: S }, (_, i) => i / 3);
+    expect(Array.from(c2.act(obs))).toEqual(Array.from(c1.act(obs)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('LoRA with B = 0 leaves the output unchanged', () => {
     const K = small.K;
     const loraCfg = dtConfig({ ...small, loraRank: 3 });

@@ -123,7 +123,7 @@ async function frameBytes(scene: string) {
   return { scene, bytesPerFrame: total / n, controlHz: hz, bytesPerSecondRealTime: (total / n) * hz };
 }
 
-async function pageFps(scene: string, seconds: number, streamHz: number, fixedScale: boolean) {
+export async function pageFps(scene: string, seconds: number, streamHz: number, fixedScale: boolean) {
   const viewer = await startLiveViewer({ port: 0 });
   const browser = await launchChromium();
   try {

@@ -21,6 +21,33 @@ function geometryOf(body) {
   }
 }
 
+// Lighting: a hemisphere light and a sun. Static bodies get it baked into vertex colours
+// (MeshBasicMaterial), which looks the same from a fixed sun and is far cheaper per pixel on
+// software GL, where fill rate is the limit; moving bodies keep real Lambert shading.
+const HEMI = { intensity: 1.6, sky: 0xdde8ff, ground: 0x303030 };
+const SUN = { intensity: 1.4, dir: new THREE.Vector3(0.4, -0.6, 1).normalize() };
+
+function bakedMaterial(geometry, color, quaternion) {
+  const n = geometry.attributes.normal;
+  const out = new Float32Array(3 * n.count);
+  const base = new THREE.Color(color);
+  const sky = new THREE.Color(HEMI.sky);
+  const ground = new THREE.Color(HEMI.ground);
+  const v = new THREE.Vector3();
+  const irr = new THREE.Color();
+  for (let i = 0; i < n.count; i++) {
+    v.fromBufferAttribute(n, i).applyQuaternion(quaternion);
+    // As three's Lambert does: (hemisphere irradiance + sun · max(0, n·l)) · albedo / π.
+    irr.copy(ground).lerp(sky, 0.5 + 0.5 * v.z).multiplyScalar(HEMI.intensity);
+    const sun = SUN.intensity * Math.max(0, v.dot(SUN.dir));
+    out[3 * i] = (base.r * (irr.r + sun)) / Math.PI;
+    out[3 * i + 1] = (base.g * (irr.g + sun)) / Math.PI;
+    out[3 * i + 2] = (base.b * (irr.b + sun)) / Math.PI;
+  }
+  geometry.setAttribute('color', new THREE.BufferAttribute(out, 3));
+  return new THREE.MeshBasicMaterial({ vertexColors: true });
+}
+
 export function createView(container) {
   // No preserveDrawingBuffer (it costs a copy per frame on software GL); tests read pixels
   // with capture(), which renders and reads in the same task.
@@ -37,9 +64,11 @@ export function createView(container) {
   const controls = new OrbitControls(camera, renderer.domElement);
   controls.enableDamping = false;
 
-  scene.add(new THREE.HemisphereLight(0xdde8ff, 0x303030, 1.6));
-  const sun = new THREE.DirectionalLight(0xffffff, 1.4);
-  sun.position.set(0.4, -0.6, 1);
+  const hemi = new THREE.HemisphereLight(HEMI.sky, HEMI.ground, HEMI.intensity);
+  hemi.position.set(0, 0, 1); // the sky is +z here (three's default is +y)
+  scene.add(hemi);
+  const sun = new THREE.DirectionalLight(0xffffff, SUN.intensity);
+  sun.position.copy(SUN.dir);
   scene.add(sun);
 
   const world = new THREE.Group(); // bodies + ground of the current scene
@@ -70,19 +99,23 @@ export function createView(container) {
     const span = Math.max(w, h);
     // The scene's own ground body (a table, a field) is drawn as a body; otherwise add a plane.
     if (!desc.bodies.some((b) => b.role === 'ground')) {
-      const ground = new THREE.Mesh(new THREE.PlaneGeometry(w, h), new THREE.MeshLambertMaterial({ color: '#2a3a2c' }));
+      const plane = new THREE.PlaneGeometry(w, h);
+      const ground = new THREE.Mesh(plane, bakedMaterial(plane, '#2a3a2c', new THREE.Quaternion()));
       ground.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0 - 0.001 * span);
       world.add(ground);
     }
-    const grid = new THREE.GridHelper(span, 20, 0x44505c, 0x34404a);
+    const grid = new THREE.GridHelper(span, 20, 0x7a8794, 0x5c6773);
     grid.rotateX(Math.PI / 2);
     grid.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0 + 0.0005 * span);
     world.add(grid);
     for (const body of desc.bodies) {
-      const mesh = new THREE.Mesh(geometryOf(body), new THREE.MeshLambertMaterial({ color: body.color }));
       const [px, py, pz, qx, qy, qz, qw] = body.pose;
+      const geom = geometryOf(body);
+      const q = new THREE.Quaternion(qx, qy, qz, qw);
+      const material = body.dynamic ? new THREE.MeshLambertMaterial({ color: body.color }) : bakedMaterial(geom, body.color, q);
+      const mesh = new THREE.Mesh(geom, material);
       mesh.position.set(px, py, pz);
-      mesh.quaternion.set(qx, qy, qz, qw);
+      mesh.quaternion.copy(q);
       mesh.name = body.name;
       if (body.role === 'uav') {
         // A sphere a few decimetres across vanishes from 200 m away: add a marker ring that keeps it findable.

@@ -43,7 +43,16 @@ export function useTransposeFreeMatMulGrad(tf: typeof tfTypes): void {
         const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
         if (a.rank !== 2 || b.rank !== 2) return stock.gradFunc(dy, saved, attrs);
         const d = dy as tfTypes.Tensor;
-        if (!transposeA && !transposeB) return { a: () => tf.matMul(d, T(b)), b: () => tf.matMul(T(a), d) };
+        if (!transposeA && !transposeB) {
+          // C = A·B with A [M,K], B [K,N]. Transpose whichever operands are smaller: for an output
+          // layer (N = 1 or a few), dB = (dCᵀ·A)ᵀ moves M·N + K·N values instead of Aᵀ's M·K.
+          const [M, K] = a.shape as [number, number];
+          const N = b.shape[1] as number;
+          return {
+            a: () => (K * N <= M * N + M * K ? tf.matMul(d, T(b)) : T(tf.matMul(b, T(d)))),
+            b: () => (M * K <= M * N + K * N ? tf.matMul(T(a), d) : T(tf.matMul(T(d), a))),
+          };
+        }
         if (!transposeA && transposeB) return { a: () => tf.matMul(d, b), b: () => tf.matMul(T(d), a) };
         if (transposeA && !transposeB) return { a: () => tf.matMul(b, T(d)), b: () => tf.matMul(a, d) };
         return { a: () => tf.matMul(T(b), T(d)), b: () => tf.matMul(T(d), T(a)) };

@@ -102,7 +102,13 @@ describe('Mlp, Adam, soft update', () => {
     // d/dA sum(AB) = 1·Bᵀ; d/dB = Aᵀ·1
     expect(Array.from(ga.dataSync())).toEqual([1.5, 1, 1.5, 1, 1.5, 1]);
     expect(Array.from(gb.dataSync())).toEqual([9, 9, 9, 12, 12, 12]);
-    tf.dispose([a, b, ga, gb]);
+    // A narrow output (N = 1) takes the dCᵀ·A path; compare with the analytic gradient.
+    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+    const w = tf.tensor2d([[1], [2], [3]]);
+    const [gx, gw] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D).mul(tf.tensor2d([[2], [3]])).sum())([x, w]);
+    expect(Array.from(gw.dataSync())).toEqual([2 * 1 + 3 * 4, 2 * 2 + 3 * 5, 2 * 3 + 3 * 6]);
+    expect(Array.from(gx.dataSync())).toEqual([2, 4, 6, 3, 6, 9]);
+    tf.dispose([a, b, ga, gb, x, w, gx, gw]);
   });
 });
 

@@ -3,7 +3,7 @@
  * the real training driver (src/experiment/train.ts: per-task config, evaluation, checkpoints,
  * policy export). Runs one job at a time.
  *
- *   npx tsx bench/check-learning-discrete.ts [ppo] [dqn] [--seeds 3] [--out runs/check-learning]
+ *   npx tsx bench/check-learning-discrete.ts [ppo] [dqn] [--seeds 3] [--first-seed 0] [--config extra.json] [--out runs/check-learning]
  *
  * Prints a table (final deterministic evaluation, 10 episodes, mean over seeds) and writes
  * bench/results/<date>-check-learning-discrete.json.
@@ -32,18 +32,18 @@ function args() {
     return i >= 0 ? argv[i + 1] : dflt;
   };
   const kinds = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--')));
-  return { kinds: kinds.length ? kinds : ['ppo', 'dqn'], seeds: Number(opt('--seeds', '3')), out: opt('--out', 'runs/check-learning'), firstSeed: Number(opt('--first-seed', '0')) };
+  return { kinds: kinds.length ? kinds : ['ppo', 'dqn'], seeds: Number(opt('--seeds', '3')), out: opt('--out', 'runs/check-learning'), firstSeed: Number(opt('--first-seed', '0')), configFile: opt('--config', '') || undefined };
 }
 
 async function main() {
-  const { kinds, seeds, out, firstSeed } = args();
+  const { kinds, seeds, out, firstSeed, configFile } = args();
   const rows: Record<string, string | number>[] = [];
   const figures: unknown[] = [];
   const t0 = performance.now();
   for (const check of DISCRETE_CHECKS.filter((c) => kinds.includes(c.controller))) {
     const perSeed: { seed: number; finalReturn: number; bestReturn: number | null; wallSeconds: number; runDir: string }[] = [];
     for (let s = firstSeed; s < firstSeed + seeds; s++) {
-      const res = await train({ scene: check.scene, controller: check.controller, seed: s, steps: check.steps, out, quiet: false });
+      const res = await train({ scene: check.scene, controller: check.controller, seed: s, steps: check.steps, out, quiet: false, configFile });
       const finalReturn = res.finalEval?.return.mean ?? NaN;
       perSeed.push({ seed: s, finalReturn, bestReturn: res.bestEvalReturn, wallSeconds: res.wallSeconds, runDir: path.relative(process.cwd(), res.runDir) });
       process.stderr.write(`${check.controller} ${check.scene} seed ${s}: final eval return ${finalReturn.toFixed(1)}, wall ${res.wallSeconds.toFixed(1)} s\n`);
@@ -59,12 +59,13 @@ async function main() {
       seeds: perSeed.length,
       'final eval return': `${mean.toFixed(1)} ± ${std.toFixed(1)}`,
       'per seed': rets.map((r) => r.toFixed(0)).join(' / '),
+      'best eval (policy-best)': perSeed.map((p) => (p.bestReturn ?? NaN).toFixed(0)).join(' / '),
       'must reach': `≥ ${check.mustReach}`,
       zoo: check.zoo,
       'wall s/seed': wall,
       ok: mean >= check.mustReach ? 'yes' : 'NO',
     });
-    figures.push({ ...check, mean, std, perSeed });
+    figures.push({ ...check, configFile: configFile ?? null, mean, std, perSeed });
   }
   console.log(table(rows));
   const total = (performance.now() - t0) / 1000;

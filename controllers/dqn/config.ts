@@ -10,8 +10,10 @@ export const DqnConfigSchema = z.strictObject({
   totalSteps: z.number().int().positive().default(1_000_000),
   /** Parallel envs (SyncVectorEnv); SB3's zoo uses 1. */
   numEnvs: z.number().int().positive().default(1),
-  /** Adam step size. */
+  /** Adam step size (at the start, when the schedule is linear). */
   learningRate: z.number().positive().default(1e-4),
+  /** "linear": lr · (1 − steps/totalSteps), as SB3's lin_ prefix; "constant": fixed. */
+  lrSchedule: z.enum(['constant', 'linear']).default('constant'),
   /** Replay capacity, transitions. */
   bufferSize: z.number().int().positive().default(1_000_000),
   /** Env steps of uniform random actions before learning starts. */

@@ -160,6 +160,8 @@ export class DqnLearner implements Learner {
       this.envSeconds += (t1 - t0) / 1000;
       if (this.calls % cfg.trainFreq === 0 && this.envSteps > cfg.learningStarts) {
         const steps = cfg.gradientSteps === -1 ? this.stepsSinceTrain : cfg.gradientSteps;
+        // SB3 updates the learning rate from progress_remaining at the start of each train().
+        this.optimizer.lr = cfg.lrSchedule === 'linear' ? cfg.learningRate * Math.max(0, 1 - this.envSteps / cfg.totalSteps) : cfg.learningRate;
         for (let g = 0; g < steps; g++) this.trainStep();
         this.stepsSinceTrain = 0;
         this.trainSeconds += (performance.now() - t1) / 1000;
@@ -175,6 +177,7 @@ export class DqnLearner implements Learner {
   private flushLog(hooks: LearnHooks): void {
     const figures: Record<string, number> = {
       epsilon: this.epsilon,
+      learningRate: this.optimizer.lr,
       envStepsPerSec: (this.envSteps - this.lastLogStep) / Math.max(this.envSeconds, 1e-9),
     };
     if (this.lossCount > 0) {

@@ -122,6 +122,7 @@ export class RobotAgent {
   private readonly estop: EStopLatch;
   private readonly guard: SetpointGuard;
   private readonly periodMs: number;
+  private readonly maxAgeMs: number;
   private readonly loader: PolicyLoader;
   private readonly dataDir: string;
   private readonly persistent: boolean;
@@ -147,6 +148,7 @@ export class RobotAgent {
     this.model = options.model;
     this.codec = options.codec ?? jsonCodec;
     this.cmdGate = new MessageGate(options.gate);
+    this.maxAgeMs = options.gate?.maxAgeMs ?? 500;
     // Deployments travel at QoS 1 and may be retried; only ordering matters for them.
     this.policyGate = new MessageGate({ maxAgeMs: 120_000, maxFutureMs: 120_000 });
     this.watchdog = new Watchdog(options.landAfterMs ?? 3000);
@@ -290,6 +292,9 @@ export class RobotAgent {
     if (this.driver.step && p.stateSeq !== undefined && p.stateSeq < this.lastStateSeq) {
       return this.rejectLate('stale', `cmd seq ${msg.seq} answers state ${p.stateSeq}, latest is ${this.lastStateSeq}`);
     }
+    // Age again at execution: a command that waited in our own queue is just as stale.
+    const age = Date.now() - msg.tMs;
+    if (age > this.maxAgeMs) return this.rejectLate('stale', `cmd seq ${msg.seq} is ${Math.round(age)} ms old at execution`);
     this.watchdog.feed(p.ttlMs, receivedMs);
     const state = await this.driver.readState();
     const g = this.guard.filter(p.setpoint, state, this.options.controlPeriodS);

@@ -411,7 +411,8 @@ export class RobotAgent {
   private usesPolicy(): boolean {
     const m = this.options.mode ?? 'auto';
     if (m === 'remote') return false;
-    return !!(this.controller || this.pending);
+    // `policy` never obeys cmd, even before a policy arrives; `auto` does until one is active.
+    return m === 'policy' || !!(this.controller || this.pending);
   }
 
   private async policyStep(): Promise<void> {

@@ -145,7 +145,7 @@ export function leavesFence(sp: SetpointWire, state: unknown, fence: number[], l
     const hi = fence[i + 3];
     const v = sp[`v${axes[i]}`];
     const p = sp[axes[i]];
-    if (typeof p === 'number' && (p < lo || p > hi)) return `geofence: ${axes[i]} setpoint ${fmt(p)} outside [${lo}, ${hi}]`;
+    if (typeof p === 'number' && (p < lo || p > hi)) return `${axes[i]} setpoint ${fmt(p)} outside [${lo}, ${hi}]`;
     if (typeof v === 'number' && pos) {
       const a = accel?.[`v${axes[i]}`];
       const cur = vel ? vel[i] : 0;
@@ -156,8 +156,8 @@ export function leavesFence(sp: SetpointWire, state: unknown, fence: number[], l
       const hiReach = pos[i] + Math.max(v, 0) * lookaheadS + brakeUp;
       const loReach = pos[i] + Math.min(v, 0) * lookaheadS - brakeDown;
       // Within `margin` of the fence, any outward motion (commanded or residual) holds.
-      if ((v > 0 || cur > 0) && hiReach > hi - margin) return `geofence: ${axes[i]} would reach ${fmt(hiReach)} (fence ${hi}, margin ${margin} m) before it could stop`;
-      if ((v < 0 || cur < 0) && loReach < lo + margin) return `geofence: ${axes[i]} would reach ${fmt(loReach)} (fence ${lo}, margin ${margin} m) before it could stop`;
+      if ((v > 0 || cur > 0) && hiReach > hi - margin) return `${axes[i]} would reach ${fmt(hiReach)} (fence ${hi}, margin ${margin} m) before it could stop`;
+      if ((v < 0 || cur < 0) && loReach < lo + margin) return `${axes[i]} would reach ${fmt(loReach)} (fence ${lo}, margin ${margin} m) before it could stop`;
     }
   }
   return null;

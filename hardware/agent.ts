@@ -138,6 +138,7 @@ export class RobotAgent {
   private finished = false;
   private closed = false;
   private policyLoopRunning = false;
+  private tickQueued = false;
   private readonly onMessage: (topic: string, payload: Buffer) => void;
   private readonly onConnect: () => void;
 
@@ -191,7 +192,15 @@ export class RobotAgent {
     this.watchdog.expire(Date.now());
     if (this.estop.engaged) await this.driver.stop();
     this.publishState(await this.driver.readState(), undefined);
-    this.timer = setInterval(() => this.enqueue(() => this.tick()), 10);
+    // One tick in the queue at most: a slow step must not pile ticks up in front of messages.
+    this.timer = setInterval(() => {
+      if (this.tickQueued) return;
+      this.tickQueued = true;
+      this.enqueue(() => {
+        this.tickQueued = false;
+        return this.tick();
+      });
+    }, 10);
   }
 
   /** Stop: hold the device, announce offline (retained), and detach from the client. */
@@ -230,7 +239,11 @@ export class RobotAgent {
       const msg = d.msg;
       if (t.channel === 'estop') {
         this.accepted++;
-        return this.enqueue(() => this.onEstop(msg as Envelope<'estop'>));
+        // The latch flips now, not when the queue reaches it: the control loop checks it
+        // before every step, so nothing moves under a new e-stop.
+        const ev = this.estop.apply((msg as Envelope<'estop'>).payload, msg.tMs);
+        if (ev) this.enqueue(() => this.onEstop(msg as Envelope<'estop'>, ev));
+        return;
       }
       if (t.channel === 'cmd') {
         const g = this.cmdGate.check(msg, 'cmd');
@@ -267,11 +280,9 @@ export class RobotAgent {
     this.reject(reason, detail);
   }
 
-  private async onEstop(msg: Envelope<'estop'>): Promise<void> {
-    const ev = this.estop.apply(msg.payload, msg.tMs);
-    if (!ev) return;
+  private async onEstop(msg: Envelope<'estop'>, ev: SafetyEvent): Promise<void> {
     this.event(ev);
-    if (this.estop.engaged) {
+    if (ev.kind === 'estop') {
       this.setMode('estop');
       await this.driver.stop();
       this.record(msg.seq, msg.tMs, 'estop');

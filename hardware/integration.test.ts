@@ -12,7 +12,7 @@ import { Bridge, deployPolicy, policyIdOf, publishEstop, type BridgeOptions, typ
 import { connectClient, endClient } from './client.js';
 import { SimDriver } from './devices/sim.js';
 import { aedesBroker, ensureMosquitto, fitImitationPolicy, mosquittoBroker, OwnMosquitto, type BrokerHandle } from './fixtures.js';
-import { cborCodec, jsonCodec, makeEnvelope, topicFor, type Channel } from './protocol.js';
+import { cborCodec, decodeMessage, jsonCodec, makeEnvelope, topicFor, type Channel } from './protocol.js';
 import { fuzzPayloads } from './fuzz.js';
 
 /**
@@ -329,6 +329,14 @@ describe.each(brokers)('over %s', (name, open) => {
     const b = await startBridge(h, ['r8'], greedy);
     const asBridge = await connectClient({ url: h.url, ...h.bridge });
     const asRobot = await connectClient({ url: h.url, ...h.robot('r8') });
+    // Rejections must be reported on `events`, with running counts per reason.
+    const reports: Record<string, number>[] = [];
+    asBridge.on('message', (topic, bytes) => {
+      if (topic !== topicFor('r8', 'events')) return;
+      const d = decodeMessage(bytes, { robotId: 'r8', channel: 'events' });
+      if (d.ok && (d.msg.payload as { kind: string }).kind === 'rejected') reports.push((d.msg.payload as { counts?: Record<string, number> }).counts ?? {});
+    });
+    await asBridge.subscribeAsync(topicFor('r8', 'events'), { qos: 1 });
     try {
       const plan: [Channel, MqttClient, number][] = [
         ['cmd', asBridge, 3000],
@@ -359,6 +367,10 @@ describe.each(brokers)('over %s', (name, open) => {
       expect(b.bridge.accepted + b.bridge.rejects.total).toBe(b.bridge.received);
       console.log(`[${name}] fuzz: sent ${sent}; agent received ${robot.agent.received} (valid ${robot.agent.accepted}) rejected ${JSON.stringify(robot.agent.rejects.counts)}; bridge received ${b.bridge.received} (valid ${b.bridge.accepted}) rejected ${JSON.stringify(b.bridge.rejects.counts)}`);
       expect(robot.agent.rejects.total).toBeGreaterThan(5000);
+      await waitFor(() => reports.length > 0, 3000, 'a rejection report on events');
+      const last = reports.at(-1)!;
+      expect(last.malformed).toBeGreaterThan(0);
+      expect(last.schema).toBeGreaterThan(0);
       // Still alive and obeying: release whatever the fuzz latched, then a fresh command runs.
       await publishEstop(asBridge, 'r8', false, 'after fuzz');
       await waitFor(() => !robot.agent.estopEngaged, 2000, 'release');

@@ -14,6 +14,7 @@ interface TrainCliOptions {
   out: string;
   quiet?: boolean;
   critic?: string;
+  maxMinutes?: string;
 }
 
 export function register(program: Command): void {
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--resume <runDir>', 'continue runs/<id> from its last checkpoint (bit-exact)')
     .option('--backend <name>', 'tfjs backend: tensorflow-gpu, tensorflow, wasm, cpu (default: first that loads)')
     .option('-o, --out <dir>', 'where run directories go', 'runs')
+    .option('--max-minutes <m>', 'stop after the first evaluation past this wall time (a bounded run)')
     .option('-q, --quiet', 'no progress output')
     .action(async (scene: string, opts: TrainCliOptions) => {
       const { train } = await import('../../experiment/train.js');
@@ -50,12 +52,14 @@ export function register(program: Command): void {
         backend: opts.backend,
         out: opts.out,
         quiet: opts.quiet,
+        maxWallSeconds: opts.maxMinutes ? Number(opts.maxMinutes) * 60 : undefined,
       });
       const ev = result.finalEval;
       console.log(
         `${result.scene} · ${result.controller} · ${result.envSteps} steps · ${result.wallSeconds.toFixed(0)} s · backend ${result.backend}` +
           (ev ? ` · final eval return ${ev.return.mean.toFixed(2)} ± ${ev.return.std.toFixed(2)}` : ''),
       );
+      if (result.timedOut) console.log(`stopped by --max-minutes at ${result.envSteps} steps; continue with --resume ${result.runDir}`);
       console.log(`run directory: ${result.runDir}`);
     });
 }

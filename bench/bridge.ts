@@ -171,6 +171,40 @@ async function connectRobots(creds: MosquittoCredentials, ids: string[], noDelay
   );
 }
 
+/**
+ * The bridge's own work per state (decode, checks, parseState, observe, policy, safety,
+ * encode), in process with no network: what bounds the robots per core, whatever the broker.
+ * The MQTT client here is a stand-in that only records handlers and counts publishes.
+ */
+async function computePerState(policyDir: string, state: Record<string, unknown>, n: number): Promise<{ withPolicyUs: number; withoutPolicyUs: number }> {
+  const { Bridge } = await import('../hardware/bridge.js');
+  const { loadPolicy } = await import('../controllers/policy/index.js');
+  const env = await createEnv('uav-small', { seed: 0 });
+  const out: number[] = [];
+  for (const usePolicy of [true, false]) {
+    const controller = usePolicy ? (await loadPolicy(policyDir)).controller : { kind: 'zero', reset() {}, act: () => new Float32Array(3) };
+    let handler: ((t: string, p: Buffer) => void) | null = null;
+    let published = 0;
+    const client = { on: (_e: string, h: (t: string, p: Buffer) => void) => (handler = h), off() {}, subscribeAsync: async () => [], publish: () => void published++ };
+    const bridge = new Bridge({ client: client as never, robots: '*', model: env.model, makeController: () => controller, policyId: 'bench', controlPeriodS: 0.2, gate: { maxAgeMs: 1e12 } });
+    await bridge.start();
+    const robots = 100;
+    const msgs = Array.from({ length: n }, (_, i) => jsonCodec.encode(makeEnvelope('state', `r${i % robots}`, 1e12 + i, { state })));
+    const topics = Array.from({ length: robots }, (_, i) => topicFor(`r${i}`, 'state'));
+    const warm = Math.floor(n / 5);
+    for (let i = 0; i < warm; i++) handler!(topics[i % robots], msgs[i]);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    for (let i = warm; i < n; i++) handler!(topics[i % robots], msgs[i]);
+    await new Promise((r) => setImmediate(r));
+    const dt = performance.now() - t0;
+    if (published < n - robots) throw new Error(`compute bench: only ${published} of ${n} states answered`);
+    out.push((dt / (n - warm)) * 1000);
+  }
+  env.close();
+  return { withPolicyUs: out[0], withoutPolicyUs: out[1] };
+}
+
 export async function runBench(opts: { quick: boolean; outDir: string }) {
   const creds = await ensureMosquitto();
   const work = mkdtempSync(path.join(tmpdir(), 'embody-bench-bridge-'));
@@ -185,6 +219,14 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
     const state = JSON.parse(JSON.stringify(env.state)) as Record<string, unknown>;
     env.close();
     const seconds = opts.quick ? 3 : 10;
+
+    // 0. Compute per state, no network.
+    const compute = await computePerState(policyDir, state, opts.quick ? 5000 : 20000);
+    const perCore = Math.floor(1e6 / (20 * compute.withPolicyUs));
+    console.log(
+      `bridge work per state (no network): ${compute.withPolicyUs.toFixed(1)} µs with the 256×256 policy, ${compute.withoutPolicyUs.toFixed(1)} µs without; ` +
+        `one core's compute alone would serve ≈ ${perCore} robots at 20 Hz`,
+    );
 
     // 1. One robot, 50 and 100 Hz, no-delay on and off.
     const latency: Record<string, unknown>[] = [];
@@ -278,6 +320,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
       broker: 'mosquitto 2.0 (loopback, password file + ACL, set_tcp_nodelay true)',
       policy: '256x256 MLP, tanh-gaussian-mean head, pure-JS inference',
       inferenceUs,
+      computePerState: { ...compute, robotsPerCoreAt20Hz: perCore },
       loadavg: os.loadavg(),
       latency,
       fleet,

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createScripted } from '../controllers/registry.js';
 import { offlineWill, RobotAgent } from './agent.js';
 import { publishEstop } from './bridge.js';
+import { jsonCodec, makeEnvelope, topicFor } from './protocol.js';
 import { startBroker } from './broker.js';
 import { connectClient, endClient } from './client.js';
 import { SimDriver } from './devices/sim.js';
@@ -55,6 +56,46 @@ describe('RobotAgent running a policy on board, as fast as the sim goes', () => 
       driver.close();
       await broker.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('RobotAgent watchdog, end to end', () => {
+  it('no cmd within its ttl → hold; holding longer than landAfterMs → land; a fresh cmd resumes', async () => {
+    const broker = await startBroker();
+    const driver = await SimDriver.create({ scene: 'uav-small', seed: 1 });
+    const client = await connectClient({ url: broker.url, will: offlineWill('wd') });
+    const station = await connectClient({ url: broker.url });
+    const agent = new RobotAgent({ client, robotId: 'wd', driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote', landAfterMs: 400 });
+    const sendCmd = (seq: number, ttlMs: number) =>
+      station.publishAsync(topicFor('wd', 'cmd'), jsonCodec.encode(makeEnvelope('cmd', 'wd', seq, { setpoint: { vx: 3, vy: 0, vz: 0 }, ttlMs, policyId: 't' })), { qos: 0 });
+    const until = async (pred: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      return pred();
+    };
+    try {
+      await agent.start();
+      const t0 = Date.now();
+      await sendCmd(Date.now(), 150);
+      expect(await until(() => agent.mode === 'remote', 2000)).toBe(true);
+      expect(driver.currentSetpoint.vx).toBe(3);
+      expect(await until(() => agent.mode === 'hold', 2000)).toBe(true);
+      expect(driver.currentSetpoint).toEqual({ vx: 0, vy: 0, vz: 0 });
+      expect(await until(() => agent.mode === 'landing', 2000)).toBe(true);
+      // Landing: the sim driver descends (the drone starts at 30 m).
+      expect(driver.currentSetpoint.vz).toBeLessThan(0);
+      const landAt = agent.executed.find((e) => e.source === 'land')!.atMs;
+      expect(landAt - t0).toBeGreaterThanOrEqual(150 + 400);
+      await sendCmd(Date.now() + 1, 250);
+      expect(await until(() => agent.mode === 'remote', 2000)).toBe(true);
+      expect(driver.currentSetpoint.vx).toBe(3);
+    } finally {
+      await agent.close();
+      await endClient(client);
+      await endClient(station);
+      driver.close();
+      await broker.close();
     }
   });
 });

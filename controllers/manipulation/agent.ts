@@ -33,6 +33,7 @@ export const HP = {
   changedPixels: 10, // the heightmap changed when ≥ this many pixels moved by > 1 cm
   coordinatorEvery: 50, // motions between coordinator fits
   pushRegion: 0.08, // target-oriented pushes start within this distance of the target, m
+  pushEdgeMargin: 0.06, // pushes must end this far inside the workspace, or the target may be pushed out, m
 };
 
 interface Decision {
@@ -57,6 +58,10 @@ export class CriticAgent implements Controller {
   private recentPushEnds: [number, number][] = [];
   private consecutiveFails = 0;
   private last: Decision | null = null;
+  /** Heightmap before the last motion, to see whether it changed anything. */
+  private lastHeight: Float32Array | null = null;
+  /** The last motion left the scene unchanged: do not repeat it (a deterministic policy would loop). */
+  private stuck = false;
   private readonly input: Float32Array;
   /** Target area when fully seen, px (for the normalised-area feature). */
   private readonly fullTargetPx: number;
@@ -78,6 +83,8 @@ export class CriticAgent implements Controller {
     this.recentPushEnds = [];
     this.consecutiveFails = 0;
     this.last = null;
+    this.lastHeight = null;
+    this.stuck = false;
   }
 
   /** Q maps in the world frame: q[primitive][rotation][pixel] (−1 where the rotation leaves the map). */
@@ -117,6 +124,8 @@ export class CriticAgent implements Controller {
     const o = splitObs(obs, g.P);
     // The last grasp failed if the target is still in view (or still hidden).
     if (this.last?.primitive === 1) this.consecutiveFails++;
+    this.stuck = this.lastHeight !== null && !heightmapChanged(this.lastHeight, o.height, g.P * g.P);
+    this.lastHeight = Float32Array.from(o.height);
     const d = o.targetPixels > 0 ? this.decideVisible(o, q) : this.decideHidden(o, q);
     if (d.primitive === 0) {
       const [x, y] = [d.motion.x, d.motion.y];
@@ -135,11 +144,23 @@ export class CriticAgent implements Controller {
     return { action: motionToAction(this.model, motion), motion, primitive, rotation, pixel, features };
   }
 
-  private argmax(q: Float32Array[], pixels: number[]): { k: number; p: number; v: number } {
+  /** argmax over rotations and `pixels`; `allowed(k, p)` filters pairs (e.g. pushes that would leave the workspace). */
+  private argmax(q: Float32Array[], pixels: number[], allowed?: (k: number, p: number) => boolean): { k: number; p: number; v: number } {
     let best = { k: 0, p: pixels[0] ?? 0, v: -Infinity };
-    for (let k = 0; k < q.length; k++) for (const p of pixels) if (q[k][p] > best.v) best = { k, p, v: q[k][p] };
+    for (let k = 0; k < q.length; k++) for (const p of pixels) if (q[k][p] > best.v && (!allowed || allowed(k, p))) best = { k, p, v: q[k][p] };
     return best;
   }
+
+  /** A push from pixel p along rotation k ends at least HP.pushEdgeMargin inside the workspace. */
+  private pushStaysInside = (k: number, p: number): boolean => {
+    const g = this.model.geometry;
+    const [x, y] = g.pixelToWorld(Math.floor(p / g.P), p % g.P);
+    const L = this.model.scene.gripper.pushLength;
+    const ex = x + L * Math.cos(g.rotationAngle(k));
+    const ey = y + L * Math.sin(g.rotationAngle(k));
+    const m = HP.pushEdgeMargin;
+    return ex >= g.x0 + m && ey >= g.y0 + m && ex <= g.x0 + g.size - m && ey <= g.y0 + g.size - m;
+  };
 
   private decideVisible(o: ManipObs, q: Float32Array[][]): Decision {
     const g = this.model.geometry;
@@ -161,7 +182,7 @@ export class CriticAgent implements Controller {
     const pushPx: number[] = [];
     for (let p = 0; p < n; p++) if (heur[p] && Math.hypot(Math.floor(p / g.P) - cr, (p % g.P) - cc) <= reach) pushPx.push(p);
     const bg = this.argmax(q[1], targetPx);
-    const bp = pushPx.length ? this.argmax(q[0], pushPx) : { k: 0, p: 0, v: -Infinity };
+    const bp = pushPx.length ? this.argmax(q[0], pushPx, this.pushStaysInside) : { k: 0, p: 0, v: -Infinity };
     const state = { targetMask: Uint8Array.from(o.mask, (v) => (v > 0.5 ? 1 : 0)), heightmap: o.height, targetPixels: targetPx.length } as unknown as ManipState;
     const margin = marginOccupancy(state, g.P, this.model.scene.reward.marginWidth / g.res, this.model.scene.reward.occupiedHeight);
     const features = [
@@ -177,7 +198,8 @@ export class CriticAgent implements Controller {
       return this.make(1, this.rng.int(g.R), targetPx[this.rng.int(targetPx.length)], features);
     }
     let grasp: boolean;
-    if (!pushPx.length) grasp = true;
+    if (!pushPx.length || !Number.isFinite(bp.v)) grasp = true;
+    else if (this.stuck && this.last) grasp = this.last.primitive === 0; // nothing moved: switch primitive
     else if (this.coordinatorFitted) grasp = this.coordinator.pGrasp(features) >= 0.5;
     else grasp = bg.v >= bp.v;
     if (grasp) this.consecutiveFails = this.last?.primitive === 1 ? this.consecutiveFails : 0;
@@ -193,7 +215,7 @@ export class CriticAgent implements Controller {
       for (let p = 0; p < g.P * g.P; p++) if (heur[p]) px.push(p);
       if (px.length) return this.make(0, this.rng.int(g.R), px[this.rng.int(px.length)], null);
     }
-    const c = bayesianPush(o.height, q[0], this.recentPushEnds, g, this.model.scene.gripper.pushLength);
+    const c = bayesianPush(o.height, q[0], this.recentPushEnds, g, this.model.scene.gripper.pushLength, 0.05, HP.pushEdgeMargin);
     return this.make(0, c.rotation, c.pixel, null);
   }
 
@@ -254,7 +276,7 @@ export async function loadCriticAgent(dir: string, spec: EnvSpec, context: Contr
   return agent;
 }
 
-function heightmapChanged(a: Float32Array, b: Float32Array, n: number): boolean {
+function heightmapChanged(a: ArrayLike<number>, b: ArrayLike<number>, n: number): boolean {
   let moved = 0;
   for (let i = 0; i < n; i++) if (Math.abs(a[i] - b[i]) > 0.01) moved++;
   return moved >= HP.changedPixels;

@@ -45,6 +45,7 @@ export function bayesianPush(
   geo: { P: number; res: number; pixelToWorld(r: number, c: number): [number, number]; rotationAngle(k: number): number },
   pushLength: number,
   sigma = 0.05,
+  edgeMargin = 0,
 ): PushChoice {
   const { P, res } = geo;
   const heur = pushHeuristicMap(height, P, res);
@@ -70,7 +71,7 @@ export function bayesianPush(
       const ey = y + pushLength * Math.sin(th);
       const [x0, y0] = geo.pixelToWorld(0, 0);
       const [x1, y1] = geo.pixelToWorld(P - 1, P - 1);
-      if (ex < x0 || ey < y0 || ex > x1 || ey > y1) continue;
+      if (ex < x0 + edgeMargin || ey < y0 + edgeMargin || ex > x1 - edgeMargin || ey > y1 - edgeMargin) continue;
       const s = (0.05 + (q[p] - lo) / span) * discount[p];
       if (s > best.score) best = { rotation: k, pixel: p, score: s };
     }

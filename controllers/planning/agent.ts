@@ -259,6 +259,12 @@ export function createNavPursuitCritic(spec: EnvSpec, context: ControllerContext
 export { navModelOf };
 
 /**
+ * The learned follower's waypoint sits further ahead than pure pursuit's: the policy was trained
+ * on waypoints 0.4–1.2 m away (scenes/nav-waypoint.json) and slows down as one gets close.
+ */
+export const LEARNED_LOOKAHEAD = Number(process.env.EMBODY_NAV_LOOKAHEAD ?? 1.0);
+
+/**
  * Planner + a learned waypoint-reaching policy (a policy artifact trained on
  * scenes/nav-waypoint.json) as the low level, with or without the critic.
  */
@@ -273,7 +279,7 @@ export async function createNavLearnedAgent(model: NavModel, spec: EnvSpec, opts
   if (inputSize !== model.lowLevelSize) {
     throw new ContractError(`policy ${opts.policyDir} reads ${inputSize} floats; a waypoint policy reads ${model.lowLevelSize} (train it on a scene with "observation": "waypoint")`);
   }
-  return new NavAgent(model, spec, { critic: opts.critic, follower: new LearnedFollower(model, controller, inputSize), kind: `nav-learned${opts.critic ? '-critic' : ''}` });
+  return new NavAgent(model, spec, { critic: opts.critic, follower: new LearnedFollower(model, controller, inputSize), lookahead: LEARNED_LOOKAHEAD, kind: `nav-learned${opts.critic ? '-critic' : ''}` });
 }
 
 /** For the SCRIPTED registry: the policy directory comes from EMBODY_NAV_POLICY. */
@@ -285,7 +291,7 @@ export function learnedFactory(critic: boolean): () => Promise<(spec: EnvSpec, c
     const { controller } = await loadPolicy(dir);
     return (spec, context) => {
       const model = navModelOf(context);
-      return new NavAgent(model, spec, { critic, follower: new LearnedFollower(model, controller, model.lowLevelSize), kind: `nav-learned${critic ? '-critic' : ''}` });
+      return new NavAgent(model, spec, { critic, follower: new LearnedFollower(model, controller, model.lowLevelSize), lookahead: LEARNED_LOOKAHEAD, kind: `nav-learned${critic ? '-critic' : ''}` });
     };
   };
 }

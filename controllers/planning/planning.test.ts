@@ -193,3 +193,16 @@ describe('learned follower', () => {
     env.close();
   });
 });
+
+describe('learned low level (the committed SAC waypoint policy)', () => {
+  it('drives planner + policy + critic through the door to the goal', async () => {
+    const { createNavLearnedAgent } = await import('./agent.js');
+    const dir = new URL('./policies/nav-waypoint-sac', import.meta.url).pathname;
+    const env = await createEnv(room(), { seed: 0 });
+    const agent = await createNavLearnedAgent(env.model as NavModel, env.spec, { policyDir: dir, critic: true });
+    const res = await runEpisodes({ env, controller: agent, episodes: 1, seed: 3 });
+    expect(agent.kind).toBe('nav-learned-critic');
+    expect(res[0].endReason).toBe('all-goals');
+    env.close();
+  });
+});

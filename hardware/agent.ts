@@ -303,10 +303,13 @@ export class RobotAgent {
     if (this.driver.step && p.stateSeq !== undefined && p.stateSeq < this.lastStateSeq) {
       return this.rejectLate('stale', `cmd seq ${msg.seq} answers state ${p.stateSeq}, latest is ${this.lastStateSeq}`);
     }
-    // Age again at execution: a command that waited in our own queue is just as stale.
-    const age = Date.now() - msg.tMs;
-    if (age > this.maxAgeMs) return this.rejectLate('stale', `cmd seq ${msg.seq} is ${Math.round(age)} ms old at execution`);
-    this.watchdog.feed(p.ttlMs, receivedMs);
+    // Age again at execution: a command that waited in our own queue is just as stale, and one
+    // whose own ttl has run out is over.
+    const now = Date.now();
+    const age = now - msg.tMs;
+    if (age > Math.min(this.maxAgeMs, p.ttlMs)) return this.rejectLate('stale', `cmd seq ${msg.seq} is ${Math.round(age)} ms old at execution (ttl ${p.ttlMs})`);
+    // It lives until tMs + ttl by the sender's clock, or receipt + ttl if that is sooner.
+    this.watchdog.feed(p.ttlMs, Math.min(receivedMs, msg.tMs));
     const state = await this.driver.readState();
     const g = this.guard.filter(p.setpoint, state, this.options.controlPeriodS);
     for (const e of g.events) if (e.severity !== 'info') this.event(e);

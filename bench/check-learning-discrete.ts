@@ -70,7 +70,8 @@ async function main() {
   console.log(table(rows));
   const total = (performance.now() - t0) / 1000;
   console.log(`total wall time ${total.toFixed(0)} s`);
-  const file = writeBenchResult(path.join('bench', 'results'), 'check-learning-discrete', { checks: figures, totalWallSeconds: total });
+  const suite = `check-learning-discrete${kinds.length === 1 ? `-${kinds[0]}` : ''}${configFile ? `-${path.basename(configFile, '.json')}` : ''}`;
+  const file = writeBenchResult(path.join('bench', 'results'), suite, { checks: figures, totalWallSeconds: total });
   console.log(`wrote ${file}`);
 }
 

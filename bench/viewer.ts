@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,18 +14,34 @@ import { table, writeBenchResult } from './results-io.js';
 /**
  * `npx tsx bench/viewer.ts [--quick]` (or `embody bench viewer`): what watching and recording cost.
  * - MCAP recording overhead on an `embody run uav-small --controller greedy`-style loop:
- *   the same episodes with and without the sink (issue: < 10% slower);
+ *   the same episodes with and without the sink (issue: < 10% slower), as wall time, as the
+ *   main thread's CPU time (the run's slowdown when the recorder's worker has a core; robust
+ *   to a busy machine) and as all threads' CPU time (the total work);
  * - live frame bytes (per frame, and per second at the task's control rate) and MCAP bytes per frame;
  * - page fps with uav-city under SwiftShader in headless Chromium, counted with
  *   requestAnimationFrame in the page while frames stream in (issue: >= 30 fps).
  */
 
-async function episodeLoop(scene: string, episodes: number, sink: FrameSink | null): Promise<{ seconds: number; cpuSeconds: number; steps: number }> {
+/**
+ * CPU time of the main thread alone (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), or null.
+ * It is what slows the run when the recorder's worker thread has a core of its own.
+ */
+function mainThreadCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+async function episodeLoop(scene: string, episodes: number, sink: FrameSink | null): Promise<{ seconds: number; cpuSeconds: number; mainCpuSeconds: number | null; steps: number }> {
   const env = await createEnv(scene, { seed: 0 });
   const controller = await createScripted('greedy', env.spec, { seed: 0, model: env.model });
   let steps = 0;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuSeconds();
   if (sink) await sink.describe(env.describe());
   for (let ep = 0; ep < episodes; ep++) {
     let { obs } = env.reset({ seed: ep });
@@ -47,8 +63,9 @@ async function episodeLoop(scene: string, episodes: number, sink: FrameSink | nu
   // Process CPU time (all threads): robust to other processes on a shared machine, and it
   // counts the worker's work too, which wall time hides when a core is free.
   const cpu = process.cpuUsage(cpu0);
+  const main1 = mainThreadCpuSeconds();
   env.close();
-  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, steps };
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: main0 === null || main1 === null ? null : main1 - main0, steps };
 }
 
 /**
@@ -61,6 +78,7 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
   await episodeLoop(scene, 1, null); // warm-up (JIT, wasm)
   const times = { none: [] as number[], frames: [] as number[], worker: [] as number[], inline: [] as number[] };
   const cpu = { none: [] as number[], frames: [] as number[], worker: [] as number[], inline: [] as number[] };
+  const mainCpu = { none: [] as number[], frames: [] as number[], worker: [] as number[], inline: [] as number[] };
   const startupMs: number[] = [];
   let mcapBytes = 0;
   let frames = 0;
@@ -69,6 +87,7 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
     const base = await episodeLoop(scene, episodes, null);
     times.none.push(base.seconds);
     cpu.none.push(base.cpuSeconds);
+    if (base.mainCpuSeconds !== null) mainCpu.none.push(base.mainCpuSeconds);
     // A sink that drops everything: what the env's frame() itself costs (the runner calls it only when some sink is attached).
     const framesOnly = await episodeLoop(scene, episodes, { describe() {}, frame() {} });
     times.frames.push(framesOnly.seconds);
@@ -82,6 +101,7 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
       const res = await episodeLoop(scene, episodes, sink);
       times[mode].push(res.seconds);
       cpu[mode].push(res.cpuSeconds);
+      if (res.mainCpuSeconds !== null) mainCpu[mode].push(res.mainCpuSeconds);
       mcapBytes = readdirSync(dir).reduce((s, f) => s + statSync(path.join(dir, f)).size, 0);
       frames = res.steps + episodes;
       rmSync(dir, { recursive: true, force: true });
@@ -102,6 +122,8 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
     inlineOverheadPct: (100 * (best(times.inline) - b)) / b,
     workerCpuOverheadPct: (100 * (best(cpu.worker) - best(cpu.none))) / best(cpu.none),
     inlineCpuOverheadPct: (100 * (best(cpu.inline) - best(cpu.none))) / best(cpu.none),
+    workerMainThreadCpuOverheadPct: mainCpu.none.length ? (100 * (best(mainCpu.worker) - best(mainCpu.none))) / best(mainCpu.none) : null,
+    inlineMainThreadCpuOverheadPct: mainCpu.none.length ? (100 * (best(mainCpu.inline) - best(mainCpu.none))) / best(mainCpu.none) : null,
     workerStartupMs: best(startupMs),
     mcapBytesPerFrame: mcapBytes / frames,
     mcapBytes,
@@ -179,7 +201,8 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
         'worker %': o.workerOverheadPct,
         'inline s': o.inlineS,
         'inline %': o.inlineOverheadPct,
-        'worker cpu %': o.workerCpuOverheadPct,
+        'worker main-thread cpu %': o.workerMainThreadCpuOverheadPct ?? NaN,
+        'worker all-threads cpu %': o.workerCpuOverheadPct,
         'inline cpu %': o.inlineCpuOverheadPct,
         'worker start ms': o.workerStartupMs,
         'MCAP B/frame': o.mcapBytesPerFrame,

@@ -3,6 +3,7 @@ import { open, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { McapWriter, type IWritable } from '@mcap/core';
+import { decodeFrame, encodeFrame } from './frame-codec.js';
 import type { Frame, FrameSink, SceneDescription } from '../core/frames.js';
 import { FOXGLOVE_OVERLAYS, frameTransformsOf, sceneUpdateOfScene, timeOf, type FoxgloveOverlay } from './foxglove.js';
 import { EMBODY_FRAME_SCHEMA, EMBODY_SCENE_SCHEMA, FRAME_TRANSFORMS_SCHEMA, SCENE_UPDATE_SCHEMA } from './foxglove-schemas.js';
@@ -303,23 +304,51 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
 /** What the main thread sends the recording worker (mcap-worker.ts). */
 export type WorkerOp =
   | { k: 'describe'; scene: SceneDescription }
-  | { k: 'frame'; frame: Frame }
+  /** Frames in the binary frame format (frame-codec.ts), each as u32 length + bytes, padded to 8. */
+  | { k: 'frames'; buf: ArrayBuffer }
   | { k: 'end'; episode: number; metrics: Record<string, number> };
 export type WorkerRequest = { type: 'ops'; ops: WorkerOp[] } | { type: 'flush' | 'close'; id: number; ops: WorkerOp[] };
 export type WorkerReply = { type: 'ack'; id: number; error?: string; written: string[] } | { type: 'error'; error: string };
 
-/** Frames per message to the worker: one postMessage costs about as much as encoding a frame. */
-const BATCH = 32;
+/** Frames per message to the worker. */
+const BATCH = 64;
+
+/** Pack encoded frames into one transferable buffer: u32 length, bytes, padding to 8. */
+function packFrames(frames: Uint8Array[]): ArrayBuffer {
+  let size = 0;
+  for (const f of frames) size += 8 + Math.ceil(f.byteLength / 8) * 8;
+  const buf = new ArrayBuffer(size);
+  const view = new DataView(buf);
+  const bytes = new Uint8Array(buf);
+  let off = 0;
+  for (const f of frames) {
+    view.setUint32(off, f.byteLength, true);
+    bytes.set(f, off + 8);
+    off += 8 + Math.ceil(f.byteLength / 8) * 8;
+  }
+  return buf;
+}
+
+/** The inverse of packFrames. */
+export function unpackFrames(buf: ArrayBuffer): Frame[] {
+  const view = new DataView(buf);
+  const out: Frame[] = [];
+  for (let off = 0; off < buf.byteLength; ) {
+    const n = view.getUint32(off, true);
+    out.push(decodeFrame(new Uint8Array(buf, off + 8, n)));
+    off += 8 + Math.ceil(n / 8) * 8;
+  }
+  return out;
+}
 
 /**
  * A FrameSink writing `episodesDir/<nnnn>.mcap` per episode (n = Frame.episode), each file
  * written to a temp name and renamed into place when its episode ends.
  *
- * Encoding and writing run in a worker thread, so that recording does not slow the run
- * (issue: < 10%; see bench/viewer.ts): frame() copies the poses, batches the frame and
- * returns. The frame's `hud` and `overlay` objects are kept as they are until the batch is
- * posted, so a caller must not mutate them after frame() (the tasks build fresh ones).
- * close() waits until every file is complete; errors surface there and in flush().
+ * Encoding and writing run in a worker thread, so that recording costs the run little
+ * (issue: < 10%; see bench/viewer.ts): frame() packs the frame into the compact binary
+ * layout of the live stream (a few µs) and returns; batches go to the worker as transferred
+ * buffers. close() waits until every file is complete; errors surface there and in flush().
  * `{ worker: false }` records on the calling thread instead.
  */
 export function createMcapSink(episodesDir: string, options: McapSinkOptions = {}): McapSink {
@@ -329,6 +358,7 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
   const written: string[] = [];
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let ops: WorkerOp[] = [];
+  let frames: Uint8Array[] = [];
   let nextId = 1;
   let failure: Error | null = null;
   let closed = false;
@@ -352,39 +382,64 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
     if (!closed) fail(new Error(`mcap recorder worker exited (code ${code})`));
   });
 
-  const post = () => {
-    if (!ops.length) return;
-    worker.postMessage({ type: 'ops', ops } satisfies WorkerRequest);
+  /** Move the pending frames into one ops entry, keeping call order. */
+  const packPending = () => {
+    if (!frames.length) return;
+    ops.push({ k: 'frames', buf: packFrames(frames) });
+    frames = [];
+  };
+  const takeOps = (): [WorkerOp[], ArrayBuffer[]] => {
+    packPending();
+    const out = ops;
     ops = [];
+    return [out, out.flatMap((op) => (op.k === 'frames' ? [op.buf] : []))];
+  };
+  const post = () => {
+    const [list, transfer] = takeOps();
+    if (list.length) worker.postMessage({ type: 'ops', ops: list } satisfies WorkerRequest, transfer);
   };
   const request = (type: 'flush' | 'close'): Promise<void> => {
     if (failure) return Promise.reject(failure);
     const id = nextId++;
     const done = new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
     worker.ref(); // keep the process alive until the files are complete
-    worker.postMessage({ type, id, ops } satisfies WorkerRequest);
-    ops = [];
+    const [list, transfer] = takeOps();
+    worker.postMessage({ type, id, ops: list } satisfies WorkerRequest, transfer);
     return done.finally(() => worker.unref());
   };
-  const push = (op: WorkerOp, now: boolean): Promise<void> => {
+  const usable = (): Promise<void> | null => {
     if (failure) return Promise.reject(failure);
     if (closed) return Promise.reject(new Error('mcap sink: used after close()'));
-    ops.push(op);
-    if (now || ops.length >= BATCH) post();
-    return Promise.resolve();
+    return null;
   };
 
   return {
     written,
     describe(scene) {
-      if (!closed && !failure) ops.push({ k: 'describe', scene: JSON.parse(JSON.stringify(scene)) });
-      return failure ? Promise.reject(failure) : Promise.resolve();
+      const bad = usable();
+      if (bad) return bad;
+      packPending();
+      ops.push({ k: 'describe', scene: JSON.parse(JSON.stringify(scene)) });
+      return Promise.resolve();
     },
     frame(frame) {
-      return push({ k: 'frame', frame: { ...frame, poses: frame.poses.slice(), bodyIds: frame.bodyIds.slice() } }, false);
+      const bad = usable();
+      if (bad) return bad;
+      try {
+        frames.push(encodeFrame(frame));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (frames.length >= BATCH) post();
+      return Promise.resolve();
     },
     endEpisode(episode, metrics) {
-      return push({ k: 'end', episode, metrics: { ...metrics } }, true);
+      const bad = usable();
+      if (bad) return bad;
+      packPending();
+      ops.push({ k: 'end', episode, metrics: { ...metrics } });
+      post();
+      return Promise.resolve();
     },
     flush() {
       return request('flush');

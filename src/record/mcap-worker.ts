@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createMcapSinkInline, type WorkerOp, type WorkerReply, type WorkerRequest } from './mcap-sink.js';
+import { createMcapSinkInline, unpackFrames, type WorkerOp, type WorkerReply, type WorkerRequest } from './mcap-sink.js';
 
 /** The recording worker: applies batches of sink calls to an inline MCAP sink (see createMcapSink). */
 const port = parentPort!;
@@ -9,10 +9,12 @@ const sink = createMcapSinkInline(episodesDir, { durable });
 let opError: unknown = null;
 
 function apply(ops: WorkerOp[]): void {
+  const note = (p: void | Promise<void>) => Promise.resolve(p).catch((err) => (opError ??= err));
   for (const op of ops) {
     // The inline sink queues its own file work; its errors surface at flush/close.
-    const p = op.k === 'describe' ? sink.describe(op.scene) : op.k === 'frame' ? sink.frame(op.frame) : sink.endEpisode!(op.episode, op.metrics);
-    Promise.resolve(p).catch((err) => (opError ??= err));
+    if (op.k === 'describe') note(sink.describe(op.scene));
+    else if (op.k === 'frames') for (const f of unpackFrames(op.buf)) note(sink.frame(f));
+    else note(sink.endEpisode!(op.episode, op.metrics));
   }
 }
 

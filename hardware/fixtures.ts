@@ -111,6 +111,9 @@ export class OwnMosquitto {
   }
 
   async start(): Promise<void> {
+    if (await portOpen(this.creds.restartPort)) {
+      throw new Error(`port ${this.creds.restartPort} is taken (a leftover broker?); the broker-restart test needs it free`);
+    }
     this.proc = spawn(this.creds.mosquitto, ['-c', this.creds.restartConf], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (await portOpen(this.creds.restartPort)) return;

@@ -77,6 +77,20 @@ export async function startReplay(player, { onStatus, params }) {
     playBtn.textContent = state.playing ? 'pause' : 'play';
   };
 
+  // Keys: space plays/pauses, arrows step one frame.
+  window.addEventListener('keydown', (e) => {
+    if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return; // their own keys
+    if (e.code === 'Space') {
+      e.preventDefault();
+      playBtn.click();
+    } else if (e.code === 'ArrowRight' || e.code === 'ArrowLeft') {
+      e.preventDefault();
+      state.playing = false;
+      playBtn.textContent = 'play';
+      seek(state.index + (e.code === 'ArrowRight' ? 1 : -1));
+    }
+  });
+
   let prev = performance.now();
   function tick(now) {
     const dt = (now - prev) / 1000;

@@ -23,7 +23,9 @@ export async function startRuns({ onStatus, params }) {
     .map(
       (r, i) =>
         `<label title="${r.id}"><input type="checkbox" value="${r.id}" ${wanted.includes(r.id) ? 'checked' : ''}/> ` +
-        `<span style="color:${PALETTE[i % PALETTE.length]}">■</span> ${r.id}</label>`,
+        `<span style="color:${PALETTE[i % PALETTE.length]}">■</span> ${r.id}` +
+        (r.episodes.length ? ` <a href="?mode=replay&run=${encodeURIComponent(r.id)}" title="replay its episodes">▶</a>` : '') +
+        `</label>`,
     )
     .join('');
   const cache = new Map();

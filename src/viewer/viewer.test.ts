@@ -133,6 +133,34 @@ describe.skipIf(!chromiumAvailable())('viewer in headless Chromium', () => {
     await page.close();
   });
 
+  it.each([
+    ['nav-apartment', 8, /goals/],
+    ['manip-clutter', 2, /primitive/],
+  ])('live: %s draws with its task overlay, without page errors', async (sceneName, steps, hudPattern) => {
+    const page = await openViewer(browser, `${viewer.url}?mode=live&scale=1`);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const env = await createEnv(sceneName, { seed: 3 });
+    const controller = await createScripted('random', env.spec, { seed: 3, model: env.model });
+    try {
+      let { obs } = env.reset();
+      viewer.describe(env.describe());
+      for (let i = 0; i < steps; i++) {
+        obs = env.step(controller.act(obs)).obs;
+        viewer.frame(env.frame(0));
+      }
+      await page.waitForFunction((n) => (window as any).embody.live.framesReceived >= n, steps);
+      await page.waitForTimeout(300);
+      expect(errors).toEqual([]);
+      expect(distinctColours(await sampleCanvas(page))).toBeGreaterThan(20);
+      expect(await page.textContent('#hud')).toMatch(hudPattern);
+      await shot(page, `live-${sceneName}`, false);
+    } finally {
+      env.close();
+      await page.close();
+    }
+  });
+
   it('replay: the scrub bar jumps to a frame and the UAV is where the recording has it', async () => {
     const page = await openViewer(browser, `${viewer.url}?mode=replay&run=${RUN_ID}&episode=0000.mcap&scale=1`);
     const rec = await readEpisode(path.join(runsDir, RUN_ID, 'episodes', '0000.mcap'));

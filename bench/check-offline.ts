@@ -27,6 +27,14 @@ import { table, writeBenchResult } from './results-io.js';
  * evaluation episodes. `--quick` cuts further (a smoke run).
  */
 const quick = process.argv.includes('--quick');
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+/** `--only crdt,dt` runs a subset (keys: bc, bctop, dt, dtrw, crdt, city); `--eta x` sets CRDT's η. */
+const ONLY = argValue('--only')?.split(',');
+const ETA = Number(argValue('--eta') ?? 1);
+const want = (k: string) => !ONLY || ONLY.includes(k);
 const SEEDS = [0, 1, 2];
 const MIX = 'tour:0.1,greedy+noise1.0:0.1,random:0.5,hover:0.3';
 const SMALL_EPISODES = quick ? 30 : 100;
@@ -34,7 +42,7 @@ const CITY_EPISODES = quick ? 12 : 40;
 const EVAL_EPISODES = quick ? 2 : 5;
 const CITY_EVAL_EPISODES = quick ? 2 : 3;
 const DT: Partial<DtConfig> = { K: 10, embed: 64, layers: 2, heads: 1, batch: 32, updates: quick ? 60 : 300, warmupSteps: quick ? 10 : 40, lr: 6e-4, dropout: 0.1 };
-const CRDT: Partial<DtConfig> = { ...DT, eta: 1, nStep: 5, criticHidden: 128 };
+const CRDT: Partial<DtConfig> = { ...DT, eta: ETA, nStep: 5, criticHidden: 128 };
 const FINETUNE_UPDATES = quick ? 40 : 200;
 const LORA_RANK = 4;
 const BC_UPDATES = quick ? 200 : 1500;
@@ -69,17 +77,26 @@ async function main() {
   for (const seed of SEEDS) {
     console.log(`seed ${seed}`);
     const evalSeed = 50_000 + 100 * seed;
-    const bcAll = await trainBc(small, { seed, updates: BC_UPDATES });
-    record('BC (all)', await evaluateOffline('uav-small', new BcController(bcAll), EVAL_EPISODES, evalSeed));
-    const bcTop = await trainBc(top, { seed, updates: BC_UPDATES });
-    record('BC (top 10%)', await evaluateOffline('uav-small', new BcController(bcTop), EVAL_EPISODES, evalSeed));
-    const dt = await trainDt(small, DT, { seed });
-    record('DT', await evaluateOffline('uav-small', dtEval(dt), EVAL_EPISODES, evalSeed));
-    const dtRw = await trainDt(small, { ...DT, weighting: 'return' }, { seed });
-    record('DT + RW', await evaluateOffline('uav-small', dtEval(dtRw), EVAL_EPISODES, evalSeed));
+    if (want('bc')) {
+      const bcAll = await trainBc(small, { seed, updates: BC_UPDATES });
+      record('BC (all)', await evaluateOffline('uav-small', new BcController(bcAll), EVAL_EPISODES, evalSeed));
+    }
+    if (want('bctop')) {
+      const bcTop = await trainBc(top, { seed, updates: BC_UPDATES });
+      record('BC (top 10%)', await evaluateOffline('uav-small', new BcController(bcTop), EVAL_EPISODES, evalSeed));
+    }
+    if (want('dt')) {
+      const dt = await trainDt(small, DT, { seed });
+      record('DT', await evaluateOffline('uav-small', dtEval(dt), EVAL_EPISODES, evalSeed));
+    }
+    if (want('dtrw')) {
+      const dtRw = await trainDt(small, { ...DT, weighting: 'return' }, { seed });
+      record('DT + RW', await evaluateOffline('uav-small', dtEval(dtRw), EVAL_EPISODES, evalSeed));
+    }
+    if (!want('crdt') && !want('city')) continue;
     const crdt = await trainDt(small, CRDT, { seed });
-    record('CRDT', await evaluateOffline('uav-small', dtEval(crdt), EVAL_EPISODES, evalSeed));
-    extra[`trainSeconds-s${seed}`] = { dt: dt.stats.seconds, dtRw: dtRw.stats.seconds, crdt: crdt.stats.seconds, bc: bcAll.seconds };
+    if (want('crdt')) record(`CRDT (η ${ETA})`, await evaluateOffline('uav-small', dtEval(crdt), EVAL_EPISODES, evalSeed));
+    if (!want('city')) continue;
     // uav-city: LoRA on the uav-small CRDT (its state embedding re-learned: the observation grows
     // from 32 to 56 floats) vs CRDT from scratch, same dataset and the same number of updates.
     const lora = await trainDt(city, { ...CRDT, updates: FINETUNE_UPDATES, warmupSteps: 10, loraRank: LORA_RANK, loraAlpha: 2 * LORA_RANK }, {
@@ -96,9 +113,11 @@ async function main() {
     record('uav-city CRDT (scratch)', await evaluateOffline('uav-city', dtEval(scratch), CITY_EVAL_EPISODES, evalSeed));
   }
   // SSORL: hold out 10% of the labelled uav-small episodes; labelling error there.
-  const idm = await trainInverseDynamics(small, { seed: 0, updates: quick ? 200 : 1000 });
-  extra.inverseDynamics = { heldOutMse: idm.heldOutMse, meanActionBaselineMse: idm.baselineMse, trainEpisodes: idm.trainEpisodes, heldOutEpisodes: idm.heldOutEpisodes };
-  idm.dispose();
+  if (!ONLY) {
+    const idm = await trainInverseDynamics(small, { seed: 0, updates: quick ? 200 : 1000 });
+    extra.inverseDynamics = { heldOutMse: idm.heldOutMse, meanActionBaselineMse: idm.baselineMse, trainEpisodes: idm.trainEpisodes, heldOutEpisodes: idm.heldOutEpisodes };
+    idm.dispose();
+  }
 
   const rows = Object.entries(results).map(([name, evals]) => {
     const eff = evals.map((e) => e.summary.efficiencyBitPerJ);
@@ -113,19 +132,20 @@ async function main() {
   });
   console.log(`\ncheck:offline (${quick ? 'quick' : 'full'}): mean ± std over ${SEEDS.length} seeds, ${EVAL_EPISODES} (uav-small) / ${CITY_EVAL_EPISODES} (uav-city) evaluation episodes each`);
   console.log(table(rows));
-  console.log(`LoRA rank ${LORA_RANK}: ${(extra.loraTrainableParams as number)} of ${(extra.totalParams as number)} parameters trainable (${(100 * (extra.loraTrainableShare as number)).toFixed(1)}%, including the re-learned state embedding)`);
-  const idmR = extra.inverseDynamics as { heldOutMse: number; meanActionBaselineMse: number };
-  console.log(`inverse dynamics (SSORL): held-out action MSE ${idmR.heldOutMse.toFixed(4)} vs ${idmR.meanActionBaselineMse.toFixed(4)} for the mean action`);
-  const m = (k: string) => stats(results[k].map((e) => e.summary.efficiencyBitPerJ)).mean;
-  const f = (k: string) => stats(results[k].map((e) => e.summary.fractionCollected)).mean;
+  if (extra.loraTrainableShare !== undefined) console.log(`LoRA rank ${LORA_RANK}: ${extra.loraTrainableParams as number} of ${extra.totalParams as number} parameters trainable (${(100 * (extra.loraTrainableShare as number)).toFixed(1)}%, including the re-learned state embedding)`);
+  const idmR = extra.inverseDynamics as { heldOutMse: number; meanActionBaselineMse: number } | undefined;
+  if (idmR) console.log(`inverse dynamics (SSORL): held-out action MSE ${idmR.heldOutMse.toFixed(4)} vs ${idmR.meanActionBaselineMse.toFixed(4)} for the mean action`);
+  const m = (k: string) => (results[k] ? stats(results[k].map((e) => e.summary.efficiencyBitPerJ)).mean : NaN);
+  const f = (k: string) => (results[k] ? stats(results[k].map((e) => e.summary.fractionCollected)).mean : NaN);
+  const crdtKey = `CRDT (η ${ETA})`;
   const claims = {
     conditioningBeatsBc: m('DT') > m('BC (all)') && f('DT') >= f('BC (all)'),
-    criticAddsOnTop: m('CRDT') > m('DT') && f('CRDT') >= f('DT'),
-    loraBeatsScratch: m('uav-city CRDT + LoRA (pretrained)') > m('uav-city CRDT (scratch)'),
+    criticAddsOnTop: m(crdtKey) > m('DT') && f(crdtKey) >= f('DT'),
+    loraBeatsScratch: m('uav-city CRDT + LoRA (pretrained)') > m('uav-city CRDT (scratch)') && f('uav-city CRDT + LoRA (pretrained)') >= f('uav-city CRDT (scratch)'),
   };
-  console.log(`claims here: DT beats BC(all): ${claims.conditioningBeatsBc}; CRDT beats DT: ${claims.criticAddsOnTop}; LoRA beats scratch on uav-city: ${claims.loraBeatsScratch}`);
+  console.log(`claims here (higher efficiency and no lower fraction collected): DT beats BC(all): ${claims.conditioningBeatsBc}; CRDT beats DT: ${claims.criticAddsOnTop}; LoRA beats scratch on uav-city: ${claims.loraBeatsScratch}`);
   const summary = Object.fromEntries(Object.entries(results).map(([k, ev]) => [k, { efficiency: ev.map((e) => e.summary.efficiencyBitPerJ), fractionCollected: ev.map((e) => e.summary.fractionCollected), return: ev.map((e) => e.summary.return) }]));
-  const file = writeBenchResult('bench/results', `check-offline${quick ? '-quick' : ''}`, { mix: MIX, dt: DT, crdt: CRDT, results: summary, claims, ...extra, wallSeconds: (performance.now() - t0) / 1000 });
+  const file = writeBenchResult('bench/results', `check-offline${quick ? '-quick' : ''}${ONLY ? `-${ONLY.join('+')}-eta${ETA}` : ''}`, { mix: MIX, dt: DT, crdt: CRDT, results: summary, claims, ...extra, wallSeconds: (performance.now() - t0) / 1000 });
   console.log(`→ ${file} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }
 

@@ -30,16 +30,17 @@ export interface RolloutOptions {
 export async function runEpisodes(opts: RolloutOptions): Promise<EpisodeResult[]> {
   const { env, controller, sinks = [] } = opts;
   const results: EpisodeResult[] = [];
-  if (sinks.length) {
-    const desc = env.describe();
-    for (const s of sinks) await s.describe(desc);
-  }
   for (let ep = 0; ep < opts.episodes; ep++) {
     const t0 = performance.now();
     const seed = opts.seed + ep;
     let { obs } = env.reset({ seed });
     controller.reset();
-    if (sinks.length) for (const s of sinks) await s.frame(env.frame(ep));
+    // Described after each reset: some worlds (manipulation clutter) change between episodes.
+    if (sinks.length) {
+      const desc = env.describe();
+      for (const s of sinks) await s.describe(desc);
+      for (const s of sinks) await s.frame(env.frame(ep));
+    }
     for (;;) {
       const action = controller.act(obs, controller.privileged ? env.state : undefined);
       const r = env.step(action);

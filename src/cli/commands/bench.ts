@@ -8,6 +8,7 @@ export const BENCH_SUITES: Record<string, string> = {
   env: 'Rapier steps/s per scene, env control steps/s (1 env and VectorEnv of 8), and where step time goes',
   learners: 'SAC/STAC updates/s, PPO env steps/s, policy inference latency',
   bridge: 'MQTT state→cmd round trip through Mosquitto, and robots per bridge process',
+  viewer: 'MCAP recording overhead, live frame bytes/s, page fps under SwiftShader (needs chromium)',
 };
 
 export function register(program: Command): void {

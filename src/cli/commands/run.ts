@@ -59,11 +59,10 @@ export function register(program: Command): void {
         : null;
 
       const sinks: import('../../core/frames.js').FrameSink[] = [];
-      let viewer: { url: string; close(): Promise<void> } | null = null;
+      let viewer: import('../../viewer/live.js').LiveViewer | null = null;
       if (opts.view !== undefined && opts.view !== false) {
         const port = opts.view === true ? 8080 : parseIntStrict(String(opts.view), '--view');
-        const liveModule = '../../viewer/live.js';
-        const { startLiveViewer } = await import(liveModule);
+        const { startLiveViewer } = await import('../../viewer/live.js');
         const live = await startLiveViewer({ port, runsDir: opts.out });
         viewer = live;
         sinks.push(live);
@@ -72,8 +71,7 @@ export function register(program: Command): void {
       }
       if (opts.record) {
         if (!run) throw new Error('--record needs a run directory; drop --no-save');
-        const mcapModule = '../../record/mcap-sink.js';
-        const { createMcapSink } = await import(mcapModule);
+        const { createMcapSink } = await import('../../record/mcap-sink.js');
         sinks.push(createMcapSink(run.path('episodes')));
       }
 
@@ -94,7 +92,8 @@ export function register(program: Command): void {
       progress.stop();
       const wall = (performance.now() - t0) / 1000;
       const summary = summarise(results);
-      for (const s of sinks) await s.close?.();
+      // The live viewer stays up after the run (it is closed on Ctrl-C); recorders close now.
+      for (const s of sinks) if (s !== (viewer as unknown)) await s.close?.();
       if (run) run.writeSummary({ scene: scene.name, controller: opts.controller, seed, episodes, wallSeconds: wall, summary, episodesDetail: results });
       if (opts.json) console.log(JSON.stringify({ scene: scene.name, controller: opts.controller, seed, episodes, summary }, null, 2));
       else {
@@ -107,7 +106,9 @@ export function register(program: Command): void {
       controller.dispose?.();
       env.close();
       if (viewer) {
-        process.stderr.write('viewer still serving; Ctrl-C to stop\n');
+        const live = viewer;
+        process.stderr.write(`viewer still serving at ${live.url}; Ctrl-C to stop\n`);
+        process.once('SIGINT', () => void Promise.resolve(live.close?.()).then(() => process.exit(0)));
       }
     });
 }

@@ -81,7 +81,10 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
     this.movable = scene.furniture
       .filter((f) => f.movable)
       .map((f) => {
-        const b = this.world.createRigidBody(R.RigidBodyDesc.dynamic().setTranslation(f.center[0], f.center[1], f.size[2] / 2 + 0.001).setCanSleep(false));
+        // Furniture slides and turns on the floor but does not tip: a toppled box could wedge the planar robot.
+        const b = this.world.createRigidBody(
+          R.RigidBodyDesc.dynamic().setTranslation(f.center[0], f.center[1], f.size[2] / 2 + 0.001).enabledRotations(false, false, true).setCcdEnabled(true).setCanSleep(false),
+        );
         this.world.createCollider(R.ColliderDesc.cuboid(f.size[0] / 2, f.size[1] / 2, f.size[2] / 2).setMass(f.mass).setFriction(0.5), b);
         return b;
       });
@@ -93,6 +96,7 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
         .enabledTranslations(true, true, false)
         .enabledRotations(false, false, true)
         .setGravityScale(0)
+        .setCcdEnabled(true)
         .setCanSleep(false),
     );
     // Rapier's cylinder axis is y; turn it to z.
@@ -143,6 +147,7 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
       shortestPath: task.shortestPath,
       distance: 0,
       collisions: 0,
+      outOfBounds: false,
     };
     this.trail = [[x, y]];
     this.scan();
@@ -208,6 +213,13 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
           this.contacts++;
         } else this.contacts = Math.max(0, this.contacts - 1);
       });
+      // The wheels stand on the floor: ground friction stops a contact impulse from leaving the
+      // robot spinning or sliding far faster than it can drive (the floor contact is not simulated).
+      const wz = this.body.angvel().z;
+      if (Math.abs(wz) > 1.5 * r.maxTurnRate) this.body.setAngvel({ x: 0, y: 0, z: Math.sign(wz) * 1.5 * r.maxTurnRate }, true);
+      const v2 = this.body.linvel();
+      const speed = Math.hypot(v2.x, v2.y);
+      if (speed > 1.5 * r.maxSpeed) this.body.setLinvel({ x: (v2.x * 1.5 * r.maxSpeed) / speed, y: (v2.y * 1.5 * r.maxSpeed) / speed, z: 0 }, true);
       const p = this.body.translation();
       s.distance += Math.hypot(p.x - s.pose[0], p.y - s.pose[1]);
       s.pose[0] = p.x;
@@ -215,6 +227,10 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
       const r2 = this.body.rotation();
       s.pose[2] = wrapAngle(2 * Math.atan2(r2.z, r2.w));
       s.t += h;
+      if (s.pose[0] < 0 || s.pose[1] < 0 || s.pose[0] > scene.area.size[0] || s.pose[1] > scene.area.size[1]) {
+        s.outOfBounds = true;
+        break;
+      }
     }
     const lv = this.body.linvel();
     s.vel[0] = lv.x * Math.cos(s.pose[2]) + lv.y * Math.sin(s.pose[2]);

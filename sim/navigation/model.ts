@@ -20,7 +20,7 @@ import type { NavScene } from './scene.js';
  * | action      | Box(-1, 1, [2]) → (v, ω) setpoint: v = a0·maxSpeed m/s, ω = a1·maxTurnRate rad/s     |
  * | reward      | progress (m) towards the current goal, + bonus per goal reached, − collisions, − time |
  * | start       | a named place (or a random free point) ± jitter, heading U[−π, π]; goals drawn per seed|
- * | end         | terminated: every goal reached in order; truncated: step limit. Collisions only count.|
+ * | end         | terminated: every goal reached in order, or out of the area (geofence); truncated: step limit |
  */
 export interface NavState {
   t: number;
@@ -38,6 +38,8 @@ export interface NavState {
   /** Path length actually driven (p in SPL), m. */
   distance: number;
   collisions: number;
+  /** The robot left the floor area (only a physics failure can do that: the area is walled). */
+  outOfBounds: boolean;
 }
 
 export interface NavSetpoint {
@@ -65,6 +67,7 @@ const navStateSchema = z.object({
   shortestPath: z.number(),
   distance: z.number(),
   collisions: z.number().int().nonnegative(),
+  outOfBounds: z.boolean().default(false),
 });
 
 export function wrapAngle(a: number): number {
@@ -186,6 +189,7 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
 
   done(s: NavState): DoneResult {
     if (s.goalIndex >= s.goals.length) return { terminated: true, reason: 'all-goals' };
+    if (s.outOfBounds) return { terminated: true, reason: 'geofence' };
     return { terminated: false };
   }
 
@@ -199,6 +203,7 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
       goalsReached: s.goalIndex,
       goals: s.goals.length,
       collisions: s.collisions,
+      outOfBounds: s.outOfBounds ? 1 : 0,
       distanceM: s.distance,
       shortestPathM: l,
       timeS: s.t,

@@ -10,14 +10,24 @@ import { createScripted } from './registry.js';
  * Both are Controllers, so everything downstream treats them the same.
  */
 export function isPolicyDir(ref: string): boolean {
-  return existsSync(path.join(ref, 'manifest.json'));
+  return existsSync(path.join(ref, 'manifest.json')) || isDtDir(ref);
+}
+
+/** A decision-transformer artifact (controllers/dt): dt.json + weights.bin. */
+function isDtDir(ref: string): boolean {
+  return existsSync(path.join(ref, 'dt.json'));
 }
 
 export async function createController(ref: string, spec: EnvSpec, context: ControllerContext): Promise<Controller> {
+  if (isDtDir(ref)) {
+    const { loadDtController } = await import('./dt/artifact.js');
+    const { controller, taskId } = await loadDtController(ref);
+    if (taskId && taskId !== spec.id) throw new ContractError(`policy ${ref} was trained on task ${taskId}, but this scene's task is ${spec.id}`);
+    return controller;
+  }
   if (isPolicyDir(ref)) {
     // Loaded lazily: a scripted run never loads TensorFlow.js.
-    const policyModule = './policy/index.js';
-    const { loadPolicy } = await import(policyModule);
+    const { loadPolicy } = await import('./policy/index.js');
     const { controller, manifest } = await loadPolicy(ref);
     if (manifest.taskId && manifest.taskId !== spec.id) {
       throw new ContractError(`policy ${ref} was trained on task ${manifest.taskId}, but this scene's task is ${spec.id}`);

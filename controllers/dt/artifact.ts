@@ -84,3 +84,24 @@ export function loadDt(dir: string): { file: z.infer<typeof DtFileSchema>; confi
   if (missing.length) throw new ValidationError(`${dir}: weights missing ${missing.slice(0, 3).join(', ')}`);
   return { file, config, weights };
 }
+
+/**
+ * A ready-to-act DT Controller from an artifact directory (LoRA adapters merged), so that
+ * `embody run -c <dir>` and the hardware bridge drive a DT like any other policy. It
+ * conditions on the trained target return unless `targetReturn` is given.
+ */
+export async function loadDtController(dir: string, targetReturn?: number) {
+  const { DtController } = await import('./infer.js');
+  const { mergeLora } = await import('./weights.js');
+  const { file, config, weights } = loadDt(dir);
+  const model = {
+    config,
+    obsDim: file.obsDim,
+    actDim: file.actDim,
+    weights: mergeLora(weights, config),
+    obsMean: Float32Array.from(file.obsMean),
+    obsStd: Float32Array.from(file.obsStd),
+    rtgScale: file.rtgScale,
+  };
+  return { controller: new DtController(model, targetReturn ?? file.targetReturn), taskId: file.taskId };
+}

@@ -14,6 +14,11 @@ export interface Controller {
   readonly privileged?: boolean;
   reset(): void;
   act(obs: Float32Array, state?: unknown): Action;
+  /**
+   * The reward that followed the last action. Controllers conditioned on a return-to-go
+   * (the decision transformer: R̂_{t+1} = R̂_t − r_t) use it; rollouts call it after each step.
+   */
+  observeReward?(reward: number): void;
   /** Free tensors, if any. */
   dispose?(): void;
 }

@@ -44,6 +44,7 @@ export async function runEpisodes(opts: RolloutOptions): Promise<EpisodeResult[]
     for (;;) {
       const action = controller.act(obs, controller.privileged ? env.state : undefined);
       const r = env.step(action);
+      controller.observeReward?.(r.reward);
       obs = r.obs;
       if (sinks.length) for (const s of sinks) await s.frame(env.frame(ep));
       opts.onStep?.();

@@ -5,11 +5,13 @@
  * collisions, cross-track error (mean and max against the planned path), replans, time.
  *
  *   npx tsx bench/check-navigation.ts [--tasks 50] [--seeds 3] [--scenes nav-apartment,nav-office]
- *        [--policy <waypoint policy dir>] [--max-minutes 20] [--out bench/results]
+ *        [--policy <waypoint policy dir> | none] [--max-minutes 20] [--out bench/results]
  *
  * Tasks are split evenly over the scenes; episode i of seed s is reset with seed 1000·s + i, so
- * every arm of the ablation drives the same tasks. Without --policy the learned rows are skipped.
+ * every arm of the ablation drives the same tasks. The learned rows use the committed SAC policy
+ * (controllers/planning/policies/nav-waypoint-sac) unless --policy says otherwise; `none` skips them.
  */
+import { existsSync } from 'node:fs';
 import { createEnv, loadScene } from '../sim/registry.js';
 import type { NavModel } from '../sim/navigation/model.js';
 import { NavAgent, createNavLearnedAgent } from '../controllers/planning/agent.js';
@@ -31,7 +33,10 @@ function arg(name: string, fallback: string): string {
 const tasks = Number(arg('tasks', '50'));
 const seeds = Number(arg('seeds', '3'));
 const scenes = arg('scenes', 'nav-apartment,nav-office').split(',');
-const policy = arg('policy', '');
+// The committed SAC waypoint policy by default; --policy none runs the pure-pursuit half only.
+const DEFAULT_POLICY = 'controllers/planning/policies/nav-waypoint-sac';
+const policyArg = arg('policy', existsSync(DEFAULT_POLICY) ? DEFAULT_POLICY : 'none');
+const policy = policyArg === 'none' ? '' : policyArg;
 const maxMinutes = Number(arg('max-minutes', '20'));
 const outDir = arg('out', 'bench/results');
 
@@ -103,6 +108,6 @@ for (const arm of arms) {
 
 const wallMinutes = (performance.now() - t0) / 60000;
 console.log(table(rows));
-console.log(`\n${tasks} tasks × ${seeds} seeds over ${scenes.join(', ')}; noise low = ${JSON.stringify(NOISE.low)}, high = ${JSON.stringify(NOISE.high)}; ${wallMinutes.toFixed(1)} min${stoppedEarly ? ' (stopped early by --max-minutes)' : ''}${policy ? '' : '; learned rows skipped (no --policy)'}`);
+console.log(`\n${tasks} tasks × ${seeds} seeds over ${scenes.join(', ')}; noise low = ${JSON.stringify(NOISE.low)}, high = ${JSON.stringify(NOISE.high)}; ${wallMinutes.toFixed(1)} min${stoppedEarly ? ' (stopped early by --max-minutes)' : ''}${policy ? `; learned policy ${policy}` : '; learned rows skipped (--policy none)'}`);
 const file = writeBenchResult(outDir, 'navigation', { tasks, seeds, scenes, noise: NOISE, policy: policy || null, wallMinutes, stoppedEarly, rows: figures });
 console.log(`wrote ${file}`);

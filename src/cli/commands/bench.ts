@@ -8,6 +8,8 @@ export const BENCH_SUITES: Record<string, string> = {
   env: 'Rapier steps/s per scene, env control steps/s (1 env and VectorEnv of 8), and where step time goes',
   learners: 'SAC/STAC updates/s, PPO env steps/s, policy inference latency',
   bridge: 'MQTT state→cmd round trip through Mosquitto, and robots per bridge process',
+  manipulation: 'manipulation world: Rapier steps/s of the clutter scene, seconds and physics steps per push/grasp, heightmap ms',
+  dt: 'decision-transformer inference latency per action at K = 20, with and without the KV cache',
   viewer: 'MCAP recording overhead, live frame bytes/s, page fps under SwiftShader (needs chromium)',
 };
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, truncateSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../core/errors.js';
+import type { FrameSink } from '../core/frames.js';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
 import { writeJsonAtomic } from './atomic.js';
 import { createProgress } from './progress.js';
@@ -40,6 +41,10 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Stop (after the current evaluation) once this many wall seconds have passed; the result says so. */
   maxWallSeconds?: number;
+  /** Stream evaluation episodes to the live viewer on this port. */
+  view?: number;
+  /** Record the first episode of each evaluation to episodes/eval-<step>/<n>.mcap. */
+  record?: boolean;
 }
 
 export interface TrainResult {
@@ -175,6 +180,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     },
   };
 
+  // Live viewer and recordings see evaluation episodes only: training episodes are too many and too noisy.
+  const viewer = opts.view !== undefined ? await (await import('../viewer/live.js')).startLiveViewer({ port: opts.view, runsDir: opts.out ?? 'runs' }) : null;
+  if (viewer) process.stderr.write(`viewer: ${viewer.url}\n`);
+  const createMcapSink = opts.record ? (await import('../record/mcap-sink.js')).createMcapSink : null;
+
   const t0 = performance.now() - state.wallSeconds * 1000;
   let bestEvalReturn = state.bestEvalReturn;
   let finalEval: TrainResult['finalEval'] = null;
@@ -198,7 +208,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
     // Deterministic evaluation: mean action, frozen normalisation, its own env and seeds.
     const controller = learner.evalController();
-    const results = await runEpisodes({ env: evalEnv, controller, episodes: evalEpisodes, seed: evalEpisodeSeed(seed) });
+    const sinks: FrameSink[] = viewer ? [viewer] : [];
+    const recorder = createMcapSink ? firstEpisodeOnly(createMcapSink(r.path('episodes', `eval-${String(learner.envSteps).padStart(8, '0')}`))) : null;
+    if (recorder) sinks.push(recorder);
+    const results = await runEpisodes({ env: evalEnv, controller, episodes: evalEpisodes, seed: evalEpisodeSeed(seed), sinks });
+    await recorder?.close?.();
     controller.dispose?.();
     const summary = summarise(results);
     finalEval = summary as TrainResult['finalEval'];
@@ -232,7 +246,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   r.writeSummary({ scene, controller: kind, seed, steps, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, finalEval, bestEvalReturn, timedOut });
   learner.dispose();
   evalEnv.close();
+  await viewer?.close?.();
   return result;
+}
+
+/** Pass only episode 0 through to `sink`: one recording per evaluation is enough to look at. */
+function firstEpisodeOnly(sink: FrameSink): FrameSink {
+  let described = false;
+  return {
+    describe: (d) => {
+      if (described) return;
+      described = true;
+      return sink.describe(d);
+    },
+    frame: (f) => (f.episode === 0 ? sink.frame(f) : undefined),
+    endEpisode: (ep, m) => (ep === 0 ? sink.endEpisode?.(ep, m) : undefined),
+    close: () => sink.close?.(),
+  };
 }
 
 function fmt(x: number): string {

@@ -15,6 +15,8 @@ interface TrainCliOptions {
   quiet?: boolean;
   critic?: string;
   maxMinutes?: string;
+  view?: string | boolean;
+  record?: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,6 +34,8 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'where run directories go', 'runs')
     .option('--max-minutes <m>', 'stop after the first evaluation past this wall time (a bounded run)')
     .option('-q, --quiet', 'no progress output')
+    .option('--view [port]', 'stream evaluation episodes to the browser viewer (default port 8080)')
+    .option('--record', 'record the first episode of each evaluation to <run>/episodes/eval-<step>/0000.mcap')
     .action(async (scene: string, opts: TrainCliOptions) => {
       const { train } = await import('../../experiment/train.js');
       const int = (v: string, name: string) => {
@@ -53,6 +57,8 @@ export function register(program: Command): void {
         out: opts.out,
         quiet: opts.quiet,
         maxWallSeconds: opts.maxMinutes ? Number(opts.maxMinutes) * 60 : undefined,
+        view: opts.view === undefined || opts.view === false ? undefined : opts.view === true ? 8080 : int(String(opts.view), '--view'),
+        record: opts.record,
       });
       const ev = result.finalEval;
       console.log(

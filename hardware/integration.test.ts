@@ -367,10 +367,12 @@ describe.each(brokers)('over %s', (name, open) => {
       expect(b.bridge.accepted + b.bridge.rejects.total).toBe(b.bridge.received);
       console.log(`[${name}] fuzz: sent ${sent}; agent received ${robot.agent.received} (valid ${robot.agent.accepted}) rejected ${JSON.stringify(robot.agent.rejects.counts)}; bridge received ${b.bridge.received} (valid ${b.bridge.accepted}) rejected ${JSON.stringify(b.bridge.rejects.counts)}`);
       expect(robot.agent.rejects.total).toBeGreaterThan(5000);
-      await waitFor(() => reports.length > 0, 3000, 'a rejection report on events');
-      const last = reports.at(-1)!;
-      expect(last.malformed).toBeGreaterThan(0);
-      expect(last.schema).toBeGreaterThan(0);
+      // Agent and bridge both report on r8's events with their own running counts, at most once a
+      // second; rejections pending at the end of a burst go out on the agent's next tick.
+      const highest = (reason: string) => Math.max(0, ...reports.map((r) => r[reason] ?? 0));
+      await waitFor(() => highest('malformed') > 0 && highest('schema') > 0, 3000, 'rejection reports counting malformed and schema errors');
+      expect(highest('malformed')).toBeGreaterThan(0);
+      expect(highest('schema')).toBeGreaterThan(0);
       // Still alive and obeying: release whatever the fuzz latched, then a fresh command runs.
       await publishEstop(asBridge, 'r8', false, 'after fuzz');
       await waitFor(() => !robot.agent.estopEngaged, 2000, 'release');

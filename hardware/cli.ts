@@ -54,6 +54,10 @@ async function makeControllerFactory(ref: string, scene: string): Promise<{ make
   const { createController, isPolicyDir } = await import('../controllers/load.js');
   const env = await createEnv(scene, { seed: 0 });
   const policyId = isPolicyDir(ref) ? policyIdOf(ref) : `scripted:${ref}`;
+  // Build one controller now, so that an unknown name or a policy trained for another task is
+  // refused at start-up with one clear message, not once per state message.
+  const probe = await createController(ref, env.spec, { seed: 0, model: env.model });
+  probe.dispose?.();
   return { make: (id) => createController(ref, env.spec, { seed: hashSeed(id), model: env.model }), policyId };
 }
 

@@ -106,15 +106,11 @@ export class DqnLearner implements Learner {
   }
 
   private observe(rows: Float32Array): void {
-    if (!this.normalizer) return;
-    for (let i = 0; i < rows.length; i += this.obsSize) this.normalizer.update(rows.subarray(i, i + this.obsSize));
+    this.normalizer?.updateRows(rows);
   }
 
   private normalizeRows(rows: Float32Array): Float32Array {
-    if (!this.normalizer) return rows.slice();
-    const out = new Float32Array(rows.length);
-    for (let i = 0; i < rows.length; i += this.obsSize) this.normalizer.normalize(rows.subarray(i, i + this.obsSize), out.subarray(i, i + this.obsSize));
-    return out;
+    return this.normalizer ? this.normalizer.normalizeRows(rows) : rows.slice();
   }
 
   get epsilon(): number {

@@ -55,6 +55,18 @@ export class RunningNormalizer {
     return out;
   }
 
+  /** Add every row of a row-major batch (N × size), e.g. the observations of a VectorEnv. */
+  updateRows(rows: Float32Array): void {
+    for (let i = 0; i < rows.length; i += this.size) this.update(rows.subarray(i, i + this.size));
+  }
+
+  /** Normalise every row of a row-major batch into a new array. */
+  normalizeRows(rows: Float32Array): Float32Array {
+    const out = new Float32Array(rows.length);
+    for (let i = 0; i < rows.length; i += this.size) this.normalize(rows.subarray(i, i + this.size), out.subarray(i, i + this.size));
+    return out;
+  }
+
   toJSON(): NormalizerState {
     return { count: this.count, mean: Array.from(this.mean), var: Array.from(this.var), clip: this.clip, epsilon: this.epsilon };
   }

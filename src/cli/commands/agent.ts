@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { addMqttOptions } from '../mqtt-options.js';
 
 /**
  * `embody agent`: the on-robot runtime (hardware/agent.ts): receives policy deployments,
  * runs inference locally or obeys the ground station's cmd, behind the safety layer.
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('agent')
     .description('on-robot runtime: policy deployments over MQTT, local inference, watchdog, latched e-stop, a device Driver')
     .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
@@ -18,12 +19,8 @@ export function register(program: Command): void {
     .option('--land-after <ms>', 'hold this long without a valid cmd, then land/stop', '3000')
     .option('--episodes <n>', 'sim driver: exit after n episodes')
     .option('--fast', 'sim driver in policy mode: step as fast as possible instead of in real time')
-    .option('--realtime-hold', 'sim driver: keep simulating in real time while holding, landing or e-stopped (default: frozen until the next cmd)')
-    .option('--codec <json|cbor>', 'payload encoding of the messages we send', 'json')
-    .option('--no-rate-limit', 'do not rate-limit setpoint changes (clamping and geofence stay on)')
-    .option('--username <name>', 'broker username (default: the robot id when a password is given)')
-    .option('--password-file <file>', 'file holding the broker password (default $EMBODY_MQTT_PASSWORD)')
-    .option('--insecure', 'allow a non-loopback broker without TLS and credentials')
+    .option('--realtime-hold', 'sim driver: keep simulating in real time while holding, landing or e-stopped (default: frozen until the next cmd)');
+  addMqttOptions(cmd, 'the robot id when a password is given')
     .action(async (opts) => {
       const { runAgentCommand } = await import('../../../hardware/cli.js');
       await runAgentCommand(opts);

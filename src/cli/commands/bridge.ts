@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { addMqttOptions } from '../mqtt-options.js';
 
 /**
  * `embody bridge`: the MQTT ground station (hardware/bridge.ts). Without --broker it starts
  * an embedded aedes broker on loopback; with --sim n it also runs n simulated robots.
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('bridge')
     .description('ground station: robot state → TaskModel observation → policy → safety → cmd, over MQTT')
     .option('--broker <url>', 'MQTT broker URL (mqtt://, mqtts://, ws://, wss://); default: start an embedded broker on 127.0.0.1')
@@ -13,8 +14,6 @@ export function register(program: Command): void {
     .option('--policy <dir|name>', 'policy artifact directory, or a scripted controller name', 'greedy')
     .option('--scene <scene>', 'scene whose TaskModel builds observations and limits', 'uav-small')
     .option('--ttl <ms>', 'command time-to-live: the robot holds if no newer command arrives in time', '250')
-    .option('--codec <json|cbor>', 'payload encoding of the messages we send', 'json')
-    .option('--no-rate-limit', 'do not rate-limit setpoint changes (clamping and geofence stay on)')
     .option('--deploy', 'send the policy to each --robot agent over MQTT, wait for its ack, and exit')
     .option('--estop <reason>', 'engage the latched e-stop of each --robot, and exit')
     .option('--release <reason>', 'release the e-stop of each --robot, and exit')
@@ -23,11 +22,9 @@ export function register(program: Command): void {
     .option('--episodes <n>', 'exit after n episodes per robot')
     .option('--port <port>', 'embedded broker port', '1883')
     .option('--ws-port <port>', 'embedded broker: also serve MQTT over WebSocket on this port')
-    .option('--username <name>', 'broker username (default $EMBODY_MQTT_USERNAME, or "bridge" with a password)')
-    .option('--password-file <file>', 'file holding the broker password (default $EMBODY_MQTT_PASSWORD)')
-    .option('--insecure', 'allow a non-loopback broker without TLS and credentials')
     .option('--no-tcp-nodelay', "leave Nagle's algorithm on (only to measure its effect)")
-    .option('--json', 'print each episode summary as JSON')
+    .option('--json', 'print each episode summary as JSON');
+  addMqttOptions(cmd, '$EMBODY_MQTT_USERNAME, or "bridge" with a password')
     .action(async (opts) => {
       const { runBridgeCommand } = await import('../../../hardware/cli.js');
       await runBridgeCommand(opts);

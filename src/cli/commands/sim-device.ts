@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addMqttOptions } from '../mqtt-options.js';
 
 /**
  * `embody sim-device`: a scene's Rapier world as a robot on the broker. It answers each cmd
@@ -7,7 +8,7 @@ import type { Command } from 'commander';
  * (or, with --realtime-hold, keeps simulating in real time).
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('sim-device')
     .description('run a scene as a robot on an MQTT broker: answers cmd with state (lockstep), for tests and demos')
     .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
@@ -17,12 +18,8 @@ export function register(program: Command): void {
     .option('--episodes <n>', 'exit after n episodes')
     .option('--data-dir <dir>', 'where the e-stop latch persists (default .embody/agent/<id>)')
     .option('--land-after <ms>', 'hold this long without a valid cmd, then land', '3000')
-    .option('--realtime-hold', 'sim driver: keep simulating in real time while holding, landing or e-stopped (default: frozen until the next cmd)')
-    .option('--codec <json|cbor>', 'payload encoding of the messages we send', 'json')
-    .option('--no-rate-limit', 'do not rate-limit setpoint changes (clamping and geofence stay on)')
-    .option('--username <name>', 'broker username (default: the robot id when a password is given)')
-    .option('--password-file <file>', 'file holding the broker password (default $EMBODY_MQTT_PASSWORD)')
-    .option('--insecure', 'allow a non-loopback broker without TLS and credentials')
+    .option('--realtime-hold', 'sim driver: keep simulating in real time while holding, landing or e-stopped (default: frozen until the next cmd)');
+  addMqttOptions(cmd, 'the robot id when a password is given')
     .action(async (opts) => {
       const { runAgentCommand } = await import('../../../hardware/cli.js');
       await runAgentCommand({ ...opts, driver: 'sim', mode: 'remote' });

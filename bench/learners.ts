@@ -151,7 +151,7 @@ async function ppoStepsPerSec(quick: boolean): Promise<{ envStepsPerSec: number 
   if (!LEARNERS.ppo) return { skipped: 'ppo is not registered in controllers/registry.ts' };
   const { createEnv } = await import('../sim/registry.js');
   const steps = quick ? 4096 : 16384;
-  const learner = await createLearner('ppo', { makeEnv: (seed) => createEnv('cartpole', { seed }), seed: 1, config: { numEnvs: 8, logEvery: 1e9 } });
+  const learner = await createLearner('ppo', { makeEnv: (seed) => createEnv('cartpole', { seed }), seed: 1, config: { numEnvs: 8 } });
   const t0 = performance.now();
   await learner.learn(steps, noHooks);
   const s = (performance.now() - t0) / 1000;

@@ -27,3 +27,16 @@ export interface Learner {
   exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void>;
   dispose(): void;
 }
+
+/**
+ * Keys of a training config that the driver (src/experiment/train.ts) reads rather than the
+ * learner. A learner rejects any other key it does not know, so a typo in a config file is an
+ * error, not a silently ignored setting.
+ */
+export const DRIVER_CONFIG_KEYS: readonly string[] = ['steps', 'evalEvery', 'evalEpisodes', 'backend', '$comment'];
+
+/** The keys of `raw` that neither the learner (`known`) nor the driver uses. */
+export function unknownConfigKeys(raw: Record<string, unknown>, known: Iterable<string>): string[] {
+  const ok = new Set([...known, ...DRIVER_CONFIG_KEYS]);
+  return Object.keys(raw).filter((k) => !ok.has(k));
+}

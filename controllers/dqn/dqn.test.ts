@@ -52,6 +52,7 @@ describe('DQN pieces', () => {
 
   it('checks its config and refuses Box actions', async () => {
     expect(() => parseDqnConfig({ gradientSteps: 0 })).toThrow(/gradientSteps/);
+    expect(() => parseDqnConfig({ trainFrequency: 4 })).toThrow(/unknown key "trainFrequency"/);
     await expect(createDqn({ makeEnv: (s) => createEnv('pendulum', { seed: s }), seed: 0, config: {} })).rejects.toThrow(ContractError);
   });
 });

@@ -24,7 +24,7 @@ import { Rng } from '../../src/core/rng.js';
 import { SyncVectorEnv } from '../../src/core/vector-env.js';
 import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
-import type { LearnHooks, Learner } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
 import { Adam, flatten, unflatten } from '../nn/index.js';
 import { PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../ppo/checkpoint-io.js';
@@ -35,6 +35,8 @@ import { type DqnConfig, DqnConfigSchema } from './config.js';
 import { dqnTargets, huberLoss, QNetwork } from './q-network.js';
 
 export function parseDqnConfig(raw: Record<string, unknown>): DqnConfig {
+  const unknown = unknownConfigKeys(raw, Object.keys(DqnConfigSchema.shape));
+  if (unknown.length) throw new ValidationError(`dqn config: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${Object.keys(DqnConfigSchema.shape).join(', ')}`);
   const picked: Record<string, unknown> = {};
   for (const k of Object.keys(DqnConfigSchema.shape)) if (raw[k] !== undefined) picked[k] = raw[k];
   if (picked.totalSteps === undefined && typeof raw.steps === 'number') picked.totalSteps = raw.steps;

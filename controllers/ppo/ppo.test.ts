@@ -96,7 +96,8 @@ function allWeights(l: PpoLearner): number[] {
 describe('PPO learner', () => {
   it('rejects bad hyper-parameters with the field named', () => {
     expect(() => parsePpoConfig({ gamma: 2 })).toThrow(/gamma/);
-    expect(parsePpoConfig({ steps: 5000, scene: 'ignored' }).totalSteps).toBe(5000);
+    expect(parsePpoConfig({ steps: 5000, evalEvery: 100, $comment: 'driver keys are skipped' }).totalSteps).toBe(5000);
+    expect(() => parsePpoConfig({ nSteps: 64 })).toThrow(/unknown key "nSteps"/); // a typo is an error, not ignored
   });
 
   for (const [scene, extra] of [

@@ -24,7 +24,7 @@ import type { Space } from '../../src/core/spaces.js';
 import { SyncVectorEnv } from '../../src/core/vector-env.js';
 import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
-import type { LearnHooks, Learner } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
 import { Adam, categoricalEntropy, categoricalLogProb, categoricalSample, flatten, gaussianEntropy, gaussianLogProb, initWeights, Mlp, unflatten } from '../nn/index.js';
 import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
@@ -37,9 +37,11 @@ import { ppoLoss } from './loss.js';
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 let uid = 0;
 
-/** Hyper-parameters from the merged config: unknown keys (the driver's own) are ignored; bad values throw. */
+/** Hyper-parameters from the merged config: the driver's keys are skipped; unknown keys and bad values throw. */
 export function parsePpoConfig(raw: Record<string, unknown>): PpoConfig {
   const known = Object.keys(PpoConfigSchema.shape);
+  const unknown = unknownConfigKeys(raw, known);
+  if (unknown.length) throw new ValidationError(`ppo config: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${known.join(', ')}`);
   const picked: Record<string, unknown> = {};
   for (const k of known) if (raw[k] !== undefined) picked[k] = raw[k];
   // The driver's --steps sets the schedule length unless the config names it.

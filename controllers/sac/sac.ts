@@ -17,7 +17,7 @@ import { Rng } from '../../src/core/rng.js';
 import type { Box } from '../../src/core/spaces.js';
 import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
-import type { LearnHooks, Learner } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
 import { Adam, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
 import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
@@ -73,6 +73,8 @@ export type SacConfig = z.infer<typeof SacConfigSchema>;
 
 export function parseSacConfig(raw: Record<string, unknown>, kind: 'sac' | 'stac'): SacConfig {
   const known = new Set(Object.keys(SacConfigSchema.shape));
+  const unknown = unknownConfigKeys(raw, known);
+  if (unknown.length) throw new ValidationError(`${kind} config: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${[...known].join(', ')}`);
   const mine = Object.fromEntries(Object.entries(raw).filter(([k]) => known.has(k)));
   if (kind === 'stac') mine.critic ??= 'distributional';
   const parsed = SacConfigSchema.safeParse(mine);

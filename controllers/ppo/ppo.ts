@@ -28,9 +28,9 @@ import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js'
 import { Adam, categoricalEntropy, categoricalLogProb, categoricalSample, flatten, gaussianEntropy, gaussianLogProb, initWeights, Mlp, unflatten } from '../nn/index.js';
 import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
-import { readCheckpointFiles, writeCheckpointFiles } from './checkpoint-io.js';
+import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
 import { type PpoConfig, PpoConfigSchema } from './config.js';
-import { canSnapshot, restartSeed, restoreEnv, snapshotEnv, type EnvSnapshot } from './env-snapshot.js';
+import { canSnapshot, restartSeed, restoreEnv, snapshotEnv, type EnvSnapshot } from '../checkpoint/env-snapshot.js';
 import { computeGae } from './gae.js';
 import { ppoLoss } from './loss.js';
 

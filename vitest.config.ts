@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Starts a real Mosquitto for the hardware tests when none runs, and stops it afterwards.
+    globalSetup: ['hardware/mosquitto/global-setup.ts'],
   },
 });

@@ -13,6 +13,7 @@ export function chromiumAvailable(): boolean {
 }
 
 export async function launchChromium(): Promise<Browser> {
+  if (!chromiumAvailable()) throw new Error(`Chromium not found at ${CHROMIUM}; run: sudo bash scripts/provision.sh`);
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }

@@ -182,7 +182,8 @@ function readLock(file: string): { pid: number; host: string; startedAt: string 
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (signal 0 probes without signalling). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -145,7 +145,8 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
     store.cleanTemps();
     const { found, skipped } = store.newestValid();
     if (!found) {
-      const why = skipped.length ? skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') : 'no checkpoints/gen-* directory';
+      const legacy = existsSync(run.path('checkpoints', 'driver.json')) ? ' (checkpoints/learner/ + driver.json is the layout of embody before generations; start a new run)' : '';
+      const why = skipped.length ? skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') : `no checkpoints/gen-* directory${legacy}`;
       throw new ValidationError(`${opts.resume}: no valid checkpoint to resume from (${why})`);
     }
     for (const s of skipped) process.stderr.write(`embody: skipping damaged checkpoint ${s.reason}\n`);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,26 @@ describe('checkpoint fault injection', () => {
     expect(resumed.resumedFrom?.skipped[0].reason).toMatch(/gen-000004.learner.arrays\.bin: \d+ bytes, the manifest says \d+ \(truncated/);
     expectSameAsReference(run);
   }, 120_000);
+
+  const OTHERS = [
+    ['ppo', { numEnvs: 2, numSteps: 64, batchSize: 64, nEpochs: 2, hidden: [16, 16], totalSteps: 512 }],
+    ['dqn', { totalSteps: 512, learningStarts: 100, trainFreq: 16, gradientSteps: 4, batchSize: 16, bufferSize: 300, targetUpdateInterval: 10, hidden: [16, 16] }],
+  ] as const;
+  for (const [controller, learner] of OTHERS) {
+    it(`${controller} uses the same format: a damaged newest checkpoint falls back and the run still ends bit-exactly`, async () => {
+      const opts = { scene: 'cartpole', controller, steps: 512, seed: 2, backend: 'wasm', quiet: true, overrides: { ...learner, evalEvery: 128, evalEpisodes: 1 } };
+      const ref = (await train({ ...opts, out: path.join(tmp, `${controller}-ref`) })).runDir;
+      const run = path.join(tmp, `${controller}-damaged`);
+      cpSync(ref, run, { recursive: true });
+      const state = path.join(newestLearner(run), 'state.json');
+      writeFileSync(state, readFileSync(state, 'utf8').replace('"envSteps":512', '"envSteps":511'));
+      const resumed = await resume(run, { quiet: true });
+      expect(resumed.resumedFrom?.envSteps).toBe(384);
+      expect(resumed.resumedFrom?.skipped[0].reason).toMatch(/learner.state\.json: sha256 .* \(corrupted\)/);
+      expect(readFileSync(path.join(newestLearner(run), 'arrays.bin')).equals(readFileSync(path.join(newestLearner(ref), 'arrays.bin')))).toBe(true);
+      expect(metrics(run)).toEqual(metrics(ref));
+    }, 120_000);
+  }
 
   it('with every checkpoint damaged, resume refuses and names each file', async () => {
     const run = path.join(tmp, 'all-damaged');

@@ -147,6 +147,13 @@ describe('checkpoint fault injection', () => {
     await expect(resume(run, { quiet: true })).rejects.toThrow(/no valid checkpoint.*gen-000004.*driver\.json: 3 bytes.*gen-000003.*driver\.json: 3 bytes/);
   });
 
+  it('killed during its first checkpoint, a run has nothing to resume and says so (no ENOENT, no partial state)', async () => {
+    const out = path.join(tmp, 'first');
+    const exit = await startChild(out, BASE, steps.indexOf('rename learner.tmp -> learner')).done;
+    expect(exit.signal).toBe('SIGKILL');
+    await expect(resume(onlyRun(out), { quiet: true })).rejects.toThrow(/no valid checkpoint to resume from \(no checkpoints\/gen-\* directory\)/);
+  }, 120_000);
+
   it('a second process may not write a live run: resume is refused while the first one trains', async () => {
     const out = path.join(tmp, 'live');
     const { child, done } = startChild(out, { ...BASE, steps: 1_000_000 }, -1);

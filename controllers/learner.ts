@@ -1,4 +1,5 @@
 import type { Controller } from '../src/core/controller.js';
+import type { CheckpointFaults } from './checkpoint/manifest.js';
 
 /**
  * What every learner (SAC, STAC, PPO, DQN, DT) offers the training driver
@@ -20,8 +21,12 @@ export interface Learner {
   learn(untilStep: number, hooks: LearnHooks): Promise<void>;
   /** A deterministic controller (mean action, frozen observation normalisation) for evaluation. */
   evalController(): Controller;
-  /** Write all state needed for a bit-exact resume into `dir` (atomically: temp dir + rename). */
-  saveCheckpoint(dir: string): Promise<void>;
+  /**
+   * Write all state needed for a bit-exact resume as a new checkpoint directory `dir`
+   * (controllers/checkpoint/checkpoint-io.ts: temp dir, manifest, rename). `faults` is a test hook.
+   */
+  saveCheckpoint(dir: string, faults?: CheckpointFaults): Promise<void>;
+  /** Restore from `dir`, verifying its manifest first (a clear error names a damaged file). */
   loadCheckpoint(dir: string): Promise<void>;
   /** Write the policy artifact (DESIGN.md) into `dir`. */
   exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void>;

@@ -13,14 +13,47 @@ import { NotFoundError, ValidationError } from '../src/core/errors.js';
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCENES_DIR = path.join(PACKAGE_ROOT, 'scenes');
 
+/**
+ * No number in a scene is larger than this in magnitude: the worlds are at most kilometres in
+ * metres, and a value like 1e308 is a typo or an attack, not a setting (it overflows to Infinity
+ * in the first product).
+ */
+export const MAX_MAGNITUDE = 1e6;
+
 // Field helpers: one schema is the check, the type and the message.
-export const num = () => z.number({ error: (iss) => (iss.input === undefined ? 'required' : 'expected a number') });
+export const num = () =>
+  z
+    .number({ error: (iss) => (iss.input === undefined ? 'required' : 'expected a number') })
+    .min(-MAX_MAGNITUDE, `expected a number >= -${MAX_MAGNITUDE}`)
+    .max(MAX_MAGNITUDE, `expected a number <= ${MAX_MAGNITUDE}`);
 export const posNum = () => num().positive('expected a positive number');
 export const nonNegNum = () => num().nonnegative('expected a number >= 0');
 export const posInt = () => num().int('expected an integer').positive('expected a positive integer');
 export const fraction = () => num().min(0, 'expected a number in [0, 1]').max(1, 'expected a number in [0, 1]');
 export const vec3 = () => z.tuple([num(), num(), num()], { error: 'expected [x, y, z]' });
 export const color = () => z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a colour like "#4a90d9"');
+
+/** A positive number no larger than `max` (a physical limit); `unit` is shown in the message. */
+export const posNumUpTo = (max: number, unit: string) => posNum().max(max, `expected at most ${max} ${unit}`);
+
+/** Cross-field checks (in a schema's superRefine): `check(ok, path, reason)` adds an issue at `path` when not ok. */
+export type Check = (ok: boolean, path: PropertyKey[], message: string) => void;
+export function checker(ctx: z.RefinementCtx): Check {
+  return (ok, path, message) => {
+    if (!ok) ctx.addIssue({ code: 'custom', path, message, input: undefined });
+  };
+}
+
+/** The physics steps at least once per control step. */
+export function checkRates(check: Check, s: { physicsHz: number; controlHz: number }): void {
+  check(s.controlHz <= s.physicsHz, ['controlHz'], `expected at most physicsHz (${s.physicsHz}): the physics must step at least once per control step`);
+}
+
+/** `p` ([x, y, ...]) lies on the floor [0, Lx] × [0, Ly]. */
+export function checkInsideArea(check: Check, path: PropertyKey[], p: readonly number[], size: readonly [number, number]): void {
+  const inside = p[0] >= 0 && p[0] <= size[0] && p[1] >= 0 && p[1] <= size[1];
+  check(inside, path, `[${p[0]}, ${p[1]}] lies outside the area [0, ${size[0]}] × [0, ${size[1]}]`);
+}
 
 /** Fields every scene has. */
 export const sceneBase = {

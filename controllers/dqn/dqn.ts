@@ -22,15 +22,15 @@ import type { EpisodeStats } from '../../src/core/env.js';
 import { ContractError, ValidationError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { SyncVectorEnv } from '../../src/core/vector-env.js';
-import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
 import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
 import { Adam, flatten, unflatten } from '../nn/index.js';
 import { PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
+import type { CheckpointFaults } from '../checkpoint/manifest.js';
 import { canSnapshot, restartSeed, restoreEnv, snapshotEnv, type EnvSnapshot } from '../checkpoint/env-snapshot.js';
 import type { LearnerOptions } from '../registry.js';
-import { type Batch, ReplayBuffer } from '../sac/replay-buffer.js';
+import { type Batch, ReplayBuffer } from '../replay/replay-buffer.js';
 import { type DqnConfig, DqnConfigSchema } from './config.js';
 import { dqnTargets, huberLoss, QNetwork } from './q-network.js';
 
@@ -254,7 +254,7 @@ export class DqnLearner implements Learner {
     });
   }
 
-  async saveCheckpoint(dir: string): Promise<void> {
+  async saveCheckpoint(dir: string, faults?: CheckpointFaults): Promise<void> {
     const adam = this.optimizer.getState();
     const state = {
       kind: 'dqn',
@@ -280,7 +280,7 @@ export class DqnLearner implements Learner {
       obs: this.obs,
       buffer: this.buffer.serialize(),
     };
-    await replaceDirAtomic(dir, (tmp) => writeCheckpointFiles(tmp, state, arrays));
+    writeCheckpointFiles(dir, state, arrays, faults);
   }
 
   async loadCheckpoint(dir: string): Promise<void> {

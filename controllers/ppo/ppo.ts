@@ -22,13 +22,13 @@ import { ValidationError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Space } from '../../src/core/spaces.js';
 import { SyncVectorEnv } from '../../src/core/vector-env.js';
-import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
 import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
 import { Adam, categoricalEntropy, categoricalLogProb, categoricalSample, flatten, gaussianEntropy, gaussianLogProb, initWeights, Mlp, unflatten } from '../nn/index.js';
 import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
+import type { CheckpointFaults } from '../checkpoint/manifest.js';
 import { type PpoConfig, PpoConfigSchema } from './config.js';
 import { canSnapshot, restartSeed, restoreEnv, snapshotEnv, type EnvSnapshot } from '../checkpoint/env-snapshot.js';
 import { computeGae } from './gae.js';
@@ -398,7 +398,7 @@ export class PpoLearner implements Learner {
     });
   }
 
-  async saveCheckpoint(dir: string): Promise<void> {
+  async saveCheckpoint(dir: string, faults?: CheckpointFaults): Promise<void> {
     const adam = this.optimizer.getState();
     const envs = this.vec.envs.map((e) => snapshotEnv(e));
     const state = {
@@ -422,7 +422,7 @@ export class PpoLearner implements Learner {
       adamV: flatten(adam.v),
       obs: this.obs,
     };
-    await replaceDirAtomic(dir, (tmp) => writeCheckpointFiles(tmp, state, arrays));
+    writeCheckpointFiles(dir, state, arrays, faults);
   }
 
   async loadCheckpoint(dir: string): Promise<void> {

@@ -7,21 +7,20 @@
  * Tensor plumbing (variables, kernels, Adam) lives in controllers/nn so the update below maps
  * line by line onto the equations: target → critic loss → actor loss → temperature → soft update.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Env } from '../../src/core/env.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Box } from '../../src/core/spaces.js';
-import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
 import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
-import { Adam, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
-import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy } from '../policy/index.js';
+import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
+import type { CheckpointFaults } from '../checkpoint/manifest.js';
+import { Adam, flatten, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
+import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
-import { ReplayBuffer, type Batch } from './replay-buffer.js';
+import { ReplayBuffer, type Batch } from '../replay/replay-buffer.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyper-parameters (defaults: CleanRL sac_continuous_action.py; STAC: REFERENCES.md "STAC")
@@ -86,6 +85,24 @@ export function parseSacConfig(raw: Record<string, unknown>, kind: 'sac' | 'stac
   const stac = c.critic === 'distributional';
   return { ...c, dropout: c.dropout ?? (stac ? 0.01 : 0), layerNorm: c.layerNorm ?? stac };
 }
+
+/** What state.json of a SAC/STAC checkpoint holds beside its arrays (tensors, replay). */
+type SacCheckpointState = {
+  format: string;
+  kind: string;
+  config: SacConfig;
+  seed: number;
+  envSteps: number;
+  updates: number;
+  episodeIndex: number;
+  rng: ReturnType<Rng['getState']>;
+  actorOptT: number;
+  criticOptT: number;
+  logAlpha: ReturnType<ScalarAdam['getState']>;
+  normalizer: NormalizerState | null;
+  buffer: { pos: number; size: number };
+  tensorSizes: number[];
+};
 
 /** Training episode k is reset with this seed, so a resumed run needs only k (see README: checkpoints). */
 export const trainEpisodeSeed = (seed: number, k: number) => ((seed * 100_003 + k) >>> 0) + 1;
@@ -430,17 +447,10 @@ export class SacLearner implements Learner {
     ];
   }
 
-  async saveCheckpoint(dir: string): Promise<void> {
+  async saveCheckpoint(dir: string, faults?: CheckpointFaults): Promise<void> {
     const tensors = this.tensorState();
-    const total = tensors.reduce((n, t) => n + t.length, 0);
-    const packed = new Float32Array(total);
-    let off = 0;
-    for (const t of tensors) {
-      packed.set(t, off);
-      off += t.length;
-    }
-    const state = {
-      format: 'embody.sac-checkpoint/1',
+    const state: SacCheckpointState = {
+      format: 'embody.sac-checkpoint/2',
       kind: this.kind,
       config: this.config,
       seed: this.seed,
@@ -455,21 +465,15 @@ export class SacLearner implements Learner {
       buffer: { pos: this.buffer.pos, size: this.buffer.size },
       tensorSizes: tensors.map((t) => t.length),
     };
-    const replay = this.buffer.serialize();
-    await replaceDirAtomic(dir, (tmp) => {
-      mkdirSync(tmp, { recursive: true });
-      writeFileSync(path.join(tmp, 'tensors.bin'), new Uint8Array(packed.buffer));
-      writeFileSync(path.join(tmp, 'replay.bin'), replay);
-      writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
-    });
+    writeCheckpointFiles(dir, state, { tensors: flatten(tensors), replay: this.buffer.serialize() }, faults);
   }
 
   async loadCheckpoint(dir: string): Promise<void> {
-    const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8'));
-    if (state.format !== 'embody.sac-checkpoint/1') throw new ValidationError(`${dir}: not a SAC checkpoint (format ${state.format})`);
+    const { state: raw, arrays } = readCheckpointFiles(dir);
+    const state = raw as unknown as SacCheckpointState; // written by saveCheckpoint above, verified by its manifest
+    if (state.format !== 'embody.sac-checkpoint/2') throw new ValidationError(`${dir}: not a SAC checkpoint (format ${state.format})`);
     if (state.kind !== this.kind) throw new ValidationError(`${dir}: checkpoint of ${state.kind}, learner is ${this.kind}`);
-    const bin = readFileSync(path.join(dir, 'tensors.bin'));
-    const flat = new Float32Array(new Uint8Array(bin).buffer);
+    const flat = arrays.tensors as Float32Array;
     const sizes: number[] = state.tensorSizes;
     const expected = this.tensorState().map((t) => t.length);
     if (sizes.length !== expected.length || sizes.some((n, i) => n !== expected[i])) {
@@ -505,7 +509,7 @@ export class SacLearner implements Learner {
       this.normalizer.mean.set(n.mean);
       this.normalizer.var.set(n.var);
     }
-    this.buffer.load(new Uint8Array(readFileSync(path.join(dir, 'replay.bin'))), state.buffer);
+    this.buffer.load(arrays.replay as Uint8Array, state.buffer);
     this.obs = null;
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { color, fraction, nonNegNum, num, posInt, posNum, sceneBase } from '../scene.js';
+import { checker, color, fraction, nonNegNum, num, posInt, posNum, posNumUpTo, sceneBase } from '../scene.js';
 
 /**
  * The manipulation scene (after Yang et al., "A Deep Learning Approach to Grasping the
@@ -16,7 +16,7 @@ const range = (lo: number, hi: number) =>
 const clutter = z
   .strictObject({
     /** Number of clutter objects per reset, drawn uniformly in [min, max]. */
-    count: z.tuple([posInt(), posInt()], { error: 'expected [min, max]' }).default([6, 9]),
+    count: z.tuple([posInt().max(200, 'expected at most 200 objects'), posInt().max(200, 'expected at most 200 objects')], { error: 'expected [min, max]' }).default([6, 9]),
     /** Fraction of clutter objects that are cylinders (the rest are boxes). */
     cylinderFraction: fraction().default(0.4),
     /** Box side lengths, m. */
@@ -57,10 +57,10 @@ const gripper = z
     fingerWidth: posNum().default(0.02),
     fingerLength: posNum().default(0.05),
     friction: posNum().default(1.0),
-    /** Descent / lift speed, closing speed of each finger, push speed, m/s. */
-    speed: posNum().default(0.3),
-    closeSpeed: posNum().default(0.1),
-    pushSpeed: posNum().default(0.15),
+    /** Descent / lift speed, closing speed of each finger, push speed, m/s (limit: far above any arm). */
+    speed: posNumUpTo(10, 'm/s').default(0.3),
+    closeSpeed: posNumUpTo(10, 'm/s').default(0.1),
+    pushSpeed: posNumUpTo(10, 'm/s').default(0.15),
     /** Fingers close until objects press this deep into both pads (our stand-in for a grip-force threshold), m. */
     squeeze: nonNegNum().default(0.0015),
     /** Height of the finger tips above the table after a grasp's lift, m. */
@@ -102,7 +102,7 @@ export const manipulationSceneSchema = z.strictObject({
   workspace: z
     .strictObject({
       /** Side of the square workspace, m (paper: 0.448). */
-      size: posNum().default(0.448),
+      size: posNumUpTo(10, 'm').default(0.448),
       center: z.tuple([num(), num()], { error: 'expected [x, y]' }).default([0, 0]),
       /** The table extends this far past the workspace on each side, m. */
       tableMargin: nonNegNum().default(0.12),
@@ -110,12 +110,12 @@ export const manipulationSceneSchema = z.strictObject({
     })
     .prefault({}),
   /** Heightmap side in pixels (square); the resolution is workspace.size / pixels. */
-  heightmap: z.strictObject({ pixels: posInt().default(64) }).prefault({}),
+  heightmap: z.strictObject({ pixels: posInt().max(1024, 'expected at most 1024 pixels').default(64) }).prefault({}),
   /** Rotations of the discrete action (paper: 16, 22.5° apart). */
-  rotations: posInt().default(16),
+  rotations: posInt().max(360, 'expected at most 360 rotations').default(16),
   /** 'discrete': pixel × rotation × primitive, as the paper; 'continuous': Box(-1, 1, [4]) = (primitive, x, y, θ). */
   action: z.enum(['discrete', 'continuous']).default('discrete'),
-  physicsHz: posNum().default(240),
+  physicsHz: posNumUpTo(10_000, 'Hz').default(240),
   solverIterations: posInt().default(8),
   /** Contact natural frequency, Hz (Rapier's default is 30; 120 makes a 1.5 mm squeeze hold every test grasp). */
   contactHz: posNum().default(120),
@@ -129,6 +129,16 @@ export const manipulationSceneSchema = z.strictObject({
   target,
   gripper,
   reward,
+}).superRefine((s, ctx) => {
+  const check = checker(ctx);
+  const ws = s.workspace.size;
+  // A contact spring stiffer than the step rate cannot be integrated (Rapier: contact natural frequency).
+  check(s.contactHz <= s.physicsHz, ['contactHz'], `expected at most physicsHz (${s.physicsHz})`);
+  check(s.clutter.count[0] <= s.clutter.count[1], ['clutter', 'count'], 'expected min <= max');
+  s.target.size.forEach((d, i) => check(d <= ws / 2, ['target', 'size', i], `expected at most half the workspace (${ws / 2} m)`));
+  check(s.gripper.openWidth <= ws, ['gripper', 'openWidth'], `expected at most the workspace size (${ws} m)`);
+  check(s.clutter.spawnRadius <= ws, ['clutter', 'spawnRadius'], `expected at most the workspace size (${ws} m)`);
+  check(s.gripper.heldHeight < s.gripper.liftHeight, ['gripper', 'heldHeight'], `expected less than gripper.liftHeight (${s.gripper.liftHeight})`);
 });
 
 export type ManipulationScene = z.infer<typeof manipulationSceneSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { color, fraction, nonNegNum, num, posInt, posNum, sceneBase } from '../scene.js';
+import { checker, checkInsideArea, checkRates, color, fraction, nonNegNum, num, posInt, posNum, posNumUpTo, sceneBase } from '../scene.js';
 
 /**
  * The indoor navigation scene (after FantasyHSI's navigator / planner / critic agents).
@@ -37,12 +37,12 @@ const place = z.strictObject({ name: z.string().min(1), position: xy() });
 
 const robot = z
   .strictObject({
-    radius: posNum().default(0.2),
-    height: posNum().default(0.3),
-    mass: posNum().default(10),
-    /** Max forward speed (|v|), m/s, and max turn rate (|ω|), rad/s. */
-    maxSpeed: posNum().default(0.8),
-    maxTurnRate: posNum().default(2.0),
+    radius: posNumUpTo(5, 'm').default(0.2),
+    height: posNumUpTo(5, 'm').default(0.3),
+    mass: posNumUpTo(1000, 'kg').default(10),
+    /** Max forward speed (|v|), m/s, and max turn rate (|ω|), rad/s (limits: far above any indoor robot). */
+    maxSpeed: posNumUpTo(10, 'm/s').default(0.8),
+    maxTurnRate: posNumUpTo(50, 'rad/s').default(2.0),
     /** Limits of the wheel controller's tracking, m/s² and rad/s². */
     maxAccel: posNum().default(2.0),
     maxAngularAccel: posNum().default(6.0),
@@ -55,8 +55,8 @@ const robot = z
 
 const lidar = z
   .strictObject({
-    rays: posInt().default(32),
-    maxRange: posNum().default(5),
+    rays: posInt().max(4096, 'expected at most 4096 rays').default(32),
+    maxRange: posNumUpTo(1000, 'm').default(5),
     /** Height of the scan plane above the floor, m. */
     height: posNum().default(0.15),
     /** Std of the Gaussian range noise, m. */
@@ -126,8 +126,8 @@ const reward = z
 export const navSceneSchema = z.strictObject({
   ...sceneBase,
   task: z.literal('navigation'),
-  area: z.strictObject({ size: z.tuple([posNum(), posNum()], { error: 'expected [Lx, Ly]' }) }),
-  physicsHz: posNum().default(60),
+  area: z.strictObject({ size: z.tuple([posNumUpTo(10_000, 'm'), posNumUpTo(10_000, 'm')], { error: 'expected [Lx, Ly]' }) }),
+  physicsHz: posNumUpTo(10_000, 'Hz').default(60),
   controlHz: posNum().default(10),
   maxEpisodeSteps: posInt().default(1200),
   walls: z
@@ -156,6 +156,21 @@ export const navSceneSchema = z.strictObject({
   mapResolution: posNum().default(0.05),
   critic,
   reward,
+}).superRefine((s, ctx) => {
+  const check = checker(ctx);
+  checkRates(check, s);
+  const size = s.area.size;
+  const half = Math.min(...size) / 2;
+  check(s.robot.radius < half, ['robot', 'radius'], `expected less than half the area's side (${half} m)`);
+  check(s.goalRadius < half, ['goalRadius'], `expected less than half the area's side (${half} m)`);
+  check(s.mapResolution < half, ['mapResolution'], `expected less than half the area's side (${half} m)`);
+  check(s.goals.minDistance <= s.goals.maxDistance, ['goals', 'minDistance'], `expected at most goals.maxDistance (${s.goals.maxDistance})`);
+  s.places.forEach((p, i) => checkInsideArea(check, ['places', i, 'position'], p.position, size));
+  s.furniture.forEach((f, i) => checkInsideArea(check, ['furniture', i, 'center'], f.center, size));
+  s.walls.segments.forEach((w, i) => {
+    checkInsideArea(check, ['walls', 'segments', i, 'from'], w.from, size);
+    checkInsideArea(check, ['walls', 'segments', i, 'to'], w.to, size);
+  });
 });
 
 export type NavScene = z.infer<typeof navSceneSchema>;

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../experiment/atomic.js';
+import { processAlive } from '../experiment/run-dir.js';
 import { Rng } from '../core/rng.js';
 import type { Controller } from '../core/controller.js';
 import { Box } from '../core/spaces.js';
@@ -19,6 +21,11 @@ import { MAIN_FILE, METADATA_FILE, minariMetadata, readEpisodesHdf5, writeEpisod
  * rerun with the same arguments skips the chunks on disk and produces exactly the same dataset.
  * When every chunk is there, they are merged into `data/main_data.hdf5` + `data/metadata.json`
  * (each atomic), the card is written, and `.partial/` is removed.
+ *
+ * Each chunk has a record `chunk-<n>.json` (its size and sha256), written after the chunk. On resume
+ * a chunk is used only when it matches its record; a damaged or unrecorded one is named in one line,
+ * discarded and collected again (it is never opened, so HDF5 prints nothing). Temp files that an
+ * interrupted write or merge left behind (`*.tmp-<pid>-<time>` of a process that is gone) are removed.
  */
 export interface CollectOptions {
   scene: string;
@@ -31,6 +38,8 @@ export interface CollectOptions {
   onEpisode?: (ep: Episode, done: number, total: number) => void;
   /** Stop after this many chunks (tests use it to simulate an interruption). */
   maxChunks?: number;
+  /** One line per damaged chunk discarded or temp file removed (default: stderr). */
+  warn?: (line: string) => void;
 }
 
 export interface DatasetCard {
@@ -91,6 +100,8 @@ export async function collect(opts: CollectOptions): Promise<{ dataset: OfflineD
   const partial = path.join(data, '.partial');
   const plan = { scene: opts.scene, seed: opts.seed, episodes: opts.episodes, chunkSize, sources: opts.sources, datasetId };
   const planFile = path.join(partial, 'plan.json');
+  const warn = opts.warn ?? ((line: string) => process.stderr.write(`embody collect: ${line}\n`));
+  for (const f of [...removeStaleTemps(data), ...removeStaleTemps(partial)]) warn(`${f}: removed a temp file left by an interrupted write`);
   if (existsSync(path.join(data, METADATA_FILE)) && !existsSync(partial)) {
     throw new ValidationError(`${opts.out} already holds a finished dataset; choose another --out or delete it`);
   }
@@ -127,9 +138,15 @@ export async function collect(opts: CollectOptions): Promise<{ dataset: OfflineD
     const lo = c * chunkSize;
     const hi = Math.min(opts.episodes, lo + chunkSize);
     if (existsSync(chunkFile(c))) {
-      resumedChunks++;
-      done += hi - lo;
-      continue;
+      const damage = chunkDamage(chunkFile(c));
+      if (damage === null) {
+        resumedChunks++;
+        done += hi - lo;
+        continue;
+      }
+      warn(`${chunkFile(c)}: ${damage}; discarded, collecting it again`);
+      rmSync(chunkFile(c), { force: true });
+      rmSync(recordFile(chunkFile(c)), { force: true });
     }
     if (opts.maxChunks !== undefined && written >= opts.maxChunks) break;
     const eps: Episode[] = [];
@@ -143,6 +160,7 @@ export async function collect(opts: CollectOptions): Promise<{ dataset: OfflineD
       opts.onEpisode?.(ep, done, opts.episodes);
     }
     await writeEpisodesHdf5(chunkFile(c), eps, meta);
+    writeJsonAtomic(recordFile(chunkFile(c)), chunkRecord(chunkFile(c)));
     written++;
   }
   for (const c of policyCache.values()) c.dispose?.();
@@ -160,6 +178,37 @@ export async function collect(opts: CollectOptions): Promise<{ dataset: OfflineD
   writeJsonAtomic(path.join(opts.out, 'card.json'), card);
   rmSync(partial, { recursive: true, force: true });
   return { dataset, card, resumedChunks };
+}
+
+const recordFile = (chunk: string) => chunk.replace(/\.hdf5$/, '.json');
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const chunkRecord = (chunk: string) => ({ file: path.basename(chunk), bytes: statSync(chunk).size, sha256: sha256(chunk) });
+
+/** Why a chunk on disk cannot be used (null: it matches its record). */
+function chunkDamage(chunk: string): string | null {
+  const rec = recordFile(chunk);
+  if (!existsSync(rec)) return `no record ${path.basename(rec)} (written after the chunk: the collection stopped in between)`;
+  let want: { bytes: number; sha256: string };
+  try {
+    want = JSON.parse(readFileSync(rec, 'utf8'));
+  } catch {
+    return `its record ${path.basename(rec)} is not readable JSON`;
+  }
+  const bytes = statSync(chunk).size;
+  if (bytes !== want.bytes) return `${bytes} bytes, its record says ${want.bytes} (truncated)`;
+  if (sha256(chunk) !== want.sha256) return 'its sha256 differs from its record (corrupted)';
+  return null;
+}
+
+/** Remove `*.tmp-<pid>-<time>` files in `dir` whose writer is gone; returns their paths. */
+function removeStaleTemps(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const stale = readdirSync(dir).filter((f) => {
+    const m = /\.tmp-(\d+)-\d+$/.exec(f);
+    return m !== null && Number(m[1]) !== process.pid && !processAlive(Number(m[1]));
+  });
+  for (const f of stale) rmSync(path.join(dir, f), { recursive: true, force: true });
+  return stale.map((f) => path.join(dir, f));
 }
 
 function runEpisode(

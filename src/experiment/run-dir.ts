@@ -1,6 +1,8 @@
-import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
+import { ValidationError } from '../core/errors.js';
 import { writeJsonAtomic } from './atomic.js';
 
 /**
@@ -85,6 +87,67 @@ export class RunDir {
     return path.join(this.dir, ...parts);
   }
 
+  /**
+   * Take the run's lock file (`run.lock`: pid, host), so that two processes never write one run.
+   * A lock held by a live process is refused; one left by a dead process on this host is taken
+   * over. Returns the release function.
+   */
+  lock(): () => void {
+    const file = path.join(this.dir, 'run.lock');
+    const mine = JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }) + '\n';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(file, 'wx');
+        writeSync(fd, mine);
+        fsyncSync(fd);
+        closeSync(fd);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+        const holder = readLock(file);
+        if (holder && holder.host !== hostname()) {
+          throw new ValidationError(`${file}: the run is locked by pid ${holder.pid} on host ${holder.host}; if that process is gone, delete the lock file`);
+        }
+        if (holder && processAlive(holder.pid)) {
+          throw new ValidationError(`${file}: the run is in use by pid ${holder.pid} (started ${holder.startedAt}); a second process may not write it`);
+        }
+        unlinkSync(file); // stale (dead pid, or a torn lock file): take it over
+      }
+    }
+    return () => {
+      if (readLock(file)?.pid === process.pid) unlinkSync(file);
+    };
+  }
+
+  /** Make the metrics written so far durable, and say how far they reach (for a checkpoint). */
+  syncMetrics(): { bytes: number } {
+    if (!existsSync(this.metricsFile)) return { bytes: 0 };
+    const fd = openSync(this.metricsFile, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return { bytes: statSync(this.metricsFile).size };
+  }
+
+  /**
+   * Cut metrics.jsonl back to what a checkpoint covers (`bytes`, `lines`): lines written after it are
+   * written again by the resumed run. Lines the checkpoint covers are never dropped: a shorter file,
+   * or one whose covered part is not `lines` whole lines, is an error.
+   */
+  reconcileMetrics(bytes: number, lines: number): void {
+    const size = existsSync(this.metricsFile) ? statSync(this.metricsFile).size : 0;
+    if (size < bytes) throw new ValidationError(`${this.metricsFile}: ${size} bytes, but the checkpoint covers ${bytes}: metrics lines were lost outside this run`);
+    const covered = readFileSync(this.metricsFile).subarray(0, bytes);
+    let n = 0;
+    for (const b of covered) if (b === 0x0a) n++;
+    if (n !== lines || (bytes > 0 && covered[bytes - 1] !== 0x0a)) {
+      throw new ValidationError(`${this.metricsFile}: the first ${bytes} bytes hold ${n} lines, the checkpoint says ${lines}: the file was changed outside this run`);
+    }
+    if (size > bytes) truncateSync(this.metricsFile, bytes);
+  }
+
   /** Append one metrics line. A line is small and appended whole, so a crash loses at most the last one. */
   logMetrics(step: number, figures: Record<string, number | string>): void {
     const line = { step, wallTime: (Date.now() - this.t0) / 1000, time: new Date().toISOString(), ...figures };
@@ -107,5 +170,24 @@ export class RunDir {
           return []; // a torn last line after a crash
         }
       });
+  }
+}
+
+function readLock(file: string): { pid: number; host: string; startedAt: string } | null {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof v?.pid === 'number' && typeof v?.host === 'string' ? v : null;
+  } catch {
+    return null; // gone meanwhile, or torn by a crash while it was written
+  }
+}
+
+/** Whether a process with this pid runs on this host (signal 0 probes without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
   }
 }

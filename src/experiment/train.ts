@@ -1,8 +1,10 @@
-import { existsSync, readFileSync, truncateSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import type { FrameSink } from '../core/frames.js';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
+import type { CheckpointFaults } from '../../controllers/checkpoint/manifest.js';
+import type { SkippedGeneration } from '../../controllers/checkpoint/store.js';
 import { writeJsonAtomic } from './atomic.js';
 import { createProgress } from './progress.js';
 import { runEpisodes, summarise } from './rollout.js';
@@ -19,7 +21,13 @@ import { RunDir } from './run-dir.js';
  *
  * Resume is bit-exact: checkpoints are taken only between learn() calls, and learners end the
  * episode in progress at the end of every learn() call (both in uninterrupted and resumed runs),
- * so no env state has to be snapshotted. metrics.jsonl is cut back to the checkpoint's line count.
+ * so no env state has to be snapshotted.
+ *
+ * Checkpoints (controllers/checkpoint/README.md): each is a generation `checkpoints/gen-N/` holding
+ * `learner/` (the learner's files), `driver.json` (steps, best return, how far metrics.jsonl
+ * reaches) and a manifest; resume takes the newest one that verifies. metrics.jsonl is synced
+ * before each checkpoint and cut back to exactly the bytes the checkpoint covers on resume.
+ * `run.lock` keeps a second process out of a live run.
  *
  * Config: learner defaults ← configs/<scene>.<kind>.json ← --config file ← CLI flags.
  * Driver keys (the learner ignores them): steps, evalEvery, evalEpisodes.
@@ -45,6 +53,8 @@ export interface TrainOptions {
   view?: number;
   /** Record the first episode of each evaluation to episodes/eval-<step>/<n>.mcap. */
   record?: boolean;
+  /** Test hook: called at every write and rename of a checkpoint (fault-injection tests kill the process there). */
+  checkpointFaults?: CheckpointFaults;
 }
 
 export interface TrainResult {
@@ -58,6 +68,8 @@ export interface TrainResult {
   backend: string;
   /** True when maxWallSeconds stopped the run before `steps`. */
   timedOut: boolean;
+  /** On resume: the checkpoint used, its env steps, and newer ones skipped as damaged (with the reason). */
+  resumedFrom?: { checkpoint: string; envSteps: number; skipped: SkippedGeneration[] };
 }
 
 export const DRIVER_DEFAULTS = { steps: 100_000, evalEvery: 10_000, evalEpisodes: 10 };
@@ -81,35 +93,66 @@ function readJson(file: string): Record<string, unknown> {
 /** Evaluation episode j of a run with this seed: disjoint from training seeds (controllers/sac trainEpisodeSeed). */
 export const evalEpisodeSeed = (seed: number) => ((seed * 7919 + 0x7f000000) >>> 0);
 
+/** checkpoints/gen-N/driver.json: the driver's part of a checkpoint. */
 interface DriverState {
   envSteps: number;
+  /** metrics.jsonl lines and bytes this checkpoint covers. */
   metricsLines: number;
+  metricsBytes: number;
   bestEvalReturn: number | null;
   wallSeconds: number;
 }
 
+/** Resume the run in `runDir` from its newest valid checkpoint (what `embody train --resume` does). */
+export function resume(runDir: string, opts: Omit<TrainOptions, 'resume' | 'scene' | 'controller'> = {}): Promise<TrainResult> {
+  return train({ ...opts, scene: '', controller: '', resume: runDir });
+}
+
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  let release: (() => void) | null = null;
+  try {
+    return await trainLocked(opts, (run) => (release = run.lock()));
+  } finally {
+    (release as (() => void) | null)?.();
+  }
+}
+
+async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Promise<TrainResult> {
   const { initBackend } = await import('../../controllers/backend.js');
   const { createLearner } = await import('../../controllers/registry.js');
   const { createEnv, loadScene } = await import('../../sim/registry.js');
+  const { CheckpointStore } = await import('../../controllers/checkpoint/store.js');
+  const { writeFileDurable } = await import('../../controllers/checkpoint/manifest.js');
 
   let run: RunDir;
   let config: Record<string, unknown>;
   let scene: string;
   let kind: string;
   let seed: number;
-  let state: DriverState = { envSteps: 0, metricsLines: 0, bestEvalReturn: null, wallSeconds: 0 };
+  let state: DriverState = { envSteps: 0, metricsLines: 0, metricsBytes: 0, bestEvalReturn: null, wallSeconds: 0 };
+  let store: InstanceType<typeof CheckpointStore>;
+  let resumedFrom: TrainResult['resumedFrom'];
 
   if (opts.resume) {
     run = RunDir.open(opts.resume);
+    lock(run);
     const rc = run.config();
     config = { ...(rc.config as Record<string, unknown>), ...(opts.steps ? { steps: opts.steps } : {}) };
     scene = rc.scene;
     kind = rc.controller;
     seed = rc.seed;
-    const stateFile = run.path('checkpoints', 'driver.json');
-    if (!existsSync(stateFile)) throw new ValidationError(`${opts.resume}: no checkpoint to resume from (checkpoints/driver.json)`);
-    state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    store = new CheckpointStore(run.path('checkpoints'));
+    store.cleanTemps();
+    const { found, skipped } = store.newestValid();
+    if (!found) {
+      const legacy = existsSync(run.path('checkpoints', 'driver.json')) ? ' (checkpoints/learner/ + driver.json is the layout of embody before generations; start a new run)' : '';
+      const why = skipped.length ? skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') : `no checkpoints/gen-* directory${legacy}`;
+      throw new ValidationError(`${opts.resume}: no valid checkpoint to resume from (${why})`);
+    }
+    for (const s of skipped) process.stderr.write(`embody: skipping damaged checkpoint ${s.reason}\n`);
+    if (skipped.length) process.stderr.write(`embody: resuming from the previous good checkpoint ${found.dir}\n`);
+    state = readJson(path.join(found.dir, 'driver.json')) as unknown as DriverState;
+    resumedFrom = { checkpoint: found.dir, envSteps: state.envSteps, skipped };
   } else {
     kind = opts.controller;
     seed = opts.seed ?? 0;
@@ -139,24 +182,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       config,
       argv: process.argv.slice(2),
     });
+    lock(run);
+    store = new CheckpointStore(run.path('checkpoints'));
   }
   const steps = Number(config.steps);
   const evalEvery = Number(config.evalEvery);
   const evalEpisodes = Number(config.evalEpisodes);
 
   const learner = await createLearner(kind, { makeEnv: (s) => createEnv(sceneRef, { seed: s }), seed, config });
-  if (opts.resume) {
-    await learner.loadCheckpoint(run!.path('checkpoints', 'learner'));
-    // Forget metrics written after the checkpoint: the resumed run writes them again.
-    const metricsFile = run!.path('metrics.jsonl');
-    if (existsSync(metricsFile)) {
-      const text = readFileSync(metricsFile, 'utf8');
-      const lines = text.split('\n').filter((l) => l.length);
-      if (lines.length > state.metricsLines) {
-        const keep = lines.slice(0, state.metricsLines).join('\n');
-        truncateSync(metricsFile, Buffer.byteLength(keep ? keep + '\n' : ''));
-      }
-    }
+  if (resumedFrom) {
+    await learner.loadCheckpoint(path.join(resumedFrom.checkpoint, 'learner'));
+    // Forget metrics written after the checkpoint (the resumed run writes them again); keep every line it covers.
+    run!.reconcileMetrics(state.metricsBytes, state.metricsLines);
   }
   const r = run!;
   const evalEnv = await createEnv(sceneRef, { seed: evalEpisodeSeed(seed) });
@@ -229,10 +266,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       bestEvalReturn = evalReturn;
       await learner.exportPolicy(r.path('policy-best'), meta);
     }
-    // Checkpoint: learner state first, then the driver's (which names the learner checkpoint as valid).
-    await learner.saveCheckpoint(r.path('checkpoints', 'learner'));
+    // Checkpoint: one new generation holding the learner and the driver state, metrics synced first.
     const wallSeconds = (performance.now() - t0) / 1000;
-    writeJsonAtomic(r.path('checkpoints', 'driver.json'), { envSteps: learner.envSteps, metricsLines, bestEvalReturn, wallSeconds } satisfies DriverState);
+    const driver: DriverState = { envSteps: learner.envSteps, metricsLines, metricsBytes: r.syncMetrics().bytes, bestEvalReturn, wallSeconds };
+    await store!.save(async (tmp) => {
+      await learner.saveCheckpoint(path.join(tmp, 'learner'), opts.checkpointFaults);
+      writeFileDurable(path.join(tmp, 'driver.json'), JSON.stringify(driver, null, 2) + '\n', opts.checkpointFaults);
+      return ['driver.json', 'learner/manifest.json'];
+    }, opts.checkpointFaults);
     if (opts.maxWallSeconds !== undefined && (performance.now() - tStart) / 1000 > opts.maxWallSeconds && learner.envSteps < steps) {
       timedOut = true;
       break;
@@ -242,7 +283,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const meta = { runId: r.id, scene, taskId: spec.id };
   await learner.exportPolicy(r.path('policy'), meta);
   const wallSeconds = (performance.now() - t0) / 1000;
-  const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut };
+  const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut, resumedFrom };
   r.writeSummary({ scene, controller: kind, seed, steps, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, finalEval, bestEvalReturn, timedOut });
   learner.dispose();
   evalEnv.close();
@@ -269,8 +310,11 @@ function fmt(x: number): string {
   return Number.isFinite(x) ? x.toFixed(1) : '—';
 }
 
-/** Size in bytes of a run's checkpoint (for messages). */
+/** Size in bytes of a run's newest checkpoint generation (for messages). */
 export function checkpointBytes(runDir: string): number {
-  const f = path.join(runDir, 'checkpoints', 'learner', 'replay.bin');
-  return existsSync(f) ? statSync(f).size : 0;
+  const root = path.join(runDir, 'checkpoints');
+  const newest = existsSync(root) ? readdirSync(root).filter((n) => /^gen-\d+$/.test(n)).sort().pop() : undefined;
+  if (!newest) return 0;
+  const manifest = JSON.parse(readFileSync(path.join(root, newest, 'learner', 'manifest.json'), 'utf8')) as { files: { bytes: number }[] };
+  return manifest.files.reduce((n, f) => n + f.bytes, 0);
 }

@@ -197,7 +197,12 @@ export class Bridge {
     // A lockstep device re-announces the state it waits at; count its reward once.
     const repeat = ep !== undefined && ep.step === slot.lastStep && slot.prevState !== null;
     if (!repeat) {
-      if (slot.prevState !== null && slot.lastSetpoint) slot.episodeReturn += model.reward(slot.prevState, state, slot.lastSetpoint);
+      if (slot.prevState !== null && slot.lastSetpoint) {
+        const r = model.reward(slot.prevState, state, slot.lastSetpoint);
+        slot.episodeReturn += r;
+        // As a rollout does: a return-conditioned policy (the DT) hears each reward before its next act.
+        slot.controller.observeReward?.(r);
+      }
       slot.prevState = state;
       slot.lastStep = ep?.step ?? -1;
     }

@@ -1,4 +1,14 @@
 import type { Controller } from '../src/core/controller.js';
+import type { TaskParams } from './policy/manifest.js';
+
+/** What the driver tells a learner about the artifact it exports: run, scene, task, and the task model's parameters. */
+export interface ExportMeta {
+  runId: string;
+  scene: string;
+  taskId: string;
+  /** Limits, timing and scene configuration (TaskEnv.taskParams); recorded in the manifest's `task`. */
+  task?: TaskParams | null;
+}
 
 /**
  * What every learner (SAC, STAC, PPO, DQN, DT) offers the training driver
@@ -23,8 +33,8 @@ export interface Learner {
   /** Write all state needed for a bit-exact resume into `dir` (atomically: temp dir + rename). */
   saveCheckpoint(dir: string): Promise<void>;
   loadCheckpoint(dir: string): Promise<void>;
-  /** Write the policy artifact (DESIGN.md) into `dir`. */
-  exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void>;
+  /** Write the policy artifact (DESIGN.md, `embody.policy/2`) into `dir`. */
+  exportPolicy(dir: string, meta: ExportMeta): Promise<void>;
   dispose(): void;
 }
 

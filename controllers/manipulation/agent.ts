@@ -342,8 +342,9 @@ export async function trainCritic(opts: {
   saveDir: string;
   log?: (line: string) => void;
 }): Promise<Record<string, number | string>> {
-  const { createEnv } = await import('../../sim/registry.js');
-  const env = await createEnv(opts.sceneName, { seed: opts.seed });
+  const { createEnv, loadScene } = await import('../../sim/registry.js');
+  const sceneConfig = loadScene(opts.sceneName).scene;
+  const env = await createEnv(sceneConfig, { seed: opts.seed });
   const agent = await createCriticAgent(env.spec, { seed: opts.seed, model: env.model });
   const g = agent.model.geometry;
   const n = g.P * g.P;
@@ -436,7 +437,7 @@ export async function trainCritic(opts: {
     coordinatorLabels: coordY.length,
     seconds: (performance.now() - t0) / 1000,
   };
-  await agent.save(opts.saveDir, { training: report });
+  await agent.save(opts.saveDir, { training: report }, { task: env.taskParams(sceneConfig) });
   agent.dispose();
   env.close();
   return report;

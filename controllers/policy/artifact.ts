@@ -193,3 +193,24 @@ export function readMlpWeights(dir: string, mlp: MlpSection): Float32Array[] {
     return w;
   });
 }
+
+/** A scripted controller as an artifact (runtime `scripted`): deployable to an agent like any policy. */
+export async function saveScripted(dir: string, opts: { name: string; options?: Record<string, string>; spec: { id: string; scene: string; observationSpace: Space; actionSpace: Space }; task?: TaskParams | null }): Promise<PolicyManifest> {
+  return writePolicyDir(
+    dir,
+    {
+      runtime: 'scripted',
+      kind: opts.name,
+      taskId: opts.spec.id,
+      scene: opts.spec.scene,
+      observationSpace: opts.spec.observationSpace.toJSON(),
+      actionSpace: opts.spec.actionSpace.toJSON(),
+      observationNormalization: null,
+      actionScaling: null,
+      task: opts.task ?? null,
+      trainingRunId: null,
+      scripted: { name: opts.name, options: opts.options ?? {} },
+    },
+    {},
+  );
+}

@@ -1,5 +1,5 @@
 /** The policy artifact (`embody.policy/2`): see README.md. */
-export { savePolicy, writePolicyDir, verifyPolicyFiles, readMlpWeights, actionScalingFor, normalizationOf, type SavePolicyOptions, type ManifestDraft } from './artifact.js';
+export { savePolicy, saveScripted, writePolicyDir, verifyPolicyFiles, readMlpWeights, actionScalingFor, normalizationOf, type SavePolicyOptions, type ManifestDraft } from './artifact.js';
 export { loadPolicy, readPolicyManifest, checkPolicyFits, isPolicyDir, mlpController, type LoadPolicyOptions, type LoadedPolicy, type PolicyTarget } from './load-policy.js';
 export { convertPolicy, type ConvertOptions } from './convert.js';
 export { PolicyController, type PolicyParts } from './controller.js';

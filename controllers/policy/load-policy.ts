@@ -142,9 +142,11 @@ function shapeOf(s: SpaceJSONManifest | Space): string {
 export function checkPolicyFits(dir: string, manifest: PolicyManifest, target: PolicyTarget): void {
   const where = `task ${target.id}${target.scene ? ` (scene ${target.scene})` : ''}`;
   const what = `policy ${dir} (${manifest.kind}, trained on ${manifest.taskId}${manifest.scene ? `/${manifest.scene}` : ''})`;
-  if (manifest.taskId !== target.id) throw new ContractError(`${what} is for task ${manifest.taskId}, but it was given ${where}`);
   const obsP = shapeOf(manifest.observationSpace);
   const obsT = shapeOf(target.observationSpace);
+  if (manifest.taskId !== target.id) {
+    throw new ContractError(`${what} is for task ${manifest.taskId} (observations of shape ${obsP}), but it was given ${where} (observations of shape ${obsT})`);
+  }
   if (obsP !== obsT) {
     const hint =
       manifest.taskId === 'navigation' && manifest.runtime === 'mlp'
@@ -198,6 +200,10 @@ async function buildController(dir: string, manifest: PolicyManifest, target: Po
     case 'nav-composite': {
       const { navCompositeController } = await import('../planning/composite.js');
       return navCompositeController(dir, manifest, envSpecOf(target, manifest), context);
+    }
+    case 'scripted': {
+      const { createScripted } = await import('../registry.js');
+      return createScripted(manifest.scripted.name, envSpecOf(target, manifest), { ...context, options: { ...manifest.scripted.options, ...context.options } });
     }
   }
 }

@@ -7,7 +7,8 @@ import { NetworkSpecSchema } from './network.js';
  *
  * Every controller kind writes the same format; `runtime` names the loader that runs it, and
  * each runtime adds its own section (`mlp`: the network; `dt`: the transformer; `manip-critic`:
- * the Q network; `nav-composite`: the planner's settings and its learned follower).
+ * the Q network; `nav-composite`: the planner's settings and its learned follower; `scripted`: a
+ * scripted controller's name and options).
  */
 export const POLICY_FORMAT = 'embody.policy/2';
 /** The format today's MLP learners wrote before v2; read by legacy.ts. */
@@ -163,12 +164,20 @@ export const NavCompositeManifestSchema = z.strictObject({
   }),
 });
 
-export const PolicyManifestSchema = z.discriminatedUnion('runtime', [MlpManifestSchema, DtManifestSchema, ManipCriticManifestSchema, NavCompositeManifestSchema]);
+/** A scripted controller by name (controllers/registry.ts SCRIPTED), so that it deploys like any policy. */
+export const ScriptedManifestSchema = z.strictObject({
+  ...common,
+  runtime: z.literal('scripted'),
+  scripted: z.strictObject({ name: z.string().min(1), options: z.record(z.string(), z.string()) }),
+});
+
+export const PolicyManifestSchema = z.discriminatedUnion('runtime', [MlpManifestSchema, DtManifestSchema, ManipCriticManifestSchema, NavCompositeManifestSchema, ScriptedManifestSchema]);
 export type PolicyManifest = z.infer<typeof PolicyManifestSchema>;
 export type MlpManifest = z.infer<typeof MlpManifestSchema>;
 export type DtManifest = z.infer<typeof DtManifestSchema>;
 export type ManipCriticManifest = z.infer<typeof ManipCriticManifestSchema>;
 export type NavCompositeManifest = z.infer<typeof NavCompositeManifestSchema>;
+export type ScriptedManifest = z.infer<typeof ScriptedManifestSchema>;
 export type PolicyRuntime = PolicyManifest['runtime'];
 export type MlpSection = z.infer<typeof MlpSectionSchema>;
 

@@ -17,7 +17,7 @@ import { Rng } from '../../src/core/rng.js';
 import type { Box } from '../../src/core/spaces.js';
 import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
-import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner, type ExportMeta } from '../learner.js';
 import { Adam, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
 import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
@@ -397,7 +397,7 @@ export class SacLearner implements Learner {
     });
   }
 
-  async exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void> {
+  async exportPolicy(dir: string, meta: ExportMeta): Promise<void> {
     await savePolicy(dir, {
       kind: this.kind,
       taskId: meta.taskId,
@@ -409,6 +409,7 @@ export class SacLearner implements Learner {
       normalizer: this.normalizer,
       actionScaling: this.scaling,
       runId: meta.runId,
+      task: meta.task,
       extra: { envSteps: this.envSteps, updates: this.updates, config: this.config },
     });
   }

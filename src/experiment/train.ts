@@ -161,6 +161,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const r = run!;
   const evalEnv = await createEnv(sceneRef, { seed: evalEpisodeSeed(seed) });
   const spec = evalEnv.spec;
+  // The scene the policy artifact records (its task parameters: what a robot needs to build observations).
+  const sceneConfig = loadScene(sceneRef).scene;
   let metricsLines = state.metricsLines;
   const log = (step: number, figures: Record<string, number | string>) => {
     r.logMetrics(step, figures);
@@ -224,7 +226,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (!tty && !quiet) {
       process.stderr.write(`${scene} ${kind} s${seed}: step ${learner.envSteps}/${steps} eval return ${evalReturn.toFixed(2)} ± ${summary.return.std.toFixed(2)}\n`);
     }
-    const meta = { runId: r.id, scene, taskId: spec.id };
+    const meta = { runId: r.id, scene, taskId: spec.id, task: evalEnv.taskParams(sceneConfig) };
     if (bestEvalReturn === null || evalReturn > bestEvalReturn) {
       bestEvalReturn = evalReturn;
       await learner.exportPolicy(r.path('policy-best'), meta);
@@ -239,7 +241,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   progress.stop();
-  const meta = { runId: r.id, scene, taskId: spec.id };
+  const meta = { runId: r.id, scene, taskId: spec.id, task: evalEnv.taskParams(sceneConfig) };
   await learner.exportPolicy(r.path('policy'), meta);
   const wallSeconds = (performance.now() - t0) / 1000;
   const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut };

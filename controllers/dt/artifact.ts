@@ -43,7 +43,7 @@ export interface DtArtifactMeta {
 }
 
 /** The flat weights in a fixed order, and that order. */
-function packWeights(raw: Weights): { flat: Float32Array; params: { name: string; size: number }[] } {
+export function packWeights(raw: Weights): { flat: Float32Array; params: { name: string; size: number }[] } {
   const names = Object.keys(raw);
   const flat = new Float32Array(names.reduce((n, k) => n + raw[k].length, 0));
   let off = 0;

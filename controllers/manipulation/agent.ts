@@ -4,7 +4,7 @@ import type { Controller, ControllerContext } from '../../src/core/controller.js
 import type { Action, EnvSpec } from '../../src/core/env.js';
 import { Rng } from '../../src/core/rng.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { writePolicyDir } from '../policy/artifact.js';
+import { taskFields, writePolicyDir } from '../policy/artifact.js';
 import { PolicyManifestSchema, type ManipCriticManifest, type TaskParams } from '../policy/manifest.js';
 import { marginOccupancy, type ManipState, type ManipulationModel } from '../../sim/manipulation/model.js';
 import { initBackend } from '../backend.js';
@@ -244,13 +244,7 @@ export class CriticAgent implements Controller {
       {
         runtime: 'manip-critic',
         kind: this.kind,
-        taskId: this.model.id,
-        scene: this.spec.scene,
-        observationSpace: this.spec.observationSpace.toJSON(),
-        actionSpace: this.spec.actionSpace.toJSON(),
-        observationNormalization: null,
-        actionScaling: null,
-        task: meta.task ?? null,
+        ...taskFields(this.spec, meta.task),
         trainingRunId: meta.runId ?? null,
         manipCritic: { weights: 'critic.json', P: g.P, R: g.R, coordinatorFitted: this.coordinatorFitted },
         ...(Object.keys(extra).length ? { extra } : {}),

@@ -4,11 +4,10 @@ import type { ControllerContext } from '../../src/core/controller.js';
 import type { EnvSpec } from '../../src/core/env.js';
 import { ContractError } from '../../src/core/errors.js';
 import type { NavModel } from '../../sim/navigation/model.js';
-import { writePolicyDir } from '../policy/artifact.js';
+import { readMlpWeights, taskFields, writePolicyDir } from '../policy/artifact.js';
 import { PolicyController } from '../policy/controller.js';
 import { checkPolicyFits, readPolicyManifest } from '../policy/load-policy.js';
 import type { NavCompositeManifest, TaskParams } from '../policy/manifest.js';
-import { readMlpWeights } from '../policy/artifact.js';
 import { followerTarget, NavAgent, navModelOf } from './agent.js';
 import { LearnedFollower } from './pursuit.js';
 
@@ -61,13 +60,7 @@ export async function saveNavComposite(dir: string, opts: SaveNavCompositeOption
     {
       runtime: 'nav-composite',
       kind,
-      taskId: opts.spec.id,
-      scene: opts.spec.scene,
-      observationSpace: opts.spec.observationSpace.toJSON(),
-      actionSpace: opts.spec.actionSpace.toJSON(),
-      observationNormalization: null,
-      actionScaling: null,
-      task: opts.task ?? null,
+      ...taskFields(opts.spec, opts.task),
       trainingRunId: follower.kind === 'learned' ? follower.trainingRunId : null,
       navigation: { critic: opts.critic, lookahead: opts.lookahead, follower },
     },

@@ -194,6 +194,19 @@ export function readMlpWeights(dir: string, mlp: MlpSection): Float32Array[] {
   });
 }
 
+/** The manifest fields of a policy that reads a task's own spaces raw (no normalisation or scaling of its own). */
+export function taskFields(spec: { id: string; scene: string; observationSpace: Space; actionSpace: Space }, task: TaskParams | null | undefined) {
+  return {
+    taskId: spec.id,
+    scene: spec.scene,
+    observationSpace: spec.observationSpace.toJSON(),
+    actionSpace: spec.actionSpace.toJSON(),
+    observationNormalization: null,
+    actionScaling: null,
+    task: task ?? null,
+  };
+}
+
 /** A scripted controller as an artifact (runtime `scripted`): deployable to an agent like any policy. */
 export async function saveScripted(dir: string, opts: { name: string; options?: Record<string, string>; spec: { id: string; scene: string; observationSpace: Space; actionSpace: Space }; task?: TaskParams | null }): Promise<PolicyManifest> {
   return writePolicyDir(
@@ -201,13 +214,7 @@ export async function saveScripted(dir: string, opts: { name: string; options?: 
     {
       runtime: 'scripted',
       kind: opts.name,
-      taskId: opts.spec.id,
-      scene: opts.spec.scene,
-      observationSpace: opts.spec.observationSpace.toJSON(),
-      actionSpace: opts.spec.actionSpace.toJSON(),
-      observationNormalization: null,
-      actionScaling: null,
-      task: opts.task ?? null,
+      ...taskFields(opts.spec, opts.task),
       trainingRunId: null,
       scripted: { name: opts.name, options: opts.options ?? {} },
     },

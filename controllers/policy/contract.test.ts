@@ -96,20 +96,14 @@ describe('policy artifact contract', () => {
     const S = env.spec.observationSpace.size;
     const A = env.spec.actionSpace.size;
     const config = dtConfig({ K: 4, embed: 8, layers: 1, heads: 2, dropout: 0 });
-    const w = initDtWeights(dtParamSpecs(config, S, A), new Rng(1));
-    const names = Object.keys(w);
-    const flat = new Float32Array(names.reduce((n, k) => n + w[k].length, 0));
-    let off = 0;
-    for (const k of names) {
-      flat.set(w[k], off);
-      off += w[k].length;
-    }
+    const { packWeights } = await import('../dt/artifact.js');
+    const { flat, params } = packWeights(initDtWeights(dtParamSpecs(config, S, A), new Rng(1)));
     const dir = path.join(tmp, 'dt-legacy');
     rmSync(dir, { recursive: true, force: true });
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(flat.buffer));
-    const dtJson = { format: 'embody.dt/1', config, obsDim: S, actDim: A, obsMean: new Array(S).fill(0), obsStd: new Array(S).fill(1), rtgScale: 10, targetReturn: 3, params: names.map((name) => ({ name, size: w[name].length })), taskId: env.spec.id, scene: 'uav-small' };
+    const dtJson = { format: 'embody.dt/1', config, obsDim: S, actDim: A, obsMean: new Array(S).fill(0), obsStd: new Array(S).fill(1), rtgScale: 10, targetReturn: 3, params, taskId: env.spec.id, scene: 'uav-small' };
     writeFileSync(path.join(dir, 'dt.json'), JSON.stringify(dtJson));
     const legacy = await loadPolicy(dir, { spec: env.spec });
     expect(legacy.legacyFormat).toBe('embody.dt/1');

@@ -28,7 +28,8 @@ export function register(program: Command): void {
       if (!scene) throw new Error('the policy does not name its scene; pass one');
       const env = await createEnv(scene, { seed });
       // The one loader: it refuses a policy whose task or shapes differ from this scene's.
-      const { controller, manifest } = await loadPolicy(policyDir, { spec: env.spec, context: { seed, model: env.model, options } });
+      const { controller, manifest, legacyFormat } = await loadPolicy(policyDir, { spec: env.spec, context: { seed, model: env.model, options } });
+      if (legacyFormat) process.stderr.write(`note: ${policyDir} is ${legacyFormat}; \`embody convert ${policyDir}\` rewrites it as ${manifest.format}\n`);
       const t0 = performance.now();
       const results = await runEpisodes({ env, controller, episodes, seed });
       const summary = summarise(results);

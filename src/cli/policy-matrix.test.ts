@@ -26,9 +26,9 @@ import { SimDriver } from '../../hardware/devices/sim.js';
  * with the artifact loader), and records every (observation, action) its controller sees. With
  * the same seed, all four must record the same pairs, bit for bit.
  *
- * The artifacts are tiny and built here: learners trained for a few dozen steps, a DT/CRDT with
- * LoRA adapters (initialised, with non-zero adapters so that merging matters), a critic agent,
- * and the committed waypoint policy inside a navigation composite. Episodes are cut to a few
+ * The artifacts are tiny and built here: learners trained for a few dozen steps, a DT trained a
+ * few updates on random episodes and a CRDT fine-tuned from it with LoRA, a critic agent
+ * (initialised), and the committed waypoint policy inside a navigation composite. Episodes are cut to a few
  * steps (scene copies with a short time limit) to keep the matrix fast.
  */
 
@@ -174,6 +174,36 @@ async function viaAgent(c: Case, robotId: string) {
 
 const cases: Case[] = [];
 
+/** A few random-action episodes of `env` as an offline dataset (for a DT trained a few updates). */
+function randomDataset(env: Awaited<ReturnType<typeof createEnv>>, episodes: number): import('../data/dataset.js').OfflineDataset {
+  const rng = new Rng(5);
+  const S = env.spec.observationSpace.size;
+  const A = env.spec.actionSpace.size;
+  const eps = Array.from({ length: episodes }, (_, id) => {
+    const obs: number[] = Array.from(env.reset({ seed: 100 + id }).obs);
+    const acts: number[] = [];
+    const rewards: number[] = [];
+    for (let t = 0; ; t++) {
+      const a = Float32Array.from({ length: A }, () => rng.uniform(-1, 1));
+      const r = env.step(a);
+      acts.push(...a);
+      rewards.push(r.reward);
+      obs.push(...r.obs);
+      if (r.terminated || r.truncated) {
+        const T = t + 1;
+        return {
+          id, seed: 100 + id, source: 'random', observations: Float32Array.from(obs), actions: Float32Array.from(acts), rewards: Float64Array.from(rewards),
+          terminations: Uint8Array.from({ length: T }, (_, i) => (i === T - 1 && r.terminated ? 1 : 0)),
+          truncations: Uint8Array.from({ length: T }, (_, i) => (i === T - 1 && r.truncated ? 1 : 0)),
+          endReason: String(r.info.endReason ?? ''), metrics: {},
+        };
+      }
+    }
+  });
+  const meta = { datasetId: 'matrix/random-v0', taskId: env.spec.id, scene: env.spec.scene, obsDim: S, actDim: A, observationSpace: env.spec.observationSpace.toJSON(), actionSpace: env.spec.actionSpace.toJSON(), controlPeriod: env.spec.controlPeriod, maxEpisodeSteps: env.spec.maxEpisodeSteps };
+  return { meta, episodes: eps };
+}
+
 beforeAll(async () => {
   broker = await startBroker({ port: 0 });
   const uav = sceneCopy('uav-small', { maxEpisodeSteps: STEPS });
@@ -205,23 +235,19 @@ beforeAll(async () => {
     cases.push({ kind, scene, ref: dir, other: kind === 'dqn' ? 'uav-small' : 'uav-city' });
   }
 
-  // Decision transformer and CRDT with LoRA (adapters with B ≠ 0, so the merge at load matters).
-  const { dtConfig } = await import('../../controllers/dt/config.js');
-  const { dtParamSpecs, initDtWeights, mergeLora } = await import('../../controllers/dt/weights.js');
-  const { saveDt } = await import('../../controllers/dt/artifact.js');
-  const S = uavEnv.spec.observationSpace.size;
-  const A = uavEnv.spec.actionSpace.size;
-  for (const [kind, over] of [
-    ['dt', {}],
-    ['crdt-lora', { eta: 1, loraRank: 2, loraAlpha: 4 }],
-  ] as const) {
-    const config = dtConfig({ K: 4, embed: 16, layers: 1, heads: 2, dropout: 0, ...over });
-    const raw = initDtWeights(dtParamSpecs(config, S, A), new Rng(kind.length));
-    for (const [k, v] of Object.entries(raw)) if (k.includes('lora')) for (let i = 0; i < v.length; i++) v[i] = 0.05 * Math.sin(i + 1);
-    const dir = path.join(tmp, kind);
-    const stats = { updates: 0, seconds: 0, finalLoss: 0, trainableParams: 0, totalParams: 0, trainableShare: 1 };
-    await saveDt(dir, { config, obsDim: S, actDim: A, weights: mergeLora(raw, config), rawWeights: raw, obsMean: new Float32Array(S), obsStd: new Float32Array(S).fill(2), rtgScale: 10, targetReturn: 5, stats }, { taskId: uavEnv.spec.id, scene: 'uav-small', kind: kind === 'dt' ? 'dt' : 'crdt' });
-    cases.push({ kind, scene: uav, ref: dir, other: 'uav-city' });
+  // Decision transformer, trained a few updates on a tiny random dataset; then CRDT fine-tuned
+  // from it with LoRA (merged at load).
+  {
+    const { trainDt } = await import('../../controllers/dt/train.js');
+    const { saveDt } = await import('../../controllers/dt/artifact.js');
+    const ds = randomDataset(uavEnv, 3);
+    const arch = { K: 4, embed: 16, layers: 1, heads: 2, dropout: 0, updates: 4, batchSize: 8 };
+    const dt = await trainDt(ds, arch, { seed: 0 });
+    await saveDt(path.join(tmp, 'dt'), dt, { taskId: uavEnv.spec.id, scene: 'uav-small', kind: 'dt' });
+    cases.push({ kind: 'dt', scene: uav, ref: path.join(tmp, 'dt'), other: 'uav-city' });
+    const crdt = await trainDt(ds, { ...arch, eta: 1, loraRank: 2, loraAlpha: 4 }, { seed: 1, init: dt.rawWeights, lora: true });
+    await saveDt(path.join(tmp, 'crdt-lora'), crdt, { taskId: uavEnv.spec.id, scene: 'uav-small', kind: 'crdt' });
+    cases.push({ kind: 'crdt-lora', scene: uav, ref: path.join(tmp, 'crdt-lora'), other: 'uav-city' });
   }
 
   // Manipulation critic (initialised network; ε = 0 when loaded).

@@ -177,7 +177,8 @@ export class RobotAgent {
   /** Resume the persisted policy, subscribe, announce, and start the clock. */
   async start(): Promise<void> {
     const dir = this.policyDir();
-    if (existsSync(path.join(dir, 'manifest.json'))) {
+    // Any artifact format the policy loader reads (embody.policy/2 manifest, or an older dt.json / agent.json).
+    if (['manifest.json', 'dt.json', 'agent.json'].some((f) => existsSync(path.join(dir, f)))) {
       try {
         const loaded = await this.checkPolicy(dir);
         this.controller = loaded.controller;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Controller } from '../src/core/controller.js';
@@ -272,9 +272,13 @@ export interface DeployOptions {
   policyId?: string;
 }
 
-/** The id of a policy directory: the first 16 hex of the sha256 of its manifest. */
+/**
+ * The id of a policy directory: the first 16 hex of the sha256 of its manifest (which holds the
+ * sha256 of every other file), or of the metadata file of an older artifact (dt.json, agent.json).
+ */
 export function policyIdOf(dir: string): string {
-  return createHash('sha256').update(readFileSync(path.join(dir, 'manifest.json'))).digest('hex').slice(0, 16);
+  const file = ['manifest.json', 'dt.json', 'agent.json'].map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? path.join(dir, 'manifest.json');
+  return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
 }
 
 /**

@@ -42,7 +42,7 @@ async function makeBenchPolicy(dir: string): Promise<{ inferenceUs: number }> {
     return Float32Array.from({ length: n }, () => (s.shape.length > 1 ? rng.normal(0, 1 / Math.sqrt(fanIn)) : 0));
   });
   await savePolicy(dir, { kind: 'sac', taskId: env.spec.id, scene: 'uav-small', observationSpace: env.spec.observationSpace, actionSpace: env.spec.actionSpace, network: { spec, weights }, head: 'tanh-gaussian-mean' });
-  const { controller } = await loadPolicy(dir);
+  const { controller } = await loadPolicy(dir, { spec: env.spec });
   const obs = env.reset({ seed: 0 }).obs;
   for (let i = 0; i < 500; i++) controller.act(obs);
   const n = 5000;
@@ -182,7 +182,7 @@ async function computePerState(policyDir: string, state: Record<string, unknown>
   const env = await createEnv('uav-small', { seed: 0 });
   const out: number[] = [];
   for (const usePolicy of [true, false]) {
-    const controller = usePolicy ? (await loadPolicy(policyDir)).controller : { kind: 'zero', reset() {}, act: () => new Float32Array(3) };
+    const controller = usePolicy ? (await loadPolicy(policyDir, { spec: env.spec })).controller : { kind: 'zero', reset() {}, act: () => new Float32Array(3) };
     let handler: ((t: string, p: Buffer) => void) | null = null;
     let published = 0;
     const client = { on: (_e: string, h: (t: string, p: Buffer) => void) => (handler = h), off() {}, subscribeAsync: async () => [], publish: () => void published++ };

@@ -1,5 +1,15 @@
 import type { Controller } from '../src/core/controller.js';
 import type { CheckpointFaults } from './checkpoint/manifest.js';
+import type { TaskParams } from './policy/manifest.js';
+
+/** What the driver tells a learner about the artifact it exports: run, scene, task, and the task model's parameters. */
+export interface ExportMeta {
+  runId: string;
+  scene: string;
+  taskId: string;
+  /** Limits, timing and scene configuration (TaskEnv.taskParams); recorded in the manifest's `task`. */
+  task?: TaskParams | null;
+}
 
 /**
  * What every learner (SAC, STAC, PPO, DQN, DT) offers the training driver
@@ -28,8 +38,8 @@ export interface Learner {
   saveCheckpoint(dir: string, faults?: CheckpointFaults): Promise<void>;
   /** Restore from `dir`, verifying its manifest first (a clear error names a damaged file). */
   loadCheckpoint(dir: string): Promise<void>;
-  /** Write the policy artifact (DESIGN.md) into `dir`. */
-  exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void>;
+  /** Write the policy artifact (DESIGN.md, `embody.policy/2`) into `dir`. */
+  exportPolicy(dir: string, meta: ExportMeta): Promise<void>;
   dispose(): void;
 }
 

@@ -8,7 +8,8 @@ import type { Learner } from './learner.js';
  * LEARNERS. Each entry loads its module lazily, so naming a scripted controller never
  * loads TensorFlow.js.
  */
-export type ScriptedFactory = (spec: EnvSpec, context: ControllerContext) => Controller;
+/** A factory may be async: nav-learned loads its waypoint policy (through the policy loader). */
+export type ScriptedFactory = (spec: EnvSpec, context: ControllerContext) => Controller | Promise<Controller>;
 
 /** name → lazy factory. Scripted controllers say which task ids they support. */
 export const SCRIPTED: Record<string, { tasks: string[] | '*'; description: string; load: () => Promise<ScriptedFactory> }> = {
@@ -49,7 +50,7 @@ export const SCRIPTED: Record<string, { tasks: string[] | '*'; description: stri
   },
   'nav-learned': {
     tasks: ['navigation'],
-    description: 'navigator + planner + a learned waypoint policy (EMBODY_NAV_POLICY=<policy dir>), open loop',
+    description: 'navigator + planner + a learned waypoint policy (--controller-opt policy=<dir>, lookahead=<m>), open loop',
     load: async () => (await import('./planning/agent.js')).learnedFactory(false)(),
   },
   'nav-learned-critic': {

@@ -45,13 +45,16 @@ export interface LoadedPolicy {
   taskId?: string;
 }
 
-export type PolicyLoader = (dir: string) => Promise<LoadedPolicy>;
+/** What the agent loads a policy for: this robot's task (its id and spaces) and model. */
+export type PolicyLoader = (dir: string, target: import('../controllers/policy/load-policy.js').LoadPolicyOptions) => Promise<LoadedPolicy>;
 
-/** The policy artifact loader (controllers/policy); it checks every file's sha256 against the manifest. */
-export const loadPolicyArtifact: PolicyLoader = async (dir) => {
-  const mod = '../controllers/policy/index.js';
-  const { loadPolicy } = await import(mod);
-  const { controller, manifest } = await loadPolicy(dir);
+/**
+ * The one policy loader (controllers/policy/load-policy.ts): it checks every file's sha256, and
+ * refuses a policy whose task or observation/action shapes differ from this robot's task.
+ */
+export const loadPolicyArtifact: PolicyLoader = async (dir, target) => {
+  const { loadPolicy } = await import('../controllers/policy/load-policy.js');
+  const { controller, manifest } = await loadPolicy(dir, target);
   return { controller, taskId: manifest.taskId };
 };
 
@@ -128,6 +131,8 @@ export class RobotAgent {
   private readonly persistent: boolean;
   private controller: Controller | null = null;
   private pending: { controller: Controller; policyId: string } | null = null;
+  /** The last policy step's state and setpoint, for the reward the controller hears (the DT's return-to-go). */
+  private lastPolicyStep: { state: unknown; setpoint: SetpointWire } | null = null;
   private deployment: Deployment | null = null;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -172,7 +177,8 @@ export class RobotAgent {
   /** Resume the persisted policy, subscribe, announce, and start the clock. */
   async start(): Promise<void> {
     const dir = this.policyDir();
-    if (existsSync(path.join(dir, 'manifest.json'))) {
+    // Any artifact format the policy loader reads (embody.policy/2 manifest, or an older dt.json / agent.json).
+    if (['manifest.json', 'dt.json', 'agent.json'].some((f) => existsSync(path.join(dir, f)))) {
       try {
         const loaded = await this.checkPolicy(dir);
         this.controller = loaded.controller;
@@ -404,6 +410,7 @@ export class RobotAgent {
     }
     this.episodeStarted = false;
     this.controller?.reset();
+    this.lastPolicyStep = null;
     this.guard.reset();
     this.watchdog.expire(Date.now());
     if (this.options.episodes !== undefined && this.episodesDone >= this.options.episodes) {
@@ -437,10 +444,13 @@ export class RobotAgent {
       if (!ctrl) return;
       const raw = await this.driver.readState();
       const state = this.parse(raw);
+      // The reward of the previous step, as a rollout gives it (a return-conditioned policy needs it).
+      if (this.lastPolicyStep && ctrl.observeReward) ctrl.observeReward(this.model.reward(this.lastPolicyStep.state, state, this.lastPolicyStep.setpoint));
       const obs = this.model.observe(state);
       const action = ctrl.act(obs, ctrl.privileged ? state : undefined);
       const sp = this.model.toSetpoint(action) as SetpointWire;
       const g = this.guard.filter(sp, raw, this.options.controlPeriodS);
+      this.lastPolicyStep = { state, setpoint: g.setpoint };
       for (const e of g.events) if (e.severity !== 'info') this.event(e);
       await this.driver.sendSetpoint(g.setpoint);
       this.executed.push({ seq: -1, tMs: Date.now(), atMs: Date.now(), setpoint: g.setpoint, source: 'policy' });
@@ -460,6 +470,7 @@ export class RobotAgent {
     this.controller = this.pending.controller;
     this.policyId = this.pending.policyId;
     this.pending = null;
+    this.lastPolicyStep = null;
     this.controller.reset();
     if (old && old !== this.controller) old.dispose?.();
     this.event({ kind: 'policy', severity: 'info', detail: `policy ${this.policyId} active` });
@@ -531,13 +542,21 @@ export class RobotAgent {
     }
   }
 
-  /** Load a policy directory and run it once on a neutral observation: it must give a valid action. */
+  /**
+   * Load a policy directory for this robot's task (the loader refuses other tasks and shapes) and
+   * run it once: on a neutral observation, or on the current state for a controller that needs
+   * the state (the navigation composite reads its goals from it). It must give a valid action.
+   */
   private async checkPolicy(dir: string): Promise<LoadedPolicy> {
-    const loaded = await this.loader(dir);
+    const spec = { id: this.model.id, observationSpace: this.model.observationSpace, actionSpace: this.model.actionSpace, controlPeriod: this.options.controlPeriodS };
+    const loaded = await this.loader(dir, { spec, context: { seed: 0, model: this.model } });
     if (loaded.taskId && loaded.taskId !== this.model.id) throw new Error(`policy is for task ${loaded.taskId}, this robot runs ${this.model.id}`);
-    const obs = new Float32Array(this.model.observationSpace.size);
     loaded.controller.reset();
-    const a = loaded.controller.act(obs);
+    let a;
+    if (loaded.controller.privileged) {
+      const state = this.parse(await this.driver.readState());
+      a = loaded.controller.act(this.model.observe(state), state);
+    } else a = loaded.controller.act(new Float32Array(this.model.observationSpace.size));
     const space = this.model.actionSpace;
     if (space.kind === 'box') {
       if (typeof a === 'number' || a.length !== space.size || !Array.from(a).every(Number.isFinite)) {

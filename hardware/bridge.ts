@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Controller } from '../src/core/controller.js';
@@ -197,7 +197,12 @@ export class Bridge {
     // A lockstep device re-announces the state it waits at; count its reward once.
     const repeat = ep !== undefined && ep.step === slot.lastStep && slot.prevState !== null;
     if (!repeat) {
-      if (slot.prevState !== null && slot.lastSetpoint) slot.episodeReturn += model.reward(slot.prevState, state, slot.lastSetpoint);
+      if (slot.prevState !== null && slot.lastSetpoint) {
+        const r = model.reward(slot.prevState, state, slot.lastSetpoint);
+        slot.episodeReturn += r;
+        // As a rollout does: a return-conditioned policy (the DT) hears each reward before its next act.
+        slot.controller.observeReward?.(r);
+      }
       slot.prevState = state;
       slot.lastStep = ep?.step ?? -1;
     }
@@ -267,9 +272,13 @@ export interface DeployOptions {
   policyId?: string;
 }
 
-/** The id of a policy directory: the first 16 hex of the sha256 of its manifest. */
+/**
+ * The id of a policy directory: the first 16 hex of the sha256 of its manifest (which holds the
+ * sha256 of every other file), or of the metadata file of an older artifact (dt.json, agent.json).
+ */
 export function policyIdOf(dir: string): string {
-  return createHash('sha256').update(readFileSync(path.join(dir, 'manifest.json'))).digest('hex').slice(0, 16);
+  const file = ['manifest.json', 'dt.json', 'agent.json'].map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? path.join(dir, 'manifest.json');
+  return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
 }
 
 /**

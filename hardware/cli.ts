@@ -50,15 +50,15 @@ function onSignal(fn: () => Promise<void>): Promise<void> {
   });
 }
 
-async function makeControllerFactory(ref: string, scene: string): Promise<{ make: (id: string) => Promise<Controller>; policyId: string }> {
+export async function makeControllerFactory(ref: string, scene: string, options: Record<string, string> = {}): Promise<{ make: (id: string) => Promise<Controller>; policyId: string }> {
   const { createController, isPolicyDir } = await import('../controllers/load.js');
   const env = await createEnv(scene, { seed: 0 });
   const policyId = isPolicyDir(ref) ? policyIdOf(ref) : `scripted:${ref}`;
-  // Build one controller now, so that an unknown name or a policy trained for another task is
-  // refused at start-up with one clear message, not once per state message.
-  const probe = await createController(ref, env.spec, { seed: 0, model: env.model });
+  // Build one controller now, so that an unknown name or a policy trained for another task or
+  // observation shape is refused at start-up with one clear message, before any cmd is sent.
+  const probe = await createController(ref, env.spec, { seed: 0, model: env.model, options });
   probe.dispose?.();
-  return { make: (id) => createController(ref, env.spec, { seed: hashSeed(id), model: env.model }), policyId };
+  return { make: (id) => createController(ref, env.spec, { seed: hashSeed(id), model: env.model, options }), policyId };
 }
 
 function hashSeed(s: string): number {
@@ -86,6 +86,8 @@ export interface BridgeFlags extends ConnectFlags {
   episodes?: string;
   json?: boolean;
   tcpNodelay?: boolean;
+  /** From `--controller-opt key=value` (ControllerContext.options). */
+  controllerOptions?: Record<string, string>;
 }
 
 export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
@@ -117,7 +119,7 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
       return;
     }
     const env = await createEnv(flags.scene, { seed: 0 });
-    const { make, policyId } = await makeControllerFactory(flags.policy, flags.scene);
+    const { make, policyId } = await makeControllerFactory(flags.policy, flags.scene, flags.controllerOptions);
     const simCount = flags.sim ? Number(flags.sim) : 0;
     const targetEpisodes = flags.episodes ? Number(flags.episodes) : undefined;
     let finish: () => void = () => {};

@@ -117,7 +117,7 @@ const greedy = async () => {
   const env = await createEnv(SCENE, { seed: 0 });
   return createScripted('greedy', env.spec, { seed: 0, model: env.model });
 };
-const learned = async () => (await loadPolicy(policyDir)).controller;
+const learned = async () => (await loadPolicy(policyDir, { spec: (await createEnv(SCENE, { seed: 0 })).spec })).controller;
 
 const brokers: [string, () => Promise<BrokerHandle>][] = [
   ['aedes', () => aedesBroker()],
@@ -392,7 +392,7 @@ describe.each(brokers)('over %s', (name, open) => {
 describe('the geofence guard on a policy that seeks the fence', () => {
   it('without the guard the learned policy breaches the fence (seeds 0 and 2); with it, never', async () => {
     const { SetpointGuard } = await import('./safety.js');
-    const { controller } = await loadPolicy(policyDir);
+    const { controller } = await loadPolicy(policyDir, { spec: (await createEnv(SCENE, { seed: 0 })).spec });
     for (const seed of [0, 2]) {
       const outcome: Record<string, string> = {};
       for (const guarded of [false, true]) {

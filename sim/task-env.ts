@@ -1,4 +1,4 @@
-import type { Action, Env, EnvSpec, ResetResult, StepResult } from '../src/core/env.js';
+import type { Action, Env, EnvSpec, EnvState, ResetResult, StepResult } from '../src/core/env.js';
 import { ContractError } from '../src/core/errors.js';
 import type { Frame } from '../src/core/frames.js';
 import { Rng } from '../src/core/rng.js';
@@ -46,6 +46,45 @@ export class TaskEnv<State = unknown, Setpoint = unknown> implements Env {
 
   get stepCount(): number {
     return this.steps;
+  }
+
+  /** True when the task's backend can be put back into a saved state (the classic tasks can). */
+  get canRestore(): boolean {
+    return typeof this.bundle.backend.setState === 'function';
+  }
+
+  /** The env's whole mid-episode state (JSON-safe): setState(getState()) then the same actions gives the same steps. */
+  getState(): EnvState {
+    if (!this.canRestore) throw new ContractError(`env ${this.spec.id}: its simulator cannot restore a state (no SimBackend.setState)`);
+    if (this.current === null) throw new ContractError('env.getState() called before reset()');
+    return {
+      rng: this.rng.getState(),
+      state: JSON.parse(JSON.stringify(this.current)),
+      steps: this.steps,
+      episodeReturn: this.episodeReturn,
+      lastReward: this.lastReward,
+    };
+  }
+
+  setState(state: EnvState): void {
+    const setBackend = this.bundle.backend.setState;
+    if (!setBackend) throw new ContractError(`env ${this.spec.id}: its simulator cannot restore a state (no SimBackend.setState)`);
+    this.current = setBackend.call(this.bundle.backend, JSON.parse(JSON.stringify(state.state)) as State);
+    this.rng.setState(state.rng);
+    this.steps = state.steps;
+    this.episodeReturn = state.episodeReturn;
+    this.lastReward = state.lastReward;
+  }
+
+  /** What a policy artifact records of its task (manifest `task`): limits, timing, and the scene it is built from. */
+  taskParams(sceneConfig: Record<string, unknown> | null = null) {
+    const { limits } = this.bundle.model;
+    return {
+      limits: JSON.parse(JSON.stringify(limits)) as typeof limits,
+      controlPeriod: this.bundle.controlPeriod,
+      maxEpisodeSteps: this.bundle.maxEpisodeSteps,
+      sceneConfig,
+    };
   }
 
   reset(options: { seed?: number } = {}): ResetResult {

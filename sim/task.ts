@@ -63,6 +63,11 @@ export interface SimBackend<State, Setpoint> {
   /** Poses of the dynamic bodies plus task overlays, for the viewer and recordings. */
   frame(state: State): Pick<Frame, 'poses' | 'bodyIds' | 'hud' | 'overlay'>;
   close(): void;
+  /**
+   * Put the world into a state that `state()` returned (JSON round-tripped), and return the
+   * state now current. Optional: backends that offer it make their env restorable (Env.getState).
+   */
+  setState?(state: State): State;
 }
 
 /** Everything a task kind offers to the registry. */

@@ -1,34 +1,18 @@
-import type { Env } from '../../src/core/env.js';
-import type { RngState } from '../../src/core/rng.js';
-import { TaskEnv } from '../../sim/task-env.js';
+import type { Env, EnvState } from '../../src/core/env.js';
 
 /**
- * Mid-episode env state for bit-exact resume. The Env contract has no save/restore, so this
- * reaches into TaskEnv's fields; it works when the task's SimBackend offers `setState(state)`
- * with a JSON-safe state (the classic tasks do). Otherwise `snapshotEnv` returns null, and the
- * learners fall back to the training driver's convention: they end the episodes in progress at
- * the end of every learn() call (restartSeed), in uninterrupted and resumed runs alike, so resume
- * stays bit-exact at the cost of cutting episodes at evaluation points.
+ * Mid-episode env state for bit-exact resume, through the Env contract's own
+ * `getState`/`setState` (src/core/env.ts): envs whose simulator can restore a state (the classic
+ * tasks) are snapshotted; for the others `snapshotEnv` returns null, and the learners fall back
+ * to the training driver's convention: they end the episodes in progress at the end of every
+ * learn() call (restartSeed), in uninterrupted and resumed runs alike, so resume stays bit-exact
+ * at the cost of cutting episodes at evaluation points.
  */
-export interface EnvSnapshot {
-  rng: { s: RngState; spare: number | null };
-  state: unknown;
-  steps: number;
-  episodeReturn: number;
-  lastReward: number;
-}
+export type EnvSnapshot = EnvState;
 
-interface TaskEnvInternals {
-  rng: { getState(): EnvSnapshot['rng']; setState(s: EnvSnapshot['rng']): void };
-  current: unknown;
-  steps: number;
-  episodeReturn: number;
-  lastReward: number;
-}
-
-/** Whether `env` can be snapshotted mid-episode (a TaskEnv whose backend has setState). */
+/** Whether `env` can be snapshotted mid-episode. */
 export function canSnapshot(env: Env): boolean {
-  return restorable(env);
+  return env.canRestore === true && typeof env.getState === 'function' && typeof env.setState === 'function';
 }
 
 /**
@@ -39,32 +23,19 @@ export function restartSeed(seed: number, envSteps: number): number {
   return ((seed * 2_654_435_761) ^ (envSteps * 40_503)) >>> 0;
 }
 
-function restorable(env: Env): env is TaskEnv {
-  return env instanceof TaskEnv && typeof (env.bundle.backend as { setState?: unknown }).setState === 'function';
-}
-
+/** The env's state, or null when it cannot be restored or has not been reset yet. */
 export function snapshotEnv(env: Env): EnvSnapshot | null {
-  if (!restorable(env)) return null;
-  const e = env as unknown as TaskEnvInternals;
-  if (e.current === null) return null;
-  return {
-    rng: e.rng.getState(),
-    state: JSON.parse(JSON.stringify(e.current)),
-    steps: e.steps,
-    episodeReturn: e.episodeReturn,
-    lastReward: e.lastReward,
-  };
+  if (!canSnapshot(env)) return null;
+  try {
+    return env.getState!();
+  } catch {
+    return null; // not reset yet: nothing to resume
+  }
 }
 
 /** Put `env` back into a snapshot's state; false when this env cannot be restored. */
 export function restoreEnv(env: Env, snap: EnvSnapshot): boolean {
-  if (!restorable(env)) return false;
-  const e = env as unknown as TaskEnvInternals;
-  const backend = env.bundle.backend as unknown as { setState(s: unknown): unknown };
-  e.current = backend.setState(snap.state);
-  e.rng.setState(snap.rng);
-  e.steps = snap.steps;
-  e.episodeReturn = snap.episodeReturn;
-  e.lastReward = snap.lastReward;
+  if (!canSnapshot(env)) return false;
+  env.setState!(snap);
   return true;
 }

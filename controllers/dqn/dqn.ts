@@ -23,7 +23,7 @@ import { ContractError, ValidationError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { SyncVectorEnv } from '../../src/core/vector-env.js';
 import { initBackend } from '../backend.js';
-import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner, type ExportMeta } from '../learner.js';
 import { Adam, flatten, unflatten } from '../nn/index.js';
 import { PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
@@ -237,7 +237,7 @@ export class DqnLearner implements Learner {
     });
   }
 
-  async exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void> {
+  async exportPolicy(dir: string, meta: ExportMeta): Promise<void> {
     const spec = this.vec.spec;
     await savePolicy(dir, {
       kind: 'dqn',
@@ -250,6 +250,7 @@ export class DqnLearner implements Learner {
       normalizer: this.normalizer,
       actionScaling: null,
       runId: meta.runId,
+      task: meta.task,
       extra: { envSteps: this.envSteps, config: this.cfg },
     });
   }

@@ -151,7 +151,9 @@ describe('decision transformer', () => {
     await saveDt(path.join(dir, 'p'), m);
     const back = loadDt(path.join(dir, 'p'));
     const c1 = new DtController(m, 4);
-    const c2 = new DtController({ config: back.config, obsDim: back.file.obsDim, actDim: back.file.actDim, weights: back.weights, obsMean: Float32Array.from(back.file.obsMean), obsStd: Float32Array.from(back.file.obsStd), rtgScale: back.file.rtgScale }, back.file.targetReturn);
+    const norm = back.manifest.observationNormalization;
+    if (norm?.kind !== 'standard') throw new Error('expected the standard normalisation');
+    const c2 = new DtController({ config: back.config, obsDim: back.obsDim, actDim: back.actDim, weights: back.weights, obsMean: Float32Array.from(norm.mean), obsStd: Float32Array.from(norm.std), rtgScale: back.manifest.dt.rtgScale }, back.manifest.dt.targetReturn);
     c1.reset();
     c2.reset();
     const obs = Float32Array.from({ length: S }, (_, i) => i / 3);

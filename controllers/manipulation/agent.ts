@@ -1,9 +1,11 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Controller, ControllerContext } from '../../src/core/controller.js';
 import type { Action, EnvSpec } from '../../src/core/env.js';
 import { Rng } from '../../src/core/rng.js';
-import { writeJsonAtomic } from '../../src/experiment/atomic.js';
+import { ValidationError } from '../../src/core/errors.js';
+import { taskFields, writePolicyDir } from '../policy/artifact.js';
+import { PolicyManifestSchema, type ManipCriticManifest, type TaskParams } from '../policy/manifest.js';
 import { marginOccupancy, type ManipState, type ManipulationModel } from '../../sim/manipulation/model.js';
 import { initBackend } from '../backend.js';
 import { motionToAction, requireModel, splitObs, type ManipObs, type Motion } from '../scripted/manipulation.js';
@@ -66,7 +68,10 @@ export class CriticAgent implements Controller {
   /** Target area when fully seen, px (for the normalised-area feature). */
   private readonly fullTargetPx: number;
 
-  constructor(spec: EnvSpec, context: ControllerContext) {
+  constructor(
+    readonly spec: EnvSpec,
+    context: ControllerContext,
+  ) {
     this.model = requireModel(context, spec);
     const g = this.model.geometry;
     this.rng = new Rng(context.seed);
@@ -230,18 +235,23 @@ export class CriticAgent implements Controller {
     return { input, picked: rp * 2 + d.primitive };
   }
 
-  save(dir: string, extra: Record<string, unknown> = {}): void {
-    mkdirSync(dir, { recursive: true });
-    writeJsonAtomic(path.join(dir, 'agent.json'), {
-      format: 'embody.manip-critic/1',
-      task: this.model.id,
-      P: this.model.geometry.P,
-      R: this.model.geometry.R,
-      coordinatorFitted: this.coordinatorFitted,
-      critic: this.critic.getWeights(),
-      coordinator: this.coordinator.getWeights(),
-      ...extra,
-    });
+  /** Write the agent as an `embody.policy/2` artifact (runtime `manip-critic`), atomically. */
+  async save(dir: string, extra: Record<string, unknown> = {}, meta: { task?: TaskParams | null; runId?: string | null } = {}): Promise<ManipCriticManifest> {
+    const weights = JSON.stringify({ critic: this.critic.getWeights(), coordinator: this.coordinator.getWeights() });
+    const g = this.model.geometry;
+    const manifest = await writePolicyDir(
+      dir,
+      {
+        runtime: 'manip-critic',
+        kind: this.kind,
+        ...taskFields(this.spec, meta.task),
+        trainingRunId: meta.runId ?? null,
+        manipCritic: { weights: 'critic.json', P: g.P, R: g.R, coordinatorFitted: this.coordinatorFitted },
+        ...(Object.keys(extra).length ? { extra } : {}),
+      },
+      { 'critic.json': weights },
+    );
+    return manifest as ManipCriticManifest;
   }
 
   dispose(): void {
@@ -255,25 +265,58 @@ export async function createCriticAgent(spec: EnvSpec, context: ControllerContex
   return new CriticAgent(spec, context);
 }
 
-export async function loadCriticAgent(dir: string, spec: EnvSpec, context: ControllerContext): Promise<CriticAgent> {
+/** The agent of a `manip-critic` artifact (policy/load-policy.ts checked its files and spaces). */
+export async function manipCriticController(dir: string, manifest: ManipCriticManifest, spec: EnvSpec, context: ControllerContext): Promise<CriticAgent> {
   const agent = await createCriticAgent(spec, context);
-  const saved = JSON.parse(readFileSync(path.join(dir, 'agent.json'), 'utf8')) as {
-    format: string;
-    P: number;
-    R: number;
-    coordinatorFitted: boolean;
-    critic: CriticWeights;
-    coordinator: CriticWeights;
-  };
-  if (saved.format !== 'embody.manip-critic/1') throw new Error(`${dir}/agent.json: not a manipulation critic`);
-  if (saved.P !== agent.model.geometry.P || saved.R !== agent.model.geometry.R) {
-    throw new Error(`${dir}: trained for ${saved.P} px × ${saved.R} rotations, the scene has ${agent.model.geometry.P} × ${agent.model.geometry.R}`);
+  const { P, R } = manifest.manipCritic;
+  const g = agent.model.geometry;
+  if (P !== g.P || R !== g.R) {
+    agent.dispose();
+    throw new ValidationError(`${dir}: trained for ${P} px × ${R} rotations, the scene has ${g.P} × ${g.R}`);
   }
+  const file = path.join(dir, manifest.manipCritic.weights);
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { critic?: CriticWeights; coordinator?: CriticWeights };
+  if (!saved.critic || !saved.coordinator) throw new ValidationError(`${file}: needs "critic" and "coordinator" weights`);
   agent.critic.setWeights(saved.critic);
   agent.coordinator.setWeights(saved.coordinator);
-  agent.coordinatorFitted = saved.coordinatorFitted;
+  agent.coordinatorFitted = manifest.manipCritic.coordinatorFitted;
   agent.epsilon = 0;
   return agent;
+}
+
+/**
+ * A v2 manifest for a legacy `agent.json` directory (in memory). agent.json names no spaces, so
+ * they come from the task it is loaded for; its P × R is checked against that task's scene.
+ */
+export function upgradeLegacyCritic(dir: string, spec: { id: string; scene?: string; observationSpace: { toJSON(): unknown }; actionSpace: { toJSON(): unknown } }): ManipCriticManifest {
+  const file = path.join(dir, 'agent.json');
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; task?: string; P?: number; R?: number; coordinatorFitted?: boolean };
+  if (saved.format !== 'embody.manip-critic/1') throw new ValidationError(`${file}: not a manipulation critic (format ${String(saved.format)})`);
+  return PolicyManifestSchema.parse({
+    format: 'embody.policy/2',
+    runtime: 'manip-critic',
+    kind: 'manip-critic',
+    taskId: saved.task ?? spec.id,
+    ...(spec.scene ? { scene: spec.scene } : {}),
+    observationSpace: spec.observationSpace.toJSON(),
+    actionSpace: spec.actionSpace.toJSON(),
+    observationNormalization: null,
+    actionScaling: null,
+    task: null,
+    trainingRunId: null,
+    packageVersion: 'unknown (embody.manip-critic/1)',
+    createdAt: new Date(0).toISOString(),
+    files: {},
+    manipCritic: { weights: 'agent.json', P: saved.P, R: saved.R, coordinatorFitted: saved.coordinatorFitted ?? false },
+  }) as ManipCriticManifest;
+}
+
+/** Load a saved critic agent directory (v2, or legacy agent.json) for `spec`, through the one policy loader. */
+export async function loadCriticAgent(dir: string, spec: EnvSpec, context: ControllerContext): Promise<CriticAgent> {
+  const { loadPolicy } = await import('../policy/load-policy.js');
+  const { controller } = await loadPolicy(dir, { spec, context });
+  if (!(controller instanceof CriticAgent)) throw new ValidationError(`${dir}: not a manipulation critic artifact`);
+  return controller;
 }
 
 function heightmapChanged(a: ArrayLike<number>, b: ArrayLike<number>, n: number): boolean {
@@ -293,8 +336,9 @@ export async function trainCritic(opts: {
   saveDir: string;
   log?: (line: string) => void;
 }): Promise<Record<string, number | string>> {
-  const { createEnv } = await import('../../sim/registry.js');
-  const env = await createEnv(opts.sceneName, { seed: opts.seed });
+  const { createEnv, loadScene } = await import('../../sim/registry.js');
+  const sceneConfig = loadScene(opts.sceneName).scene;
+  const env = await createEnv(sceneConfig, { seed: opts.seed });
   const agent = await createCriticAgent(env.spec, { seed: opts.seed, model: env.model });
   const g = agent.model.geometry;
   const n = g.P * g.P;
@@ -387,7 +431,7 @@ export async function trainCritic(opts: {
     coordinatorLabels: coordY.length,
     seconds: (performance.now() - t0) / 1000,
   };
-  agent.save(opts.saveDir, { training: report });
+  await agent.save(opts.saveDir, { training: report }, { task: env.taskParams(sceneConfig) });
   agent.dispose();
   env.close();
   return report;

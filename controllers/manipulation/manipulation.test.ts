@@ -106,7 +106,7 @@ describe('critic agent on the real task', () => {
     expect(env.spec.actionSpace.kind === 'discrete' && a < env.spec.actionSpace.n).toBe(true);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'manip-critic-'));
     try {
-      agent.save(dir);
+      await agent.save(dir);
       const loaded = await loadCriticAgent(dir, env.spec, { seed: 0, model: env.model });
       const q1 = agent.qMaps(obs);
       const q2 = loaded.qMaps(obs);

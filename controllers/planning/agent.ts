@@ -1,6 +1,7 @@
 import type { Controller, ControllerContext } from '../../src/core/controller.js';
 import type { EnvSpec } from '../../src/core/env.js';
 import { ContractError } from '../../src/core/errors.js';
+import { Box } from '../../src/core/spaces.js';
 import type { NavModel, NavState } from '../../sim/navigation/model.js';
 import { NoPathError } from '../../sim/navigation/grid.js';
 import { Critic, type CriticDecision } from './critic.js';
@@ -248,12 +249,12 @@ function navModelOf(context: ControllerContext): NavModel {
 
 /** Planner + pure pursuit, open loop (no critic). */
 export function createNavPursuit(spec: EnvSpec, context: ControllerContext): Controller {
-  return new NavAgent(navModelOf(context), spec, { critic: false });
+  return new NavAgent(navModelOf(context), spec, { critic: false, lookahead: numberOption(context, 'lookahead', 0.5) });
 }
 
 /** Planner + pure pursuit + the closed-loop critic. */
 export function createNavPursuitCritic(spec: EnvSpec, context: ControllerContext): Controller {
-  return new NavAgent(navModelOf(context), spec, { critic: true });
+  return new NavAgent(navModelOf(context), spec, { critic: true, lookahead: numberOption(context, 'lookahead', 0.5) });
 }
 
 export { navModelOf };
@@ -262,36 +263,43 @@ export { navModelOf };
  * The learned follower's waypoint sits further ahead than pure pursuit's: the policy was trained
  * on waypoints 0.4–1.2 m away (scenes/nav-waypoint.json) and slows down as one gets close.
  */
-export const LEARNED_LOOKAHEAD = Number(process.env.EMBODY_NAV_LOOKAHEAD ?? 1.0);
+export const LEARNED_LOOKAHEAD = 1.0;
+
+/** A numeric controller option (`--controller-opt key=value`), or `fallback` when absent. */
+export function numberOption(context: ControllerContext, key: string, fallback: number): number {
+  const raw = context.options?.[key];
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new ContractError(`controller option ${key}=${raw}: expected a positive number`);
+  return v;
+}
 
 /**
  * Planner + a learned waypoint-reaching policy (a policy artifact trained on
- * scenes/nav-waypoint.json) as the low level, with or without the critic.
+ * scenes/nav-waypoint.json) as the low level, with or without the critic. The follower is
+ * loaded through the one policy loader, against the waypoint observation it must read.
  */
-export async function createNavLearnedAgent(model: NavModel, spec: EnvSpec, opts: { policyDir: string; critic: boolean }): Promise<NavAgent> {
-  const policyModule = '../policy/index.js';
-  const { loadPolicy } = (await import(policyModule)) as typeof import('../policy/index.js');
-  const { controller, manifest } = await loadPolicy(opts.policyDir);
-  if (manifest.taskId && manifest.taskId !== 'navigation') {
-    throw new ContractError(`policy ${opts.policyDir} was trained on task ${manifest.taskId}, not navigation`);
-  }
-  const inputSize = (manifest.observationSpace as { shape?: number[] }).shape?.[0] ?? model.lowLevelSize;
-  if (inputSize !== model.lowLevelSize) {
-    throw new ContractError(`policy ${opts.policyDir} reads ${inputSize} floats; a waypoint policy reads ${model.lowLevelSize} (train it on a scene with "observation": "waypoint")`);
-  }
-  return new NavAgent(model, spec, { critic: opts.critic, follower: new LearnedFollower(model, controller, inputSize), lookahead: LEARNED_LOOKAHEAD, kind: `nav-learned${opts.critic ? '-critic' : ''}` });
+export async function createNavLearnedAgent(model: NavModel, spec: EnvSpec, opts: { policyDir: string; critic: boolean; lookahead?: number }): Promise<NavAgent> {
+  const { loadPolicy } = await import('../policy/load-policy.js');
+  const { controller } = await loadPolicy(opts.policyDir, { spec: followerTarget(model) });
+  return new NavAgent(model, spec, {
+    critic: opts.critic,
+    follower: new LearnedFollower(model, controller, model.lowLevelSize),
+    lookahead: opts.lookahead ?? LEARNED_LOOKAHEAD,
+    kind: `nav-learned${opts.critic ? '-critic' : ''}`,
+  });
 }
 
-/** For the SCRIPTED registry: the policy directory comes from EMBODY_NAV_POLICY. */
-export function learnedFactory(critic: boolean): () => Promise<(spec: EnvSpec, context: ControllerContext) => Controller> {
-  return async () => {
-    const dir = process.env.EMBODY_NAV_POLICY;
-    if (!dir) throw new ContractError('nav-learned needs EMBODY_NAV_POLICY=<policy dir> (a waypoint policy trained on nav-waypoint)');
-    const { loadPolicy } = (await import('../policy/index.js' as string)) as typeof import('../policy/index.js');
-    const { controller } = await loadPolicy(dir);
-    return (spec, context) => {
-      const model = navModelOf(context);
-      return new NavAgent(model, spec, { critic, follower: new LearnedFollower(model, controller, model.lowLevelSize), lookahead: LEARNED_LOOKAHEAD, kind: `nav-learned${critic ? '-critic' : ''}` });
-    };
+/** The task a waypoint follower is loaded for: the low-level observation (lidar, waypoint, speeds). */
+export function followerTarget(model: NavModel) {
+  return { id: model.id, scene: 'nav-waypoint', observationSpace: new Box(-Infinity, Infinity, [model.lowLevelSize]), actionSpace: model.actionSpace };
+}
+
+/** For the SCRIPTED registry: the waypoint policy comes from the controller option `policy`. */
+export function learnedFactory(critic: boolean): () => Promise<(spec: EnvSpec, context: ControllerContext) => Promise<Controller>> {
+  return async () => async (spec, context) => {
+    const dir = context.options?.policy;
+    if (!dir) throw new ContractError(`nav-learned${critic ? '-critic' : ''} needs --controller-opt policy=<dir> (a waypoint policy trained on nav-waypoint, e.g. controllers/planning/policies/nav-waypoint-sac)`);
+    return createNavLearnedAgent(navModelOf(context), spec, { policyDir: dir, critic, lookahead: numberOption(context, 'lookahead', LEARNED_LOOKAHEAD) });
   };
 }

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Space } from '../../src/core/spaces.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { PACKAGE_VERSION } from '../../src/experiment/run-dir.js';
-import { PolicyController } from './controller.js';
-import { POLICY_FORMAT, PolicyManifestSchema, type PolicyHead, type PolicyManifest } from './manifest.js';
+import { POLICY_FORMAT, PolicyManifestSchema, type MlpManifest, type MlpSection, type ObservationNormalization, type PolicyHead, type PolicyManifest, type TaskParams } from './manifest.js';
 import { weightShapes, type NetworkSpec } from './network.js';
 import { RunningNormalizer, type NormalizerState } from './normalizer.js';
 
 /**
- * Save and load the policy artifact: manifest.json + tfjs model.json + weights.bin.
- * `savePolicy` needs tfjs (to write a Keras-compatible model.json that `tf.loadLayersModel`
- * also reads); `loadPolicy` does not: it reads the weights itself and runs the pure-JS forward.
+ * Write and check policy artifacts (manifest.json + the runtime's files, every one with its
+ * sha256 in the manifest). `savePolicy` writes an MLP (tfjs model.json + weights.bin) and needs
+ * tfjs, to write a Keras-compatible model.json that `tf.loadLayersModel` also reads; loading
+ * (load-policy.ts) does not: it reads the weights itself and runs the pure-JS forward.
  */
 export interface SavePolicyOptions {
   kind: string;
@@ -27,10 +27,21 @@ export interface SavePolicyOptions {
   /** Box only. Default: derived from the action space (null when it is already [−1, 1]). */
   actionScaling?: { low: number[]; high: number[] } | null;
   runId?: string | null;
+  /** The task model's parameters (taskParamsOf in sim/task-env.ts); null when unknown. */
+  task?: TaskParams | null;
   extra?: Record<string, unknown>;
 }
 
-const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+export const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+/** Normaliser state as the manifest stores it (tagged `running`). */
+export function normalizationOf(n: RunningNormalizer | NormalizerState | ObservationNormalization | null | undefined): ObservationNormalization | null {
+  if (!n) return null;
+  if (n instanceof RunningNormalizer) return { kind: 'running', ...n.toJSON() };
+  if ('kind' in n) return n as ObservationNormalization;
+  const s = n as NormalizerState;
+  return { kind: 'running', count: s.count, mean: s.mean, var: s.var, clip: s.clip, epsilon: s.epsilon };
+}
 
 /** Affine map [−1, 1] → [low, high] for a finite Box that is not already [−1, 1]; else null. */
 export function actionScalingFor(space: Space): { low: number[]; high: number[] } | null {
@@ -43,7 +54,7 @@ export function actionScalingFor(space: Space): { low: number[]; high: number[] 
 }
 
 /** The Keras-style topology (through tfjs's own serializer, so tf.loadLayersModel reads it) and the packed weights. */
-async function saveModel(tf: typeof import('@tensorflow/tfjs'), spec: NetworkSpec, weights: Float32Array[]) {
+export async function mlpFiles(tf: typeof import('@tensorflow/tfjs'), spec: NetworkSpec, weights: Float32Array[]) {
   const model = tf.sequential();
   spec.layers.forEach((l, i) => {
     const first = i === 0 ? { inputShape: [spec.inputSize] } : {};
@@ -89,59 +100,66 @@ async function saveModel(tf: typeof import('@tensorflow/tfjs'), spec: NetworkSpe
   return { modelJson, weightData: ours };
 }
 
-/** Write the artifact into `dir`, atomically (a temp directory renamed into place). */
-export async function savePolicy(dir: string, opts: SavePolicyOptions): Promise<PolicyManifest> {
-  const tf = await import('@tensorflow/tfjs');
-  const { modelJson, weightData } = await saveModel(tf, opts.network.spec, opts.network.weights);
-  const modelText = JSON.stringify(modelJson);
-  const norm = opts.normalizer ? (opts.normalizer instanceof RunningNormalizer ? opts.normalizer.toJSON() : opts.normalizer) : null;
-  const manifest: PolicyManifest = {
+/** The manifest minus what writePolicyDir fills in (format, version, date, file hashes). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type ManifestDraft = DistributiveOmit<PolicyManifest, 'format' | 'packageVersion' | 'createdAt' | 'files'> & { createdAt?: string };
+
+/**
+ * Write an artifact into `dir` atomically (a temp directory renamed into place): the files,
+ * then the manifest with the sha256 of each. The manifest is checked against the schema first,
+ * so nothing invalid is ever written.
+ */
+export async function writePolicyDir(dir: string, draft: ManifestDraft, files: Record<string, Uint8Array | string>): Promise<PolicyManifest> {
+  const hashes: Record<string, string> = {};
+  for (const [name, data] of Object.entries(files)) hashes[name] = sha256(data);
+  const parsed = PolicyManifestSchema.parse({
     format: POLICY_FORMAT,
-    kind: opts.kind,
-    taskId: opts.taskId,
-    ...(opts.scene ? { scene: opts.scene } : {}),
-    observationSpace: opts.observationSpace.toJSON(),
-    actionSpace: opts.actionSpace.toJSON(),
-    observationNormalization: norm,
-    head: opts.head,
-    actionScaling: opts.actionScaling === undefined ? actionScalingFor(opts.actionSpace) : opts.actionScaling,
-    network: opts.network.spec,
-    model: { topology: 'model.json', weights: 'weights.bin' },
-    trainingRunId: opts.runId ?? null,
+    ...draft,
     packageVersion: PACKAGE_VERSION,
-    createdAt: new Date().toISOString(),
-    files: { 'model.json': sha256(modelText), 'weights.bin': sha256(weightData) },
-    ...(opts.extra ? { extra: opts.extra } : {}),
-  };
-  PolicyManifestSchema.parse(manifest);
+    createdAt: draft.createdAt ?? new Date().toISOString(),
+    files: hashes,
+  });
+  // format and runtime first, for a reader of the file.
+  const { format, runtime, ...rest } = parsed;
+  const manifest = { format, runtime, ...rest } as PolicyManifest;
   await replaceDirAtomic(dir, (tmp) => {
-    writeFileSync(path.join(tmp, 'model.json'), modelText);
-    writeFileSync(path.join(tmp, 'weights.bin'), weightData);
+    for (const [name, data] of Object.entries(files)) writeFileSync(path.join(tmp, name), data);
     writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   });
   return manifest;
 }
 
-/** Read and check a policy directory: schema, sha256 of every file, weight sizes. */
-export function readPolicy(dir: string): { manifest: PolicyManifest; weights: Float32Array[] } {
-  const manifestFile = path.join(dir, 'manifest.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(manifestFile, 'utf8'));
-  } catch (err) {
-    throw new ValidationError(`${manifestFile}: cannot read the policy manifest`, [], { cause: err });
+/** Write an MLP policy (SAC, STAC, PPO, DQN) into `dir`, atomically. */
+export async function savePolicy(dir: string, opts: SavePolicyOptions): Promise<MlpManifest> {
+  const tf = await import('@tensorflow/tfjs');
+  const { modelJson, weightData } = await mlpFiles(tf, opts.network.spec, opts.network.weights);
+  const draft: ManifestDraft = {
+    runtime: 'mlp',
+    kind: opts.kind,
+    taskId: opts.taskId,
+    ...(opts.scene ? { scene: opts.scene } : {}),
+    observationSpace: opts.observationSpace.toJSON(),
+    actionSpace: opts.actionSpace.toJSON(),
+    observationNormalization: normalizationOf(opts.normalizer),
+    actionScaling: opts.actionScaling === undefined ? actionScalingFor(opts.actionSpace) : opts.actionScaling,
+    task: opts.task ?? null,
+    trainingRunId: opts.runId ?? null,
+    mlp: { head: opts.head, network: opts.network.spec, model: { topology: 'model.json', weights: 'weights.bin' } },
+    ...(opts.extra ? { extra: opts.extra } : {}),
+  };
+  return (await writePolicyDir(dir, draft, { 'model.json': JSON.stringify(modelJson), 'weights.bin': weightData })) as MlpManifest;
+}
+
+/**
+ * Check a directory against its manifest's file list: every listed file present with its
+ * sha256, and no file the manifest does not list (a stray file may be a half-finished copy).
+ */
+export function verifyPolicyFiles(dir: string, files: Record<string, string>): void {
+  for (const f of readdirSync(dir)) {
+    if (f === 'manifest.json' || !statSync(path.join(dir, f)).isFile()) continue;
+    if (!(f in files)) throw new ValidationError(`${dir}: file ${f} is not listed in manifest.files`);
   }
-  const parsed = PolicyManifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    throw new ValidationError(`${manifestFile}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, issues);
-  }
-  const manifest = parsed.data;
-  const present = readdirSync(dir).filter((f) => f !== 'manifest.json');
-  for (const f of present) {
-    if (!(f in manifest.files)) throw new ValidationError(`${dir}: file ${f} is not listed in manifest.files`);
-  }
-  for (const [f, expected] of Object.entries(manifest.files)) {
+  for (const [f, expected] of Object.entries(files)) {
     let data: Buffer;
     try {
       data = readFileSync(path.join(dir, f));
@@ -151,33 +169,55 @@ export function readPolicy(dir: string): { manifest: PolicyManifest; weights: Fl
     const got = sha256(data);
     if (got !== expected) throw new ValidationError(`${dir}/${f}: sha256 mismatch (manifest ${expected.slice(0, 12)}…, file ${got.slice(0, 12)}…)`);
   }
-  const bin = readFileSync(path.join(dir, manifest.model.weights));
-  // Copy into an aligned buffer: a Buffer's byteOffset need not be a multiple of 4.
-  const all = new Float32Array(new Uint8Array(bin).buffer.slice(0));
-  const shapes = weightShapes(manifest.network);
+}
+
+/** A float32 file as an aligned Float32Array (a Buffer's byteOffset need not be a multiple of 4). */
+export function readFloat32(file: string): Float32Array {
+  const bin = readFileSync(file);
+  if (bin.length % 4 !== 0) throw new ValidationError(`${file}: ${bin.length} bytes is not a whole number of float32 values`);
+  return new Float32Array(new Uint8Array(bin).buffer.slice(0));
+}
+
+/** The weights of an MLP section, split by weightShapes(); their total must match the network. */
+export function readMlpWeights(dir: string, mlp: MlpSection): Float32Array[] {
+  const file = path.join(dir, mlp.model.weights);
+  const all = readFloat32(file);
+  const shapes = weightShapes(mlp.network);
   const total = shapes.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
-  if (all.length !== total) throw new ValidationError(`${dir}: weights.bin holds ${all.length} floats, the network needs ${total}`);
+  if (all.length !== total) throw new ValidationError(`${file}: holds ${all.length} floats, the network needs ${total}`);
   let off = 0;
-  const weights = shapes.map((s) => {
+  return shapes.map((s) => {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const w = all.slice(off, off + n);
     off += n;
     return w;
   });
-  return { manifest, weights };
 }
 
-/** Load a policy directory as a deterministic Controller. Needs no tfjs. */
-export async function loadPolicy(dir: string): Promise<{ controller: PolicyController; manifest: PolicyManifest }> {
-  const { manifest, weights } = readPolicy(dir);
-  const a = manifest.actionSpace;
-  const controller = new PolicyController({
-    kind: manifest.kind,
-    network: { spec: manifest.network, weights },
-    head: manifest.head,
-    actionSize: a.kind === 'discrete' ? a.n : a.low.length,
-    normalizer: manifest.observationNormalization,
-    actionScaling: manifest.actionScaling,
-  });
-  return { controller, manifest };
+/** The manifest fields of a policy that reads a task's own spaces raw (no normalisation or scaling of its own). */
+export function taskFields(spec: { id: string; scene: string; observationSpace: Space; actionSpace: Space }, task: TaskParams | null | undefined) {
+  return {
+    taskId: spec.id,
+    scene: spec.scene,
+    observationSpace: spec.observationSpace.toJSON(),
+    actionSpace: spec.actionSpace.toJSON(),
+    observationNormalization: null,
+    actionScaling: null,
+    task: task ?? null,
+  };
+}
+
+/** A scripted controller as an artifact (runtime `scripted`): deployable to an agent like any policy. */
+export async function saveScripted(dir: string, opts: { name: string; options?: Record<string, string>; spec: { id: string; scene: string; observationSpace: Space; actionSpace: Space }; task?: TaskParams | null }): Promise<PolicyManifest> {
+  return writePolicyDir(
+    dir,
+    {
+      runtime: 'scripted',
+      kind: opts.name,
+      ...taskFields(opts.spec, opts.task),
+      trainingRunId: null,
+      scripted: { name: opts.name, options: opts.options ?? {} },
+    },
+    {},
+  );
 }

@@ -1,8 +1,8 @@
 import type { Controller } from '../../src/core/controller.js';
 import type { Action } from '../../src/core/env.js';
-import type { PolicyHead } from './manifest.js';
+import type { ObservationNormalization, PolicyHead } from './manifest.js';
 import { NetworkRunner, type NetworkSpec } from './network.js';
-import { RunningNormalizer, type NormalizerState } from './normalizer.js';
+import { RunningNormalizer, StandardNormalizer, type NormalizerState } from './normalizer.js';
 
 /**
  * The deterministic controller of a policy: normalise (frozen) → network → head → action scaling.
@@ -14,14 +14,14 @@ export interface PolicyParts {
   head: PolicyHead;
   /** Box action size, or the number of discrete actions. */
   actionSize: number;
-  normalizer?: NormalizerState | RunningNormalizer | null;
+  normalizer?: ObservationNormalization | NormalizerState | RunningNormalizer | null;
   actionScaling?: { low: ArrayLike<number>; high: ArrayLike<number> } | null;
 }
 
 export class PolicyController implements Controller {
   readonly kind: string;
   private readonly runner: NetworkRunner;
-  private readonly normalizer: RunningNormalizer | null;
+  private readonly normalizer: RunningNormalizer | StandardNormalizer | null;
   private readonly head: PolicyHead;
   private readonly actionSize: number;
   private readonly scaling: { low: Float64Array; high: Float64Array } | null;
@@ -30,9 +30,7 @@ export class PolicyController implements Controller {
   constructor(parts: PolicyParts) {
     this.kind = parts.kind;
     this.runner = new NetworkRunner(parts.network.spec, parts.network.weights);
-    const n = parts.normalizer;
-    // Always a frozen copy: evaluation never moves the statistics, and the learner's live one is untouched.
-    this.normalizer = n ? (n instanceof RunningNormalizer ? n.frozenCopy() : RunningNormalizer.fromJSON(n, true)) : null;
+    this.normalizer = frozenNormalizer(parts.normalizer);
     this.head = parts.head;
     this.actionSize = parts.actionSize;
     this.scaling = parts.actionScaling
@@ -50,6 +48,7 @@ export class PolicyController implements Controller {
   }
 
   act(obs: Float32Array): Action {
+    if (obs.length !== this.normBuf.length) throw new RangeError(`policy ${this.kind}: expected an observation of ${this.normBuf.length} values, got ${obs.length}`);
     const y = this.forward(obs);
     if (this.head === 'categorical-argmax' || this.head === 'q-argmax') {
       let best = 0;
@@ -63,4 +62,12 @@ export class PolicyController implements Controller {
     }
     return a;
   }
+}
+
+/** Always a frozen copy: evaluation never moves the statistics, and the learner's live one is untouched. */
+export function frozenNormalizer(n: ObservationNormalization | NormalizerState | RunningNormalizer | null | undefined): RunningNormalizer | StandardNormalizer | null {
+  if (!n) return null;
+  if (n instanceof RunningNormalizer) return n.frozenCopy();
+  if ('kind' in n && n.kind === 'standard') return new StandardNormalizer(Float64Array.from(n.mean), Float64Array.from(n.std));
+  return RunningNormalizer.fromJSON(n as NormalizerState, true);
 }

@@ -48,6 +48,8 @@ export class RunningNormalizer {
 
   /** Normalise into `out` (a new Float32Array by default). Never updates the statistics. */
   normalize(x: ArrayLike<number>, out: Float32Array = new Float32Array(this.size)): Float32Array {
+    // A shorter or longer input is a policy fed the wrong observation: never read past it or ignore the rest.
+    if (x.length !== this.size) throw new RangeError(`normalizer: expected an observation of ${this.size} values, got ${x.length}`);
     for (let i = 0; i < this.size; i++) {
       const z = (x[i] - this.mean[i]) / Math.sqrt(this.var[i] + this.epsilon);
       out[i] = z > this.clip ? this.clip : z < -this.clip ? -this.clip : z;
@@ -71,6 +73,7 @@ export class RunningNormalizer {
     return { count: this.count, mean: Array.from(this.mean), var: Array.from(this.var), clip: this.clip, epsilon: this.epsilon };
   }
 
+  /** From a saved state; the manifest's `kind: 'running'` tag, if present, is ignored. */
   static fromJSON(s: NormalizerState, frozen = false): RunningNormalizer {
     const n = new RunningNormalizer(s.mean.length, s.clip, s.epsilon);
     n.count = s.count;
@@ -83,5 +86,23 @@ export class RunningNormalizer {
   /** A frozen copy for evaluation: later updates to this one do not move it. */
   frozenCopy(): RunningNormalizer {
     return RunningNormalizer.fromJSON(this.toJSON(), true);
+  }
+}
+
+/** A fixed standardisation z = (x − mean)/std (the decision transformer's dataset statistics). */
+export class StandardNormalizer {
+  readonly size: number;
+  constructor(
+    readonly mean: Float64Array,
+    readonly std: Float64Array,
+  ) {
+    if (mean.length !== std.length) throw new RangeError(`normalizer: ${mean.length} means but ${std.length} stds`);
+    this.size = mean.length;
+  }
+
+  normalize(x: ArrayLike<number>, out: Float32Array = new Float32Array(this.size)): Float32Array {
+    if (x.length !== this.size) throw new RangeError(`normalizer: expected an observation of ${this.size} values, got ${x.length}`);
+    for (let i = 0; i < this.size; i++) out[i] = (x[i] - this.mean[i]) / this.std[i];
+    return out;
   }
 }

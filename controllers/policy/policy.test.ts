@@ -8,6 +8,8 @@ import { Box, Discrete } from '../../src/core/spaces.js';
 import { initWeights } from '../nn/mlp.js';
 import { loadPolicy, mlpSpec, PolicyController, RunningNormalizer, savePolicy } from './index.js';
 
+const target = (id: string, obs: Box, act: Box | Discrete) => ({ spec: { id, observationSpace: obs, actionSpace: act } });
+
 const tmp = mkdtempSync(path.join(tmpdir(), 'embody-policy-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -28,7 +30,8 @@ describe('policy artifact', () => {
     const dir = path.join(tmp, 'p1');
     const manifest = await savePolicy(dir, { kind: 'sac', taskId: 'Test-v0', observationSpace: obsSpace, actionSpace: actSpace, network: { spec, weights }, head: 'tanh-gaussian-mean', normalizer: norm, runId: 'r1' });
     expect(manifest.actionScaling).toEqual({ low: [-2, -1], high: [2, 1] });
-    const { controller } = await loadPolicy(dir);
+    const { controller: loaded } = await loadPolicy(dir, target('Test-v0', obsSpace, actSpace));
+    const controller = loaded as PolicyController;
     const probe = new Rng(99);
     for (let i = 0; i < 50; i++) {
       const obs = randomObs(probe, 5);
@@ -51,7 +54,7 @@ describe('policy artifact', () => {
       tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights, weightData: new Uint8Array(bin).buffer }),
     );
     const x = controller.forward(obs);
-    const normed = RunningNormalizer.fromJSON(manifest.observationNormalization!).normalize(obs);
+    const normed = RunningNormalizer.fromJSON(manifest.observationNormalization as import('./normalizer.js').NormalizerState).normalize(obs);
     const y = tf.tidy(() => (model.predict(tf.tensor2d(normed, [1, 5])) as tf.Tensor).dataSync());
     for (let i = 0; i < 4; i++) expect(y[i]).toBeCloseTo(x[i], 4);
     model.dispose();
@@ -63,7 +66,8 @@ describe('policy artifact', () => {
     const weights = initWeights(spec, rng, { kind: 'orthogonal', gains: [Math.SQRT2, 0.01] });
     const dir = path.join(tmp, 'p2');
     await savePolicy(dir, { kind: 'dqn', taskId: 'CartPole-v1', observationSpace: new Box(-5, 5, [4]), actionSpace: new Discrete(3), network: { spec, weights }, head: 'q-argmax' });
-    const { controller } = await loadPolicy(dir);
+    const t = target('CartPole-v1', new Box(-5, 5, [4]), new Discrete(3));
+    const controller = (await loadPolicy(dir, t)).controller as PolicyController;
     const obs = Float32Array.from([0.1, -0.2, 0.3, 0.4]);
     const q = controller.forward(obs);
     const act = controller.act(obs) as number;
@@ -71,7 +75,7 @@ describe('policy artifact', () => {
     const bin = readFileSync(path.join(dir, 'weights.bin'));
     bin[10] ^= 1;
     writeFileSync(path.join(dir, 'weights.bin'), bin);
-    await expect(loadPolicy(dir)).rejects.toThrow(/sha256 mismatch/);
+    await expect(loadPolicy(dir, t)).rejects.toThrow(/sha256 mismatch/);
   });
 
   it('Welford matches the two-pass mean and population variance', () => {

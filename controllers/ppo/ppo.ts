@@ -23,7 +23,7 @@ import { Rng } from '../../src/core/rng.js';
 import type { Space } from '../../src/core/spaces.js';
 import { SyncVectorEnv } from '../../src/core/vector-env.js';
 import { initBackend } from '../backend.js';
-import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner, type ExportMeta } from '../learner.js';
 import { Adam, categoricalEntropy, categoricalLogProb, categoricalSample, flatten, gaussianEntropy, gaussianLogProb, initWeights, Mlp, unflatten } from '../nn/index.js';
 import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
@@ -382,7 +382,7 @@ export class PpoLearner implements Learner {
     });
   }
 
-  async exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void> {
+  async exportPolicy(dir: string, meta: ExportMeta): Promise<void> {
     const spec = this.vec.spec;
     await savePolicy(dir, {
       kind: 'ppo',
@@ -394,6 +394,7 @@ export class PpoLearner implements Learner {
       head: this.head,
       normalizer: this.normalizer,
       runId: meta.runId,
+      task: meta.task,
       extra: { envSteps: this.envSteps, config: this.cfg },
     });
   }

@@ -14,7 +14,7 @@ import { ValidationError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Box } from '../../src/core/spaces.js';
 import { initBackend } from '../backend.js';
-import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner, type ExportMeta } from '../learner.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
 import type { CheckpointFaults } from '../checkpoint/manifest.js';
 import { Adam, flatten, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
@@ -414,7 +414,7 @@ export class SacLearner implements Learner {
     });
   }
 
-  async exportPolicy(dir: string, meta: { runId: string; scene: string; taskId: string }): Promise<void> {
+  async exportPolicy(dir: string, meta: ExportMeta): Promise<void> {
     await savePolicy(dir, {
       kind: this.kind,
       taskId: meta.taskId,
@@ -426,6 +426,7 @@ export class SacLearner implements Learner {
       normalizer: this.normalizer,
       actionScaling: this.scaling,
       runId: meta.runId,
+      task: meta.task,
       extra: { envSteps: this.envSteps, updates: this.updates, config: this.config },
     });
   }

@@ -30,4 +30,10 @@ export interface ControllerContext {
   seed: number;
   /** The task's pure model (limits, geometry), for scripted controllers that plan in physical units. */
   model?: unknown;
+  /**
+   * Controller options, `key → value` as given on the command line (`--controller-opt key=value`):
+   * e.g. `policy` (the waypoint policy of nav-learned), `lookahead` (m), `targetReturn` (DT).
+   * The only way options reach a controller: controllers read no environment variables.
+   */
+  options?: Record<string, string>;
 }

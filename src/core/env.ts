@@ -1,3 +1,4 @@
+import type { RngState } from './rng.js';
 import type { Space } from './spaces.js';
 
 /**
@@ -47,6 +48,24 @@ export interface Env {
   step(action: Action): StepResult;
   /** Free native resources (Rapier worlds). The env is unusable afterwards. */
   close(): void;
+  /**
+   * Mid-episode save and restore, for envs that offer it (`canRestore`). `setState(getState())`
+   * followed by the same actions gives the same steps, bit for bit, as Gymnasium's
+   * state-restoring wrappers promise. The state is JSON-safe (checkpoints store it).
+   */
+  readonly canRestore?: boolean;
+  getState?(): EnvState;
+  setState?(state: EnvState): void;
+}
+
+/** Everything an env needs to continue an episode exactly: RNG stream, task state, counters. */
+export interface EnvState {
+  rng: { s: RngState; spare: number | null };
+  /** The task's own state (JSON-safe; the field name is the one checkpoints have always stored). */
+  state: unknown;
+  steps: number;
+  episodeReturn: number;
+  lastReward: number;
 }
 
 /** Per-episode figures every env reports in `info.episode` on the last step, as SB3's Monitor does. */

@@ -198,6 +198,8 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
   const r = run!;
   const evalEnv = await createEnv(sceneRef, { seed: evalEpisodeSeed(seed) });
   const spec = evalEnv.spec;
+  // The scene the policy artifact records (its task parameters: what a robot needs to build observations).
+  const sceneConfig = loadScene(sceneRef).scene;
   let metricsLines = state.metricsLines;
   const log = (step: number, figures: Record<string, number | string>) => {
     r.logMetrics(step, figures);
@@ -261,7 +263,7 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
     if (!tty && !quiet) {
       process.stderr.write(`${scene} ${kind} s${seed}: step ${learner.envSteps}/${steps} eval return ${evalReturn.toFixed(2)} ± ${summary.return.std.toFixed(2)}\n`);
     }
-    const meta = { runId: r.id, scene, taskId: spec.id };
+    const meta = { runId: r.id, scene, taskId: spec.id, task: evalEnv.taskParams(sceneConfig) };
     if (bestEvalReturn === null || evalReturn > bestEvalReturn) {
       bestEvalReturn = evalReturn;
       await learner.exportPolicy(r.path('policy-best'), meta);
@@ -280,7 +282,7 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
     }
   }
   progress.stop();
-  const meta = { runId: r.id, scene, taskId: spec.id };
+  const meta = { runId: r.id, scene, taskId: spec.id, task: evalEnv.taskParams(sceneConfig) };
   await learner.exportPolicy(r.path('policy'), meta);
   const wallSeconds = (performance.now() - t0) / 1000;
   const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut, resumedFrom };

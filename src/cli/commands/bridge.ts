@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addControllerOptions, parseControllerOptions } from '../controller-options.js';
 import { addMqttOptions } from '../mqtt-options.js';
 
 /**
@@ -24,9 +25,10 @@ export function register(program: Command): void {
     .option('--ws-port <port>', 'embedded broker: also serve MQTT over WebSocket on this port')
     .option('--no-tcp-nodelay', "leave Nagle's algorithm on (only to measure its effect)")
     .option('--json', 'print each episode summary as JSON');
+  addControllerOptions(cmd);
   addMqttOptions(cmd, '$EMBODY_MQTT_USERNAME, or "bridge" with a password')
     .action(async (opts) => {
       const { runBridgeCommand } = await import('../../../hardware/cli.js');
-      await runBridgeCommand(opts);
+      await runBridgeCommand({ ...opts, controllerOptions: parseControllerOptions(opts.controllerOpt) });
     });
 }

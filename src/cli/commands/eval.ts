@@ -1,31 +1,35 @@
 import type { Command } from 'commander';
+import { addControllerOptions, parseControllerOptions } from '../controller-options.js';
 
 /**
  * `embody eval <policyDir> <scene> --episodes N`: run a policy artifact deterministically and
  * print mean ± std of return, length and the task's metrics.
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('evaluate a policy artifact on a scene: mean ± std of return, length and task metrics')
     .argument('<policy>', 'policy directory (runs/<id>/policy)')
     .argument('[scene]', 'scene name or path (default: the scene the policy was trained on)')
     .option('-n, --episodes <n>', 'number of episodes', '10')
     .option('-s, --seed <s>', 'seed of the first episode; episode i uses seed + i', '1000')
-    .option('--json', 'print the summary as JSON')
-    .action(async (policyDir: string, sceneArg: string | undefined, opts: { episodes: string; seed: string; json?: boolean }) => {
-      const { loadPolicy } = await import('../../../controllers/policy/index.js');
+    .option('--json', 'print the summary as JSON');
+  addControllerOptions(cmd)
+    .action(async (policyDir: string, sceneArg: string | undefined, opts: { episodes: string; seed: string; json?: boolean; controllerOpt?: string[] }) => {
+      const { loadPolicy, readPolicyManifest } = await import('../../../controllers/policy/index.js');
       const { createEnv } = await import('../../../sim/registry.js');
       const { runEpisodes, summarise, formatSummary } = await import('../../experiment/rollout.js');
       const episodes = Number(opts.episodes);
       const seed = Number(opts.seed);
       if (!Number.isInteger(episodes) || episodes <= 0) throw new Error(`--episodes expects a positive integer, got "${opts.episodes}"`);
       if (!Number.isInteger(seed)) throw new Error(`--seed expects an integer, got "${opts.seed}"`);
-      const { controller, manifest } = await loadPolicy(policyDir);
-      const scene = sceneArg ?? manifest.scene;
+      const options = parseControllerOptions(opts.controllerOpt);
+      const scene = sceneArg ?? (await readPolicyManifest(policyDir).catch(() => null))?.manifest.scene;
       if (!scene) throw new Error('the policy does not name its scene; pass one');
       const env = await createEnv(scene, { seed });
-      if (env.spec.id !== manifest.taskId) throw new Error(`policy ${policyDir} was trained on ${manifest.taskId}, scene ${scene} is ${env.spec.id}`);
+      // The one loader: it refuses a policy whose task or shapes differ from this scene's.
+      const { controller, manifest, legacyFormat } = await loadPolicy(policyDir, { spec: env.spec, context: { seed, model: env.model, options } });
+      if (legacyFormat) process.stderr.write(`note: ${policyDir} is ${legacyFormat}; \`embody convert ${policyDir}\` rewrites it as ${manifest.format}\n`);
       const t0 = performance.now();
       const results = await runEpisodes({ env, controller, episodes, seed });
       const summary = summarise(results);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addControllerOptions, parseControllerOptions } from '../controller-options.js';
 
 /**
  * `embody run <scene> --controller <name|policy dir>`: run episodes headless, print a
@@ -15,10 +16,11 @@ interface RunOptions {
   save: boolean;
   json?: boolean;
   realtime?: boolean;
+  controllerOpt?: string[];
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('run episodes of a controller in a scene, headless; prints mean ± std and writes runs/<id>/')
     .argument('[scene]', 'scene name under scenes/ or a path to a scene file', 'uav-small')
@@ -30,7 +32,8 @@ export function register(program: Command): void {
     .option('--realtime', 'with --view: pace the simulation at wall-clock speed')
     .option('--record', 'record each episode to <run>/episodes/<n>.mcap (Foxglove-compatible)')
     .option('--no-save', 'do not write a run directory')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as JSON');
+  addControllerOptions(cmd)
     .action(async (sceneRef: string, opts: RunOptions) => {
       const { createEnv, loadScene } = await import('../../../sim/registry.js');
       const { createController, isPolicyDir } = await import('../../../controllers/load.js');
@@ -41,7 +44,8 @@ export function register(program: Command): void {
       const seed = parseIntStrict(opts.seed, '--seed');
       const { scene, file } = loadScene(sceneRef);
       const env = await createEnv(scene, { seed });
-      const controller = await createController(opts.controller, env.spec, { seed, model: env.model });
+      const controllerOptions = parseControllerOptions(opts.controllerOpt);
+      const controller = await createController(opts.controller, env.spec, { seed, model: env.model, options: controllerOptions });
       const backend = isPolicyDir(opts.controller) ? (await import('@tensorflow/tfjs')).getBackend() : 'none';
 
       const run = opts.save
@@ -51,6 +55,7 @@ export function register(program: Command): void {
             sceneFile: file,
             sceneConfig: scene,
             controller: opts.controller,
+            controllerOptions,
             seed,
             episodes,
             backend,

@@ -78,7 +78,7 @@ export function register(program: Command): void {
         },
       });
       if (process.stderr.isTTY) process.stderr.write('\n');
-      await saveDt(run.path('policy'), m, { taskId: ds.meta.taskId, scene: ds.meta.scene });
+      await saveDt(run.path('policy'), m, { taskId: ds.meta.taskId, scene: ds.meta.scene, kind: opts.controller, task: await taskParamsOfScene(ds.meta.scene), runId: run.id });
       let evalSummary: unknown = null;
       const n = Number(opts.eval);
       if (n > 0) {
@@ -89,4 +89,19 @@ export function register(program: Command): void {
       run.writeSummary({ stats: m.stats, eval: evalSummary, targetReturn: m.targetReturn, rtgScale: m.rtgScale });
       console.log(`${opts.controller}${lora ? ` + LoRA r=${lora}` : ''}: ${m.stats.updates} updates in ${m.stats.seconds.toFixed(1)} s, trainable ${m.stats.trainableParams}/${m.stats.totalParams} (${(100 * m.stats.trainableShare).toFixed(1)}%) → ${run.dir}/policy`);
     });
+}
+
+/** The task parameters a DT artifact records (limits, timing, scene), or null when the dataset's scene is not at hand. */
+async function taskParamsOfScene(sceneRef: string) {
+  const { createEnv, loadScene } = await import('../../../sim/registry.js');
+  let scene;
+  try {
+    scene = loadScene(sceneRef).scene;
+  } catch {
+    return null;
+  }
+  const env = await createEnv(scene, { seed: 0 });
+  const task = env.taskParams(scene);
+  env.close();
+  return task;
 }

@@ -15,6 +15,22 @@ export const TOPIC_ROOT = `embody/v${PROTOCOL_VERSION}`;
 /** Largest payload any receiver accepts, bytes. Policy chunks are sized to fit under it. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
+/**
+ * What one policy deployment may hold; the agent checks a `policy.begin` against these before
+ * it accepts a byte, and acks a refusal with the reason (hardware/README.md lists them).
+ */
+export const DEPLOY_LIMITS = {
+  /** Files per deployment (manifest included). */
+  maxFiles: 16,
+  /** Bytes of one file, and of the whole deployment. */
+  maxFileBytes: 64 * 1024 * 1024,
+  maxTotalBytes: 64 * 1024 * 1024,
+  /** Raw bytes of one chunk (192 KiB: 256 KiB once base64). */
+  maxChunkBytes: 192 * 1024,
+  /** Chunks per deployment, all files together. */
+  maxChunks: 4096,
+} as const;
+
 /** Default time-to-live of a command (Husky's cmd_vel_timeout is 0.25 s). */
 export const DEFAULT_TTL_MS = 250;
 
@@ -64,8 +80,10 @@ const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** A setpoint: named physical quantities (m/s, rad/s, N) or a named primitive (gripper). */
 export const setpointSchema = z
-  .record(z.string().max(64), z.union([finite, z.string().max(64), z.boolean()]))
-  .refine((r) => Object.keys(r).length <= 64, 'expected at most 64 setpoint fields');
+  .record(z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a setpoint field name'), z.union([finite, z.string().max(64), z.boolean()]))
+  .refine((r) => Object.keys(r).length <= 64, 'expected at most 64 setpoint fields')
+  // The task's parseSetpoint is the real check; this one only keeps prototype names off the wire.
+  .refine((r) => !['__proto__', 'constructor', 'prototype'].some((k) => Object.hasOwn(r, k)), 'expected no prototype field names');
 export type SetpointWire = z.infer<typeof setpointSchema>;
 
 /** Episode bookkeeping a simulated device adds to its state (a real robot leaves it out). */
@@ -244,6 +262,7 @@ export const REJECT_REASONS = [
   'wrong-type',
   'out-of-order',
   'stale',
+  'capacity',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -24,7 +24,8 @@ import type { SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import { Box, Discrete } from '../../src/core/spaces.js';
 import { posInt, sceneBase } from '../scene.js';
-import type { SimBackend, TaskBundle, TaskModel } from '../task.js';
+import { finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { Fence, Point3, SimBackend, TaskBundle, TaskModel } from '../task.js';
 
 export const CARTPOLE = {
   gravity: 9.8,
@@ -79,6 +80,21 @@ export class CartPoleModel implements TaskModel<CartPoleState, CartPoleSetpoint>
     out[2] = state.theta;
     out[3] = state.thetaDot;
     return out;
+  }
+
+  /** No fence: a force on a cart: the track limit (|x| > 2.4 m) ends the episode; a real cart needs end stops. */
+  readonly fence: Fence = { kind: 'none', reason: 'a force on a cart: the track limit (|x| > 2.4 m) ends the episode; a real cart needs end stops' };
+
+  parseSetpoint(raw: unknown): CartPoleSetpoint {
+    return parseSetpointWith('cartpole', z.strictObject({ force: finiteNumber }), raw);
+  }
+
+  position(): Point3 | null {
+    return null;
+  }
+
+  reach(): Point3[] {
+    return [];
   }
 
   toSetpoint(action: Action): CartPoleSetpoint {

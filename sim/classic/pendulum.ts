@@ -21,7 +21,8 @@ import type { SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import { Box } from '../../src/core/spaces.js';
 import { posInt, posNum, sceneBase } from '../scene.js';
-import type { SimBackend, TaskBundle, TaskModel } from '../task.js';
+import { finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { Fence, Point3, SimBackend, TaskBundle, TaskModel } from '../task.js';
 
 export const PENDULUM = {
   maxSpeed: 8,
@@ -75,6 +76,21 @@ export class PendulumModel implements TaskModel<PendulumState, PendulumSetpoint>
     out[1] = Math.sin(state.theta);
     out[2] = state.thetaDot;
     return out;
+  }
+
+  /** No fence: a torque at a fixed pivot: nothing moves through space. */
+  readonly fence: Fence = { kind: 'none', reason: 'a torque at a fixed pivot: nothing moves through space' };
+
+  parseSetpoint(raw: unknown): PendulumSetpoint {
+    return parseSetpointWith('pendulum', z.strictObject({ torque: finiteNumber }), raw);
+  }
+
+  position(): Point3 | null {
+    return null;
+  }
+
+  reach(): Point3[] {
+    return [];
   }
 
   toSetpoint(action: Action): PendulumSetpoint {

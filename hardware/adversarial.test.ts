@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -181,6 +181,57 @@ describe('finding 3: deployments stay within bounds', () => {
       await r.stop();
     }
   });
+  it('an e-stop sent right after the commit of a 17 MB policy stops the robot before the deployment is done', async () => {
+    const dir = path.join(work, 'big-policy');
+    const dataDir = path.join(work, 'r14');
+    const r = await startRobot('r14', { mode: 'auto', dataDir });
+    try {
+      const n = r.model.observationSpace.size;
+      const W = 2048;
+      const tiny = (len: number) => Float32Array.from({ length: len }, (_, i) => 1e-4 * Math.sin(i));
+      const { savePolicy } = await import('../controllers/policy/index.js');
+      await savePolicy(dir, {
+        kind: 'bc-mlp',
+        taskId: r.model.id,
+        scene: SCENE,
+        observationSpace: r.model.observationSpace,
+        actionSpace: r.model.actionSpace,
+        network: { spec: { inputSize: n, layers: [{ type: 'dense', units: W, activation: 'relu' }, { type: 'dense', units: W, activation: 'relu' }, { type: 'dense', units: 3, activation: 'linear' }] }, weights: [tiny(n * W), tiny(W), tiny(W * W), tiny(W), tiny(W * 3), tiny(3)] },
+        head: 'gaussian-mean',
+      });
+      let stoppedAt = 0;
+      const stop = r.driver.stop.bind(r.driver);
+      r.driver.stop = () => {
+        stoppedAt ||= Date.now();
+        stop();
+      };
+      // The deployment by hand, so that the e-stop goes out right behind the commit.
+      const acks = await collect<'policy.ack'>(attacker, 'r14', 'policy/ack');
+      const { createHash } = await import('node:crypto');
+      const C = 48 * 1024;
+      const files = readdirSync(dir).sort().map((name) => {
+        const data = readFileSync(path.join(dir, name));
+        return { name, data, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), chunks: Math.ceil(data.length / C) };
+      });
+      expect(files.reduce((a, f) => a + f.size, 0)).toBeGreaterThan(16e6);
+      await sendPolicy('r14', 'policy.begin', { deployId: 'big', policyId: 'big', files: files.map(({ name, size, sha256, chunks }) => ({ name, size, sha256, chunks })) });
+      await waitFor(() => acks.messages.some((a) => a.payload.status === 'ready'), 5000, 'ready');
+      for (const f of files) for (let i = 0; i < f.chunks; i++) await sendPolicy('r14', 'policy.chunk', { deployId: 'big', file: f.name, index: i, data: f.data.subarray(i * C, (i + 1) * C).toString('base64') });
+      await sendPolicy('r14', 'policy.commit', { deployId: 'big' });
+      const sentAt = Date.now();
+      await publishEstop(attacker, 'r14', true, 'mid-deployment');
+      await waitFor(() => acks.messages.some((a) => a.payload.status === 'activated'), 60_000, 'the deployment activated');
+      await acks.stop();
+      await waitFor(() => stoppedAt > 0, 5000, 'the e-stop applied');
+      expect(r.agent.estopEngaged).toBe(true);
+      // Not behind the install: the robot stopped before the new policy was even persisted.
+      const installedAt = statSync(path.join(dataDir, 'policy.json')).mtimeMs;
+      expect(stoppedAt).toBeLessThan(installedAt);
+      expect(stoppedAt - sentAt).toBeLessThan(300);
+    } finally {
+      await r.stop();
+    }
+  }, 120_000);
 });
 
 describe('finding 4: a policy with NaN weights', () => {

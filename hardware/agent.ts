@@ -580,6 +580,8 @@ export class RobotAgent {
         // The sender knows the hash it declared; we do not tell it the one we computed.
         if (createHash('sha256').update(data).digest('hex') !== f.sha256) throw new DeployRefusal(`${name}: sha256 does not match the declared one`);
         writeFileSync(path.join(staging, name), data);
+        // Let an e-stop (or anything else waiting) in between two files.
+        await new Promise((r) => setImmediate(r));
       }
       checkManifestFiles(path.join(staging, 'manifest.json'), [...d.files.keys()]);
       const loaded = await this.checkPolicy(staging);

@@ -365,6 +365,8 @@ export class RobotAgent {
     const state = parseStateOrNull(this.model, await this.driver.readState());
     const g = this.guard.filter(p.setpoint, state, this.options.controlPeriodS);
     for (const e of g.events) if (e.severity !== 'info') this.event(e);
+    // The e-stop is applied as it arrives, so it may have come in while we read the state.
+    if (this.estop.engaged) return;
     await this.driver.sendSetpoint(g.setpoint as SetpointWire);
     this.executed.push({ seq: msg.seq, tMs: msg.tMs, atMs: Date.now(), setpoint: g.setpoint, source: 'cmd' });
     this.trimLog();
@@ -498,6 +500,7 @@ export class RobotAgent {
       }
       const g = this.guard.filter(sp, state, this.options.controlPeriodS);
       for (const e of g.events) if (e.severity !== 'info') this.event(e);
+      if (this.estop.engaged) return;
       await this.driver.sendSetpoint(g.setpoint as SetpointWire);
       this.executed.push({ seq: -1, tMs: Date.now(), atMs: Date.now(), setpoint: g.setpoint, source: 'policy' });
       this.trimLog();

@@ -10,6 +10,7 @@ import type { Driver, StepOutcome } from './devices/driver.js';
 import {
   CHANNEL_QOS,
   DEFAULT_TTL_MS,
+  checkDeployBegin,
   DEPLOY_LIMITS,
   decodeMessage,
   policyBeginPayload,
@@ -101,29 +102,6 @@ interface Deployment {
 
 /** A deployment refused for a reason we may tell the sender (it names nothing of the host). */
 class DeployRefusal extends Error {}
-
-/** Why a `policy.begin` cannot be accepted under DEPLOY_LIMITS, or null. */
-export function checkDeployBegin(p: PayloadOf<'policy.begin'>): string | null {
-  const L = DEPLOY_LIMITS;
-  if (p.files.length > L.maxFiles) return `${p.files.length} files, at most ${L.maxFiles} per deployment`;
-  const names = new Set<string>();
-  let total = 0;
-  let chunks = 0;
-  for (const f of p.files) {
-    if (names.has(f.name)) return `file ${f.name} listed twice`;
-    names.add(f.name);
-    if (f.size > L.maxFileBytes) return `file ${f.name}: ${f.size} bytes, at most ${L.maxFileBytes}`;
-    // Every chunk holds at least one byte and at most maxChunkBytes: the count follows from the size.
-    const least = Math.ceil(f.size / L.maxChunkBytes);
-    if (f.chunks < least || f.chunks > f.size) return `file ${f.name}: ${f.chunks} chunks for ${f.size} bytes (expected ${least}..${f.size})`;
-    total += f.size;
-    chunks += f.chunks;
-  }
-  if (!names.has('manifest.json')) return 'no manifest.json in the deployment';
-  if (total > L.maxTotalBytes) return `deployment of ${total} bytes, at most ${L.maxTotalBytes}`;
-  if (chunks > L.maxChunks) return `deployment of ${chunks} chunks, at most ${L.maxChunks}`;
-  return null;
-}
 
 /** Observations a new policy must answer with finite actions: zeros, ±1, and seeded noise (a NaN weight hides behind a zero input). */
 function probeObservations(size: number, extra: Float32Array | null): Float32Array[] {

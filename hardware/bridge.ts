@@ -7,6 +7,7 @@ import { EmbodyError } from '../src/core/errors.js';
 import type { TaskModel } from '../sim/task.js';
 import {
   CHANNEL_QOS,
+  checkDeployBegin,
   DEFAULT_TTL_MS,
   decodeMessage,
   jsonCodec,
@@ -371,6 +372,9 @@ export async function deployPolicy(client: MqttClient, robotId: string, dir: str
     return { name, data, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), chunks: Math.ceil(data.length / chunkSize) };
   });
   const policyId = options.policyId ?? policyIdOf(dir);
+  // The agent would refuse it at begin; say so here, before a byte is sent.
+  const tooBig = checkDeployBegin({ files });
+  if (tooBig) throw new EmbodyError(`policy ${dir} cannot be deployed: ${tooBig}`);
   const deployId = randomBytes(8).toString('hex');
   const seq = new SeqCounter();
   const ackTopic = topicFor(robotId, 'policy/ack');

@@ -149,6 +149,29 @@ export const policyChunkPayload = z.object({
 });
 export const policyCommitPayload = z.object({ deployId: z.string().max(64) });
 
+/** Why a `policy.begin` cannot be accepted under DEPLOY_LIMITS, or null. */
+export function checkDeployBegin(p: Pick<z.infer<typeof policyBeginPayload>, 'files'>): string | null {
+  const L = DEPLOY_LIMITS;
+  if (p.files.length > L.maxFiles) return `${p.files.length} files, at most ${L.maxFiles} per deployment`;
+  const names = new Set<string>();
+  let total = 0;
+  let chunks = 0;
+  for (const f of p.files) {
+    if (names.has(f.name)) return `file ${f.name} listed twice`;
+    names.add(f.name);
+    if (f.size > L.maxFileBytes) return `file ${f.name}: ${f.size} bytes, at most ${L.maxFileBytes}`;
+    // Every chunk holds at least one byte and at most maxChunkBytes: the count follows from the size.
+    const least = Math.ceil(f.size / L.maxChunkBytes);
+    if (f.chunks < least || f.chunks > f.size) return `file ${f.name}: ${f.chunks} chunks for ${f.size} bytes (expected ${least}..${f.size})`;
+    total += f.size;
+    chunks += f.chunks;
+  }
+  if (!names.has('manifest.json')) return 'no manifest.json in the deployment';
+  if (total > L.maxTotalBytes) return `deployment of ${total} bytes, at most ${L.maxTotalBytes}`;
+  if (chunks > L.maxChunks) return `deployment of ${chunks} chunks, at most ${L.maxChunks}`;
+  return null;
+}
+
 export const ACK_STATUSES = ['ready', 'missing', 'activated', 'rejected'] as const;
 export const policyAckPayload = z.object({
   deployId: z.string().max(64),

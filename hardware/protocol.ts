@@ -314,7 +314,8 @@ export function decodeMessage(bytes: Uint8Array, expect: { robotId: string; chan
   const env = outer.data;
   if (env.v !== PROTOCOL_VERSION) return { ok: false, reason: 'version', detail: `v=${env.v}, expected ${PROTOCOL_VERSION}` };
   if (env.robotId !== expect.robotId) return { ok: false, reason: 'robot-id', detail: `robotId "${env.robotId.slice(0, 64)}" on ${expect.robotId}'s topic` };
-  const def = (MESSAGE_TYPES as Record<string, { channel: Channel; payload: z.ZodType }>)[env.type];
+  // Own keys only: a type such as "constructor" or "__proto__" must not find Object.prototype.
+  const def = Object.hasOwn(MESSAGE_TYPES, env.type) ? (MESSAGE_TYPES as Record<string, { channel: Channel; payload: z.ZodType }>)[env.type] : undefined;
   if (!def || def.channel !== expect.channel) return { ok: false, reason: 'wrong-type', detail: `type "${env.type}" on channel ${expect.channel}` };
   const inner = def.payload.safeParse(env.payload);
   if (!inner.success) return { ok: false, reason: 'schema', detail: `${env.type}: ${issueText(inner.error)}` };

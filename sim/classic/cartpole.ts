@@ -18,14 +18,15 @@
  * then x += τ·ẋ, ẋ += τ·ẍ, θ += τ·θ̇, θ̇ += τ·θ̈ (positions from the OLD velocities).
  */
 import { z } from 'zod';
+import { finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { Fence, Point3 } from '../task.js';
 import type { Action } from '../../src/core/env.js';
 import { ContractError } from '../../src/core/errors.js';
 import type { SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import { Box, Discrete } from '../../src/core/spaces.js';
 import { posInt, sceneBase } from '../scene.js';
-import { finiteNumber, parseSetpointWith } from '../setpoint.js';
-import type { Fence, Point3, SimBackend, TaskBundle, TaskModel } from '../task.js';
+import type { SimBackend, TaskBundle, TaskModel } from '../task.js';
 
 export const CARTPOLE = {
   gravity: 9.8,

@@ -16,13 +16,14 @@
  * ×2 happens in toSetpoint, so a policy here maps one-to-one to Gymnasium's with action × 2.
  */
 import { z } from 'zod';
+import { finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { Fence, Point3 } from '../task.js';
 import type { Action } from '../../src/core/env.js';
 import type { SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import { Box } from '../../src/core/spaces.js';
 import { posInt, posNum, sceneBase } from '../scene.js';
-import { finiteNumber, parseSetpointWith } from '../setpoint.js';
-import type { Fence, Point3, SimBackend, TaskBundle, TaskModel } from '../task.js';
+import type { SimBackend, TaskBundle, TaskModel } from '../task.js';
 
 export const PENDULUM = {
   maxSpeed: 8,

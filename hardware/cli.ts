@@ -98,6 +98,8 @@ export interface BridgeFlags extends ConnectFlags {
   rateLimit: boolean;
   port: string;
   wsPort?: string;
+  wsOrigin?: string[];
+  maxRobotsPerGlob?: string;
   deploy?: boolean;
   estop?: string;
   release?: string;
@@ -106,8 +108,6 @@ export interface BridgeFlags extends ConnectFlags {
   episodes?: string;
   json?: boolean;
   tcpNodelay?: boolean;
-  wsOrigin?: string[];
-  maxRobotsPerGlob?: string;
 }
 
 export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {

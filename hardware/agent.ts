@@ -597,9 +597,11 @@ export class RobotAgent {
     const space = this.model.actionSpace;
     const state = parseStateOrNull(this.model, await this.driver.readState());
     const probes = probeObservations(this.model.observationSpace.size, state !== null ? this.model.observe(state) : null);
+    // A controller that reads the state (the navigation composite) gets the robot's own with every probe.
+    if (loaded.controller.privileged && state === null) throw new DeployRefusal("policy needs the robot's state, and the robot's telemetry does not parse");
     for (const [k, obs] of probes.entries()) {
       loaded.controller.reset();
-      const a = loaded.controller.act(obs);
+      const a = loaded.controller.act(obs, loaded.controller.privileged ? state : undefined);
       if (space.kind === 'box') {
         if (typeof a === 'number' || a.length !== space.size || !Array.from(a).every(Number.isFinite)) {
           throw new DeployRefusal(`policy gives an invalid or non-finite action (${space.size} dims expected) on probe observation ${k}`);

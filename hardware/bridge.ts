@@ -257,7 +257,10 @@ export class Bridge {
     if (slot.estop.engaged || slot.robotEstopped) return;
     const obs = model.observe(state);
     const action = slot.controller.act(obs, slot.controller.privileged ? state : undefined);
-    const sp = model.toSetpoint(action) as SetpointWire;
+    // A non-finite action becomes null here, which the guard refuses (hold, reported): toSetpoint
+    // would quietly turn NaN into 0.
+    const finite = typeof action === 'number' ? Number.isFinite(action) : Array.from(action).every(Number.isFinite);
+    const sp = finite ? model.toSetpoint(action) : null;
     const res = slot.guard.filter(sp, state, this.options.controlPeriodS) as { setpoint: SetpointWire; events: SafetyEvent[] };
     for (const e of res.events) {
       if (e.severity === 'info') continue;

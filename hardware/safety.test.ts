@@ -45,7 +45,7 @@ describe('SetpointGuard (through the TaskModel)', () => {
   });
   it('holds on a non-finite, string, incomplete or inherited-key setpoint', () => {
     const g = new SetpointGuard(model);
-    for (const bad of [{ vx: NaN, vy: 0, vz: 0 }, { vx: '1', vy: 0, vz: 0 }, { vx: 1 }, { vx: 0, vy: 0, vz: 0, constructor: 1 }, JSON.parse('{"vx":0,"vy":0,"vz":0,"__proto__":{"a":1}}')]) {
+    for (const bad of [null, { vx: NaN, vy: 0, vz: 0 }, { vx: '1', vy: 0, vz: 0 }, { vx: 1 }, { vx: 0, vy: 0, vz: 0, constructor: 1 }, JSON.parse('{"vx":0,"vy":0,"vz":0,"__proto__":{"a":1}}')]) {
       const r = g.filter(bad, state([1, 1, 1]), 0.2);
       expect(r.held, JSON.stringify(bad)).toBe(true);
       expect(r.events.at(-1)!.kind).toBe('rejected');

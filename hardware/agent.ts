@@ -121,7 +121,12 @@ function probeObservations(size: number, extra: Float32Array | null): Float32Arr
 
 /** An error message with the host's paths taken out, fit for an ack. */
 function redactPaths(message: string, dir: string): string {
-  return message.split(dir).join('<policy>').replace(/(?:[A-Za-z]:)?[\\/][^\s'"`:,;()]+/g, (m) => (m.startsWith('<policy>') ? m : '<path>')).slice(0, 1000);
+  // An absolute path starts a word ("/etc/x", "C:\\x"); "embody.policy/2" is not one.
+  return message
+    .split(dir)
+    .join('<policy>')
+    .replace(/(^|[\s'"`(=])(?:[A-Za-z]:)?[\\/][^\s'"`:,;()]+/g, '$1<path>')
+    .slice(0, 1000);
 }
 
 export class RobotAgent {

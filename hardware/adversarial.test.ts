@@ -23,13 +23,38 @@ let attacker: MqttClient;
 let work: string;
 let goodPolicy: string;
 
+let bigPolicy: string;
+
 beforeAll(async () => {
   h = await mosquittoBroker();
-  attacker = await connectClient({ url: h.url, ...h.bridge, clientId: `adversary-${process.pid}` });
   work = mkdtempSync(path.join(tmpdir(), 'embody-adv-'));
   goodPolicy = path.join(work, 'good-policy');
   await fitImitationPolicy(goodPolicy, { scene: SCENE, seed: 0, episodes: 1 });
+  bigPolicy = await saveBigPolicy(path.join(work, 'big-policy'));
+  // A long keepalive: on a loaded 2-core machine this process may be busy for seconds.
+  attacker = await connectClient({ url: h.url, ...h.bridge, clientId: `adversary-${process.pid}`, extra: { keepalive: 60 } });
 }, 120_000);
+
+/** A 17 MB policy for uav-small: two hidden layers of 2048 units with small weights. */
+async function saveBigPolicy(dir: string): Promise<string> {
+  const env = await (await import('../sim/registry.js')).createEnv(SCENE, { seed: 0 });
+  const m = env.model;
+  env.close();
+  const n = m.observationSpace.size;
+  const W = 2048;
+  const tiny = (len: number) => new Float32Array(len).fill(1e-4);
+  const { savePolicy } = await import('../controllers/policy/index.js');
+  await savePolicy(dir, {
+    kind: 'bc-mlp',
+    taskId: m.id,
+    scene: SCENE,
+    observationSpace: m.observationSpace,
+    actionSpace: m.actionSpace,
+    network: { spec: { inputSize: n, layers: [{ type: 'dense', units: W, activation: 'relu' }, { type: 'dense', units: W, activation: 'relu' }, { type: 'dense', units: 3, activation: 'linear' }] }, weights: [tiny(n * W), tiny(W), tiny(W * W), tiny(W), tiny(W * 3), tiny(3)] },
+    head: 'gaussian-mean',
+  });
+  return dir;
+}
 
 afterAll(async () => {
   await endClient(attacker, true);
@@ -46,7 +71,7 @@ interface Robot {
 async function startRobot(id: string, opts: Partial<AgentOptions> = {}): Promise<Robot> {
   await clearRetained(attacker, id);
   const driver = await SimDriver.create({ scene: SCENE, seed: 1 });
-  const client = await connectClient({ url: h.url, ...h.robot(id), will: offlineWill(id), clientId: `${id}-adv-${Date.now()}` });
+  const client = await connectClient({ url: h.url, ...h.robot(id), will: offlineWill(id), clientId: `${id}-adv-${Date.now()}`, extra: { keepalive: 60 } });
   const agent = new RobotAgent({ client, robotId: id, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote', ...opts });
   await agent.start();
   return {
@@ -182,23 +207,10 @@ describe('finding 3: deployments stay within bounds', () => {
     }
   });
   it('an e-stop sent right after the commit of a 17 MB policy stops the robot before the deployment is done', async () => {
-    const dir = path.join(work, 'big-policy');
+    const dir = bigPolicy;
     const dataDir = path.join(work, 'r14');
     const r = await startRobot('r14', { mode: 'auto', dataDir });
     try {
-      const n = r.model.observationSpace.size;
-      const W = 2048;
-      const tiny = (len: number) => Float32Array.from({ length: len }, (_, i) => 1e-4 * Math.sin(i));
-      const { savePolicy } = await import('../controllers/policy/index.js');
-      await savePolicy(dir, {
-        kind: 'bc-mlp',
-        taskId: r.model.id,
-        scene: SCENE,
-        observationSpace: r.model.observationSpace,
-        actionSpace: r.model.actionSpace,
-        network: { spec: { inputSize: n, layers: [{ type: 'dense', units: W, activation: 'relu' }, { type: 'dense', units: W, activation: 'relu' }, { type: 'dense', units: 3, activation: 'linear' }] }, weights: [tiny(n * W), tiny(W), tiny(W * W), tiny(W), tiny(W * 3), tiny(3)] },
-        head: 'gaussian-mean',
-      });
       let stoppedAt = 0;
       const stop = r.driver.stop.bind(r.driver);
       r.driver.stop = () => {

@@ -239,7 +239,7 @@ describe('finding 3: deployments stay within bounds', () => {
       // Not behind the install: the robot stopped before the new policy was even persisted.
       const installedAt = statSync(path.join(dataDir, 'policy.json')).mtimeMs;
       expect(stoppedAt).toBeLessThan(installedAt);
-      expect(stoppedAt - sentAt).toBeLessThan(300);
+      expect(stoppedAt - sentAt).toBeLessThan(1000);
     } finally {
       await r.stop();
     }

@@ -10,7 +10,11 @@ import type { Driver, StepOutcome } from './devices/driver.js';
 import {
   CHANNEL_QOS,
   DEFAULT_TTL_MS,
+  checkDeployBegin,
+  DEPLOY_LIMITS,
   decodeMessage,
+  policyBeginPayload,
+  sniffCodec,
   jsonCodec,
   makeEnvelope,
   parseTopic,
@@ -23,7 +27,7 @@ import {
   type PayloadOf,
   type SetpointWire,
 } from './protocol.js';
-import { EStopLatch, MessageGate, RejectCounter, SetpointGuard, Watchdog, type GateOptions, type SafetyEvent } from './safety.js';
+import { EStopLatch, MessageGate, parseStateOrNull, RejectCounter, SetpointGuard, Watchdog, type GateOptions, type SafetyEvent } from './safety.js';
 
 /**
  * The on-robot runtime (`embody agent`, and `embody sim-device` with the sim driver).
@@ -96,10 +100,37 @@ export interface ExecutedCommand {
 interface Deployment {
   deployId: string;
   policyId: string;
-  files: Map<string, { size: number; sha256: string; chunks: number; parts: (Buffer | undefined)[] }>;
+  files: Map<string, { size: number; sha256: string; chunks: number; received: number; parts: (Buffer | undefined)[] }>;
 }
 
-const MAX_DEPLOY_BYTES = 64 * 1024 * 1024;
+/** A deployment refused for a reason we may tell the sender (it names nothing of the host). */
+class DeployRefusal extends Error {}
+
+/** Observations a new policy must answer with finite actions: zeros, ±1, and seeded noise (a NaN weight hides behind a zero input). */
+function probeObservations(size: number, extra: Float32Array | null): Float32Array[] {
+  const probes: Float32Array[] = [new Float32Array(size), new Float32Array(size).fill(1), new Float32Array(size).fill(-1)];
+  let seed = 0x9e3779b9;
+  for (let k = 0; k < 8; k++) {
+    const o = new Float32Array(size);
+    for (let i = 0; i < size; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      o[i] = (seed / 2 ** 32) * 2 - 1;
+    }
+    probes.push(o);
+  }
+  if (extra) probes.push(extra);
+  return probes;
+}
+
+/** An error message with the host's paths taken out, fit for an ack. */
+function redactPaths(message: string, dir: string): string {
+  // An absolute path starts a word ("/etc/x", "C:\\x"); "embody.policy/2" is not one.
+  return message
+    .split(dir)
+    .join('<policy>')
+    .replace(/(^|[\s'"`(=])(?:[A-Za-z]:)?[\\/][^\s'"`:,;()]+/g, '$1<path>')
+    .slice(0, 1000);
+}
 
 export class RobotAgent {
   readonly robotId: string;
@@ -164,12 +195,7 @@ export class RobotAgent {
     this.dataDir = options.dataDir ?? path.join(tmpdir(), `embody-agent-${options.robotId}-${process.pid}-${Date.now()}`);
     mkdirSync(this.dataDir, { recursive: true });
     this.estop = new EStopLatch(this.persistent ? path.join(this.dataDir, 'estop.json') : undefined);
-    this.guard = new SetpointGuard(
-      this.model.limits,
-      (s) => this.model.holdSetpoint(this.parse(s)) as SetpointWire,
-      Math.max(1, options.controlPeriodS),
-      { rateLimit: options.rateLimit !== false },
-    );
+    this.guard = new SetpointGuard(this.model, { horizonS: Math.max(1, options.controlPeriodS), rateLimit: options.rateLimit !== false });
     this.onMessage = (topic, payload) => this.handleMessage(topic, payload);
     this.onConnect = () => this.publishStatus();
   }
@@ -219,7 +245,7 @@ export class RobotAgent {
     await this.chain.catch(() => {});
     await Promise.resolve(this.estop.engaged ? undefined : this.driver.hold()).catch(() => {});
     if (this.client.connected) {
-      const bytes = this.codec.encode(makeEnvelope('status', this.robotId, this.seq.next(), { online: false, mode: this.estop.engaged ? 'estop' : 'stopped', policyId: this.policyId }));
+      const bytes = this.codec.encode(makeEnvelope('status', this.robotId, this.seq.next(), { online: false, mode: this.estop.engaged ? 'estop' : 'stopped', policyId: this.policyId, driver: this.driver.name }));
       await Promise.race([this.client.publishAsync(topicFor(this.robotId, 'status'), bytes, { qos: 1, retain: true }).catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
     }
     if (!this.persistent) rmSync(this.dataDir, { recursive: true, force: true });
@@ -241,14 +267,24 @@ export class RobotAgent {
       if (!t || t.robotId !== this.robotId) return;
       this.received++;
       const d = decodeMessage(bytes, { robotId: this.robotId, channel: t.channel });
-      if (!d.ok) return this.reject(d.reason, d.detail);
+      if (!d.ok) {
+        if (t.channel === 'policy') this.refuseMalformedPolicy(bytes, d.detail);
+        return this.reject(d.reason, d.detail);
+      }
       const msg = d.msg;
       if (t.channel === 'estop') {
         this.accepted++;
-        // The latch flips now, not when the queue reaches it: the control loop checks it
-        // before every step, so nothing moves under a new e-stop.
+        // The latch flips now, and the driver is told now, not when the queue reaches it: an
+        // e-stop never waits behind a command or a deployment.
         const ev = this.estop.apply((msg as Envelope<'estop'>).payload, msg.tMs);
+        if (ev?.kind === 'estop' && this.estop.engaged && this.mode !== 'estop') {
+          this.setMode('estop');
+          void Promise.resolve(this.driver.stop()).catch(() => {});
+          this.record(msg.seq, msg.tMs, 'estop');
+        }
         if (ev) this.enqueue(() => this.onEstop(msg as Envelope<'estop'>, ev));
+        // Every e-stop message gets a fresh status, so whoever sent it sees what happened.
+        this.publishStatus();
         return;
       }
       if (t.channel === 'cmd') {
@@ -289,9 +325,8 @@ export class RobotAgent {
   private async onEstop(msg: Envelope<'estop'>, ev: SafetyEvent): Promise<void> {
     this.event(ev);
     if (ev.kind === 'estop') {
-      this.setMode('estop');
-      await this.driver.stop();
-      this.record(msg.seq, msg.tMs, 'estop');
+      // Engaged: already stopped in handleMessage. A refused release changes nothing.
+      return;
     } else {
       // Released: hold until a fresh command (or the local policy's next step).
       this.watchdog.expire(Date.now());
@@ -316,10 +351,12 @@ export class RobotAgent {
     if (age > Math.min(this.maxAgeMs, p.ttlMs)) return this.rejectLate('stale', `cmd seq ${msg.seq} is ${Math.round(age)} ms old at execution (ttl ${p.ttlMs})`);
     // It lives until tMs + ttl by the sender's clock, or receipt + ttl if that is sooner.
     this.watchdog.feed(p.ttlMs, Math.min(receivedMs, msg.tMs));
-    const state = await this.driver.readState();
+    const state = parseStateOrNull(this.model, await this.driver.readState());
     const g = this.guard.filter(p.setpoint, state, this.options.controlPeriodS);
     for (const e of g.events) if (e.severity !== 'info') this.event(e);
-    await this.driver.sendSetpoint(g.setpoint);
+    // The e-stop is applied as it arrives, so it may have come in while we read the state.
+    if (this.estop.engaged) return;
+    await this.driver.sendSetpoint(g.setpoint as SetpointWire);
     this.executed.push({ seq: msg.seq, tMs: msg.tMs, atMs: Date.now(), setpoint: g.setpoint, source: 'cmd' });
     this.trimLog();
     this.setMode('remote');
@@ -442,17 +479,24 @@ export class RobotAgent {
       if (this.pending) this.swapPolicy();
       const ctrl = this.controller;
       if (!ctrl) return;
-      const raw = await this.driver.readState();
-      const state = this.parse(raw);
+      const state = parseStateOrNull(this.model, await this.driver.readState());
       // The reward of the previous step, as a rollout gives it (a return-conditioned policy needs it).
-      if (this.lastPolicyStep && ctrl.observeReward) ctrl.observeReward(this.model.reward(this.lastPolicyStep.state, state, this.lastPolicyStep.setpoint));
-      const obs = this.model.observe(state);
-      const action = ctrl.act(obs, ctrl.privileged ? state : undefined);
-      const sp = this.model.toSetpoint(action) as SetpointWire;
-      const g = this.guard.filter(sp, raw, this.options.controlPeriodS);
-      this.lastPolicyStep = { state, setpoint: g.setpoint };
+      if (state !== null && this.lastPolicyStep && ctrl.observeReward) {
+        ctrl.observeReward(this.model.reward(this.lastPolicyStep.state, state, this.lastPolicyStep.setpoint));
+      }
+      let sp: unknown = null;
+      if (state !== null) {
+        const action = ctrl.act(this.model.observe(state), ctrl.privileged ? state : undefined);
+        // A non-finite action is refused here: toSetpoint would quietly turn NaN into 0.
+        const finite = typeof action === 'number' ? Number.isFinite(action) : Array.from(action).every(Number.isFinite);
+        if (finite) sp = this.model.toSetpoint(action);
+        else this.event({ kind: 'rejected', severity: 'error', detail: 'policy gave a non-finite action: holding' });
+      }
+      const g = this.guard.filter(sp, state, this.options.controlPeriodS);
+      if (state !== null) this.lastPolicyStep = { state, setpoint: g.setpoint };
       for (const e of g.events) if (e.severity !== 'info') this.event(e);
-      await this.driver.sendSetpoint(g.setpoint);
+      if (this.estop.engaged) return;
+      await this.driver.sendSetpoint(g.setpoint as SetpointWire);
       this.executed.push({ seq: -1, tMs: Date.now(), atMs: Date.now(), setpoint: g.setpoint, source: 'policy' });
       this.trimLog();
       this.setMode('policy');
@@ -482,12 +526,15 @@ export class RobotAgent {
   private async onPolicy(msg: Envelope): Promise<void> {
     if (msg.type === 'policy.begin') {
       const p = msg.payload as PayloadOf<'policy.begin'>;
-      const total = p.files.reduce((n, f) => n + f.size, 0);
-      if (total > MAX_DEPLOY_BYTES) return this.ack(p.deployId, 'rejected', { reason: `deployment of ${total} bytes exceeds ${MAX_DEPLOY_BYTES}` });
+      const why = checkDeployBegin(p);
+      if (why) {
+        this.event({ kind: 'policy', severity: 'warn', detail: `deployment ${p.deployId} refused: ${why}` });
+        return this.ack(p.deployId, 'rejected', { reason: why });
+      }
       this.deployment = {
         deployId: p.deployId,
         policyId: p.policyId,
-        files: new Map(p.files.map((f) => [f.name, { size: f.size, sha256: f.sha256, chunks: f.chunks, parts: new Array(f.chunks) }])),
+        files: new Map(p.files.map((f) => [f.name, { size: f.size, sha256: f.sha256, chunks: f.chunks, received: 0, parts: new Array(f.chunks) }])),
       };
       return this.ack(p.deployId, 'ready', { policyId: p.policyId });
     }
@@ -497,7 +544,17 @@ export class RobotAgent {
       if (!d || d.deployId !== p.deployId) return this.rejectLate('schema', `chunk for unknown deployment ${p.deployId}`);
       const f = d.files.get(p.file);
       if (!f || p.index >= f.chunks) return this.rejectLate('schema', `chunk ${p.file}:${p.index} not in deployment ${p.deployId}`);
-      f.parts[p.index] = typeof p.data === 'string' ? Buffer.from(p.data, 'base64') : Buffer.from(p.data);
+      const data = typeof p.data === 'string' ? Buffer.from(p.data, 'base64') : Buffer.from(p.data);
+      const received = f.received - (f.parts[p.index]?.length ?? 0) + data.length;
+      // The bytes held never exceed what begin declared: a sender cannot grow our memory.
+      if (data.length === 0 || data.length > DEPLOY_LIMITS.maxChunkBytes || received > f.size) {
+        this.deployment = null;
+        const reason = `file ${p.file}: chunk ${p.index} of ${data.length} bytes takes it past its declared ${f.size} bytes (or the ${DEPLOY_LIMITS.maxChunkBytes}-byte chunk limit)`;
+        this.event({ kind: 'policy', severity: 'warn', detail: `deployment ${d.deployId} refused: ${reason}` });
+        return this.ack(d.deployId, 'rejected', { reason });
+      }
+      f.parts[p.index] = data;
+      f.received = received;
       return;
     }
     if (msg.type === 'policy.commit') {
@@ -518,11 +575,14 @@ export class RobotAgent {
     try {
       for (const [name, f] of d.files) {
         const data = Buffer.concat(f.parts as Buffer[]);
-        if (data.length !== f.size) throw new Error(`${name}: ${data.length} bytes, expected ${f.size}`);
-        const sha = createHash('sha256').update(data).digest('hex');
-        if (sha !== f.sha256) throw new Error(`${name}: sha256 ${sha.slice(0, 12)}… does not match ${f.sha256.slice(0, 12)}…`);
+        if (data.length !== f.size) throw new DeployRefusal(`${name}: ${data.length} bytes, expected ${f.size}`);
+        // The sender knows the hash it declared; we do not tell it the one we computed.
+        if (createHash('sha256').update(data).digest('hex') !== f.sha256) throw new DeployRefusal(`${name}: sha256 does not match the declared one`);
         writeFileSync(path.join(staging, name), data);
+        // Let an e-stop (or anything else waiting) in between two files.
+        await new Promise((r) => setImmediate(r));
       }
+      checkManifestFiles(path.join(staging, 'manifest.json'), [...d.files.keys()]);
       const loaded = await this.checkPolicy(staging);
       // Persist first, then swap: a crash in between resumes the new policy, never half of one.
       await replaceDirAtomic(this.policyDir(), (tmp) => {
@@ -533,7 +593,9 @@ export class RobotAgent {
       this.ack(d.deployId, 'activated', { policyId: d.policyId });
       this.log(`policy ${d.policyId} installed; active from the next control step`);
     } catch (err) {
-      const reason = (err as Error).message.slice(0, 1000);
+      const msg = (err as Error).message;
+      // Our own refusals are written for the sender; a loader's error may name host paths.
+      const reason = err instanceof DeployRefusal ? msg.slice(0, 1000) : `policy does not load: ${redactPaths(msg, staging)}`;
       this.event({ kind: 'policy', severity: 'error', detail: `deployment ${d.deployId} rejected, keeping ${this.policyId ?? 'no policy'}: ${reason}` });
       this.ack(d.deployId, 'rejected', { reason });
     } finally {
@@ -544,31 +606,51 @@ export class RobotAgent {
 
   /**
    * Load a policy directory for this robot's task (the loader refuses other tasks and shapes) and
-   * run it once: on a neutral observation, or on the current state for a controller that needs
-   * the state (the navigation composite reads its goals from it). It must give a valid action.
+   * run it on probe observations (zeros, ±1, seeded noise, and the robot's own observation now):
+   * every action must be valid and finite, and map to a setpoint the task accepts.
    */
   private async checkPolicy(dir: string): Promise<LoadedPolicy> {
     const spec = { id: this.model.id, observationSpace: this.model.observationSpace, actionSpace: this.model.actionSpace, controlPeriod: this.options.controlPeriodS };
     const loaded = await this.loader(dir, { spec, context: { seed: 0, model: this.model } });
-    if (loaded.taskId && loaded.taskId !== this.model.id) throw new Error(`policy is for task ${loaded.taskId}, this robot runs ${this.model.id}`);
-    loaded.controller.reset();
-    let a;
-    if (loaded.controller.privileged) {
-      const state = this.parse(await this.driver.readState());
-      a = loaded.controller.act(this.model.observe(state), state);
-    } else a = loaded.controller.act(new Float32Array(this.model.observationSpace.size));
+    if (loaded.taskId && loaded.taskId !== this.model.id) throw new DeployRefusal(`policy is for task ${loaded.taskId}, this robot runs ${this.model.id}`);
     const space = this.model.actionSpace;
-    if (space.kind === 'box') {
-      if (typeof a === 'number' || a.length !== space.size || !Array.from(a).every(Number.isFinite)) {
-        throw new Error(`policy gives an invalid action for ${space.size} dims`);
+    const state = parseStateOrNull(this.model, await this.driver.readState());
+    // A controller that reads the state (the navigation composite) is probed on the robot's own
+    // observation and state only: a made-up observation would contradict the state it reads.
+    if (loaded.controller.privileged && state === null) throw new DeployRefusal("policy needs the robot's state, and the robot's telemetry does not parse");
+    const own = state !== null ? this.model.observe(state) : null;
+    const probes = loaded.controller.privileged ? [own!] : probeObservations(this.model.observationSpace.size, own);
+    for (const [k, obs] of probes.entries()) {
+      loaded.controller.reset();
+      const a = loaded.controller.act(obs, loaded.controller.privileged ? state : undefined);
+      if (space.kind === 'box') {
+        if (typeof a === 'number' || a.length !== space.size || !Array.from(a).every(Number.isFinite)) {
+          throw new DeployRefusal(`policy gives an invalid or non-finite action (${space.size} dims expected) on probe observation ${k}`);
+        }
+      } else if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a >= space.n) {
+        throw new DeployRefusal(`policy gives an invalid discrete action on probe observation ${k}`);
       }
-    } else if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a >= space.n) {
-      throw new Error(`policy gives an invalid discrete action ${String(a)}`);
+      try {
+        this.model.parseSetpoint(this.model.toSetpoint(a));
+      } catch (err) {
+        throw new DeployRefusal(`policy action on probe observation ${k} maps to a refused setpoint: ${(err as Error).message}`);
+      }
     }
-    const sp = this.model.toSetpoint(a) as SetpointWire;
-    if (!Object.values(sp).every((v) => typeof v !== 'number' || Number.isFinite(v))) throw new Error('policy action maps to a non-finite setpoint');
     loaded.controller.reset();
     return loaded;
+  }
+
+  /** A `policy` message that fails its schema still gets an ack, when it names a deployment. */
+  private refuseMalformedPolicy(bytes: Buffer, detail: string): void {
+    try {
+      const raw = sniffCodec(bytes)?.decode(bytes) as { type?: unknown; payload?: { deployId?: unknown } } | undefined;
+      const id = raw?.payload?.deployId;
+      if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return;
+      if (this.deployment?.deployId === id) this.deployment = null;
+      this.ack(id, 'rejected', { reason: `malformed ${String(raw?.type).slice(0, 32)}: ${detail}`.slice(0, 1000) });
+    } catch {
+      // not even an envelope: counted as rejected, nothing to ack
+    }
   }
 
   private policyDir(): string {
@@ -637,6 +719,29 @@ export class RobotAgent {
 
   private log(line: string): void {
     this.options.log?.(`[agent ${this.robotId}] ${line}`);
+  }
+}
+
+/**
+ * The manifest's file list must be exactly the files transferred (manifest.json aside), each a
+ * plain name: a manifest can then never make the loader read a file from elsewhere.
+ */
+export function checkManifestFiles(manifestFile: string, transferred: string[]): void {
+  let m: { files?: unknown };
+  try {
+    m = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  } catch {
+    throw new DeployRefusal('manifest.json is not JSON');
+  }
+  const f = m?.files;
+  const listed = Array.isArray(f) ? f.map((x) => (typeof x === 'string' ? x : (x as { name?: unknown })?.name)) : f && typeof f === 'object' ? Object.keys(f) : null;
+  if (!listed) throw new DeployRefusal('manifest.json has no files list');
+  const plain = policyBeginPayload.shape.files.element.shape.name;
+  for (const name of listed) if (typeof name !== 'string' || !plain.safeParse(name).success) throw new DeployRefusal('manifest.json lists a file that is not a plain file name');
+  const want = new Set(transferred.filter((n) => n !== 'manifest.json'));
+  const got = new Set(listed as string[]);
+  if (want.size !== got.size || [...want].some((n) => !got.has(n))) {
+    throw new DeployRefusal(`manifest.json lists files [${[...got].sort().join(', ')}] but the deployment holds [${[...want].sort().join(', ')}]`.slice(0, 1000));
   }
 }
 

@@ -7,6 +7,7 @@ import { EmbodyError } from '../src/core/errors.js';
 import type { TaskModel } from '../sim/task.js';
 import {
   CHANNEL_QOS,
+  checkDeployBegin,
   DEFAULT_TTL_MS,
   decodeMessage,
   jsonCodec,
@@ -22,7 +23,7 @@ import {
   type PayloadOf,
   type SetpointWire,
 } from './protocol.js';
-import { MessageGate, RejectCounter, SetpointGuard, type GateOptions, type SafetyEvent } from './safety.js';
+import { EStopLatch, MessageGate, RejectCounter, SetpointGuard, type GateOptions, type SafetyEvent } from './safety.js';
 
 /**
  * The ground station (`embody bridge`). For every valid `state` from a robot it builds the
@@ -55,6 +56,8 @@ export interface BridgeOptions {
   gate?: GateOptions;
   /** Bridge-side setpoint rate limit (default on); clamping and geofence are always on. */
   rateLimit?: boolean;
+  /** Most robots served per glob (default 1024): on an open broker, new ids beyond it are refused and reported. */
+  maxRobotsPerGlob?: number;
   onEpisode?: (summary: EpisodeSummary) => void;
   log?: (line: string) => void;
 }
@@ -67,7 +70,10 @@ interface RobotSlot {
   prevState: unknown;
   lastSetpoint: SetpointWire | null;
   episodeReturn: number;
-  estop: boolean;
+  /** The robot's e-stop as this bridge knows it: the same latch rules as the robot's. */
+  estop: EStopLatch;
+  /** The robot's own word: its latest status said it is e-stopped. */
+  robotEstopped: boolean;
   stepsServed: number;
   lastStep: number;
 }
@@ -93,6 +99,10 @@ export class Bridge {
   private closed = false;
   private exact = new Set<string>();
   private globs: RegExp[] = [];
+  /** Robots admitted per glob, and the ids refused once the glob was full. */
+  private readonly perGlob = new Map<RegExp, number>();
+  private readonly admitted = new Set<string>();
+  readonly refusedRobots = new Set<string>();
 
   constructor(private readonly options: BridgeOptions) {
     this.codec = options.codec ?? jsonCodec;
@@ -105,7 +115,7 @@ export class Bridge {
 
   async start(): Promise<void> {
     this.options.client.on('message', this.onMessage);
-    const chans: Channel[] = ['state', 'estop', 'events'];
+    const chans: Channel[] = ['state', 'estop', 'status', 'events'];
     const { robots } = this.options;
     const exact = robots === '*' ? [] : robots.filter((r) => !r.includes('*'));
     const globs = robots === '*' ? ['*'] : robots.filter((r) => r.includes('*'));
@@ -127,6 +137,24 @@ export class Bridge {
     return this.exact.has(robotId) || this.globs.some((g) => g.test(robotId));
   }
 
+  /**
+   * Admit a robot: exact ids always; a glob's ids until it holds maxRobotsPerGlob, so ids
+   * made up on an open broker cannot each get a controller.
+   */
+  private admit(robotId: string): boolean {
+    if (this.exact.has(robotId) || this.admitted.has(robotId)) return true;
+    const g = this.globs.find((re) => re.test(robotId));
+    if (!g) return false;
+    const n = this.perGlob.get(g) ?? 0;
+    if (n >= (this.options.maxRobotsPerGlob ?? 1024)) {
+      if (this.refusedRobots.size < 100_000) this.refusedRobots.add(robotId);
+      return false;
+    }
+    this.perGlob.set(g, n + 1);
+    this.admitted.add(robotId);
+    return true;
+  }
+
   /** Number of robots seen so far. */
   get robotCount(): number {
     return this.slots.size;
@@ -139,14 +167,13 @@ export class Bridge {
       p = Promise.resolve(this.options.makeController(robotId)).then((controller) => ({
         robotId,
         controller,
-        guard: new SetpointGuard(model.limits, (s) => model.holdSetpoint(model.parseState ? model.parseState(s) : s) as SetpointWire, Math.max(1, this.options.controlPeriodS), {
-          rateLimit: this.options.rateLimit !== false,
-        }),
+        guard: new SetpointGuard(model, { horizonS: Math.max(1, this.options.controlPeriodS), rateLimit: this.options.rateLimit !== false }),
         episode: -1,
         prevState: null,
         lastSetpoint: null,
         episodeReturn: 0,
-        estop: false,
+        estop: new EStopLatch(),
+        robotEstopped: false,
         stepsServed: 0,
         lastStep: -1,
       }));
@@ -162,13 +189,24 @@ export class Bridge {
     const t = parseTopic(topic);
     if (!t) return;
     if (!this.serves(t.robotId)) return;
-    if (t.channel !== 'state' && t.channel !== 'estop') return; // robots' events are for operators and logs
+    if (t.channel === 'events') return; // robots' events are for operators and logs
     this.received++;
+    if (!this.admit(t.robotId)) return this.reject(t.robotId, 'capacity', `glob full (${this.options.maxRobotsPerGlob ?? 1024} robots); ${this.refusedRobots.size} id(s) refused`);
     const d = decodeMessage(bytes, { robotId: t.robotId, channel: t.channel });
     if (!d.ok) return this.reject(t.robotId, d.reason, d.detail);
     if (t.channel === 'estop') {
       this.accepted++;
-      (this.ready.get(t.robotId) ?? (await this.slot(t.robotId))).estop = (d.msg as Envelope<'estop'>).payload.engaged;
+      const slot = this.ready.get(t.robotId) ?? (await this.slot(t.robotId));
+      // The same latch as the robot's: a release counts only when newer than the latest engage.
+      const ev = slot.estop.apply((d.msg as Envelope<'estop'>).payload, d.msg.tMs);
+      if (ev) this.events.push({ robotId: t.robotId, event: ev });
+      return;
+    }
+    if (t.channel === 'status') {
+      this.accepted++;
+      const st = (d.msg as Envelope<'status'>).payload;
+      const slot = this.ready.get(t.robotId) ?? (await this.slot(t.robotId));
+      slot.robotEstopped = st.mode === 'estop';
       return;
     }
     const g = this.gate.check(d.msg, 'state');
@@ -220,11 +258,15 @@ export class Bridge {
       slot.lastSetpoint = null;
       return;
     }
-    if (slot.estop) return; // the robot ignores commands while e-stopped; do not pretend otherwise
+    // The robot ignores commands while e-stopped; do not pretend otherwise.
+    if (slot.estop.engaged || slot.robotEstopped) return;
     const obs = model.observe(state);
     const action = slot.controller.act(obs, slot.controller.privileged ? state : undefined);
-    const sp = model.toSetpoint(action) as SetpointWire;
-    const res = slot.guard.filter(sp, state, this.options.controlPeriodS);
+    // A non-finite action becomes null here, which the guard refuses (hold, reported): toSetpoint
+    // would quietly turn NaN into 0.
+    const finite = typeof action === 'number' ? Number.isFinite(action) : Array.from(action).every(Number.isFinite);
+    const sp = finite ? model.toSetpoint(action) : null;
+    const res = slot.guard.filter(sp, state, this.options.controlPeriodS) as { setpoint: SetpointWire; events: SafetyEvent[] };
     for (const e of res.events) {
       if (e.severity === 'info') continue;
       this.events.push({ robotId: t.robotId, event: e });
@@ -262,6 +304,53 @@ export async function publishEstop(client: MqttClient, robotId: string, engaged:
   await client.publishAsync(topicFor(robotId, 'estop'), codec.encode(env), { qos: 1, retain: true });
 }
 
+export interface EstopOutcome {
+  robotId: string;
+  /** What the robot's own status said after our message, or null when it said nothing in time. */
+  mode: PayloadOf<'status'>['mode'] | null;
+  online: boolean | null;
+  /** True when the robot's status shows what we asked for. */
+  confirmed: boolean;
+}
+
+/**
+ * Engage or release, then wait for the robot's answer: the agent publishes a fresh status
+ * for every e-stop message it receives. A broker that drops our message (ACL) or a robot that
+ * refuses a release shows here as not confirmed, never as done.
+ */
+export async function sendEstop(client: MqttClient, robotId: string, engaged: boolean, reason: string, options: { timeoutMs?: number; codec?: Codec } = {}): Promise<EstopOutcome> {
+  const statusTopic = topicFor(robotId, 'status');
+  const sentMs = Date.now();
+  let last: PayloadOf<'status'> | null = null;
+  let wake: () => void = () => {};
+  const onMessage = (topic: string, bytes: Buffer) => {
+    if (topic !== statusTopic) return;
+    const d = decodeMessage(bytes, { robotId, channel: 'status' });
+    // Only a status stamped after our message answers it (the retained one is older).
+    if (!d.ok || d.msg.tMs < sentMs) return;
+    last = (d.msg as Envelope<'status'>).payload;
+    wake();
+  };
+  client.on('message', onMessage);
+  try {
+    await client.subscribeAsync(statusTopic, { qos: 1 });
+    await publishEstop(client, robotId, engaged, reason, options.codec);
+    const done = (s: PayloadOf<'status'> | null) => !!s && (s.mode === 'estop') === engaged;
+    const deadline = Date.now() + (options.timeoutMs ?? 3000);
+    while (!done(last) && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+    }
+    const s = last as PayloadOf<'status'> | null;
+    return { robotId, mode: s?.mode ?? null, online: s?.online ?? null, confirmed: done(s) };
+  } finally {
+    client.off('message', onMessage);
+    await client.unsubscribeAsync(statusTopic).catch(() => {});
+  }
+}
+
 // ---------------------------------------------------------------- deployment
 
 export interface DeployOptions {
@@ -295,6 +384,9 @@ export async function deployPolicy(client: MqttClient, robotId: string, dir: str
     return { name, data, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), chunks: Math.ceil(data.length / chunkSize) };
   });
   const policyId = options.policyId ?? policyIdOf(dir);
+  // The agent would refuse it at begin; say so here, before a byte is sent.
+  const tooBig = checkDeployBegin({ files });
+  if (tooBig) throw new EmbodyError(`policy ${dir} cannot be deployed: ${tooBig}`);
   const deployId = randomBytes(8).toString('hex');
   const seq = new SeqCounter();
   const ackTopic = topicFor(robotId, 'policy/ack');

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import type { Controller } from '../src/core/controller.js';
 import { createEnv } from '../sim/registry.js';
 import { offlineWill, RobotAgent } from './agent.js';
-import { Bridge, deployPolicy, policyIdOf, publishEstop, type EpisodeSummary } from './bridge.js';
+import { Bridge, deployPolicy, policyIdOf, sendEstop, type EpisodeSummary } from './bridge.js';
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import { connectClient, credentialsFromEnv, endClient } from './client.js';
 import { createDriver } from './devices/driver.js';
@@ -38,16 +38,36 @@ function checkRobotId(id: string): string {
   return id;
 }
 
-function onSignal(fn: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      fn().finally(resolve);
+/** Shutdown budget after SIGINT/SIGTERM: hold, final status, disconnect, exit. */
+export const SHUTDOWN_MS = 2000;
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. From then on the process has SHUTDOWN_MS to
+ * clean up; a handle that keeps it alive longer (a stuck socket, a timer) does not stop the
+ * exit. `cancel` detaches the handlers when the command ends by itself.
+ */
+export function onSignal(): { signalled: Promise<void>; cancel: () => void } {
+  let cancel = () => {};
+  const signalled = new Promise<void>((resolve) => {
+    const stop = (sig: NodeJS.Signals) => {
+      cancel();
+      process.exitCode = sig === 'SIGINT' ? 130 : 143;
+      setTimeout(() => process.exit(), SHUTDOWN_MS - 100).unref();
+      resolve();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    cancel = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    };
   });
+  return { signalled, cancel };
+}
+
+/** Race `p` against a timeout: cleanup after a signal must fit the shutdown budget. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
 }
 
 export async function makeControllerFactory(ref: string, scene: string, options: Record<string, string> = {}): Promise<{ make: (id: string) => Promise<Controller>; policyId: string }> {
@@ -78,6 +98,8 @@ export interface BridgeFlags extends ConnectFlags {
   rateLimit: boolean;
   port: string;
   wsPort?: string;
+  wsOrigin?: string[];
+  maxRobotsPerGlob?: string;
   deploy?: boolean;
   estop?: string;
   release?: string;
@@ -95,19 +117,29 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
   let broker: EmbeddedBroker | null = null;
   let url = flags.broker;
   if (!url) {
-    broker = await startBroker({ port: Number(flags.port), wsPort: flags.wsPort !== undefined ? Number(flags.wsPort) : undefined });
+    broker = await startBroker({ port: Number(flags.port), wsPort: flags.wsPort !== undefined ? Number(flags.wsPort) : undefined, wsOrigins: flags.wsOrigin?.length ? flags.wsOrigin : undefined });
     url = broker.url;
     process.stderr.write(`embedded MQTT broker (aedes) on ${broker.url}${broker.wsUrl ? ` and ${broker.wsUrl}` : ''}\n`);
   }
   const client = await connectClient({ url, ...credentials(flags, 'bridge'), insecure: flags.insecure, noDelay: flags.tcpNodelay !== false, clientId: `embody-bridge-${process.pid}` });
   const cleanup: (() => Promise<void>)[] = [async () => endClient(client), async () => broker?.close()];
+  const sig = onSignal();
   try {
     if (flags.estop !== undefined || flags.release !== undefined) {
       if (robots === '*' || robots.some((r) => r.includes('*'))) throw new Error('--estop/--release need explicit --robot ids');
+      const engage = flags.estop !== undefined;
+      let failed = 0;
       for (const id of robots) {
-        await publishEstop(client, id, flags.estop !== undefined, flags.estop ?? flags.release ?? '');
-        console.log(`${id}: e-stop ${flags.estop !== undefined ? 'ENGAGED' : 'released'}`);
+        // Report what the robot says, never what we hoped: an ACL may drop the message, and a
+        // robot refuses a release older than its latest engage.
+        const r = await sendEstop(client, id, engage, flags.estop ?? flags.release ?? '');
+        if (r.confirmed) console.log(`${id}: e-stop ${engage ? 'ENGAGED' : 'released'} (robot status: ${r.mode})`);
+        else {
+          failed++;
+          console.log(`${id}: e-stop ${engage ? 'engage' : 'release'} NOT confirmed: ${r.mode === null ? 'no status from the robot within 3 s (offline, or the broker refused our message)' : `robot status says ${r.mode}${r.online === false ? ', offline' : ''}`}`);
+        }
       }
+      if (failed) process.exitCode = 2;
       return;
     }
     if (flags.deploy) {
@@ -141,6 +173,7 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
       ttlMs: Number(flags.ttl),
       codec: codecByName(flags.codec),
       rateLimit: flags.rateLimit,
+      maxRobotsPerGlob: flags.maxRobotsPerGlob ? Number(flags.maxRobotsPerGlob) : undefined,
       onEpisode,
       log: (l) => process.stderr.write(l + '\n'),
     });
@@ -160,7 +193,8 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
       });
     }
     process.stderr.write(`bridge: serving ${simCount ? `${simCount} simulated robot(s)` : robots === '*' ? 'every robot' : robots.join(', ')} with ${policyId} (${flags.scene}); Ctrl-C to stop\n`);
-    await Promise.race([finished, onSignal(async () => {})]);
+    await Promise.race([finished, sig.signalled]);
+    if (bridge.refusedRobots.size) process.stderr.write(`bridge: refused ${bridge.refusedRobots.size} robot id(s) beyond the per-glob cap\n`);
     if (bridge.handleMs.length) {
       const h = [...bridge.handleMs].sort((a, b) => a - b);
       const q = (p: number) => h[Math.min(h.length - 1, Math.floor(p * h.length))].toFixed(3);
@@ -169,7 +203,14 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
     const rej = bridge.rejects.total;
     if (rej) process.stderr.write(`bridge: rejected ${rej} message(s): ${JSON.stringify(bridge.rejects.counts)}\n`);
   } finally {
-    for (const c of cleanup) await c().catch(() => {});
+    sig.cancel();
+    // Agents first (hold + final status), then the bridge, the clients, the broker.
+    await within(
+      (async () => {
+        for (const c of cleanup) await c().catch(() => {});
+      })(),
+      SHUTDOWN_MS - 300,
+    );
   }
 }
 
@@ -239,21 +280,23 @@ export async function runAgentCommand(flags: AgentFlags): Promise<void> {
     rateLimit: flags.rateLimit,
     log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
   });
+  const sig = onSignal();
   await agent.start();
   process.stderr.write(
     `agent ${id}: driver ${driver.name}, scene ${scene}, mode ${flags.mode}, policy ${agent.policyId ?? '(none)'}, e-stop ${agent.estopEngaged ? 'ENGAGED' : 'clear'}; Ctrl-C to stop\n`,
   );
+  let poll: NodeJS.Timeout | undefined;
   const finished = new Promise<void>((resolve) => {
-    const t = setInterval(() => {
-      if (flags.episodes && agent.episodesDone >= Number(flags.episodes)) {
-        clearInterval(t);
-        resolve();
-      }
+    poll = setInterval(() => {
+      if (flags.episodes && agent.episodesDone >= Number(flags.episodes)) resolve();
     }, 100);
   });
-  await Promise.race([finished, onSignal(async () => {})]);
-  await agent.close();
-  await endClient(client);
+  await Promise.race([finished, sig.signalled]);
+  clearInterval(poll);
+  sig.cancel();
+  // Hold and the final (retained) status, then disconnect: all within the shutdown budget.
+  await within(agent.close(), SHUTDOWN_MS - 600);
+  await within(endClient(client), 300);
   await driver.close?.();
   process.stderr.write(`agent ${id}: ${agent.episodesDone} episode(s); rejected ${agent.rejects.total} message(s) ${JSON.stringify(agent.rejects.counts)}\n`);
 }

@@ -23,7 +23,7 @@ describe('the broker security rule', () => {
 });
 
 describe('the embedded broker', () => {
-  it('serves MQTT over TCP and over WebSocket on loopback; our client has queueQoSZero off', async () => {
+  it('serves MQTT over TCP and over WebSocket (a read-only dashboard without users) on loopback; our client has queueQoSZero off', async () => {
     const broker = await startBroker({ wsPort: 0 });
     try {
       expect(broker.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
@@ -31,8 +31,8 @@ describe('the embedded broker', () => {
       const b = await connectClient({ url: broker.wsUrl! });
       const got: string[] = [];
       b.on('message', (_t, p) => got.push(p.toString()));
-      await b.subscribeAsync('x/y', { qos: 0 });
-      await a.publishAsync('x/y', 'hello', { qos: 0 });
+      await b.subscribeAsync('embody/v1/r1/state', { qos: 0 });
+      await a.publishAsync('embody/v1/r1/state', 'hello', { qos: 0 });
       const end = Date.now() + 3000;
       while (!got.length && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
       expect(got).toEqual(['hello']);

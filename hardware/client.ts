@@ -34,36 +34,80 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** A broker URL, parsed once: the security check and mqtt.js both use exactly these fields. */
+export interface BrokerAddress {
+  protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp' | 'ssl' | 'tls';
+  /** Host name or address, without IPv6 brackets. */
+  hostname: string;
+  port: number;
+  /** WebSocket path ('/' by default); unused for TCP. */
+  path: string;
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+
+const DEFAULT_PORTS: Record<BrokerAddress['protocol'], number> = { mqtt: 1883, tcp: 1883, mqtts: 8883, ssl: 8883, tls: 8883, ws: 80, wss: 443 };
+
 /**
- * The rule from DESIGN.md: a broker off this machine needs TLS and credentials, unless the
- * user says `--insecure`. Throws an InsecureBrokerError saying what is missing.
+ * Parse a broker URL with the WHATWG parser. A URL that other parsers could read another way
+ * (a backslash, spaces or control characters anywhere) is refused, not guessed at: the host
+ * we check must be the host we dial.
  */
-export function checkBrokerSecurity(options: Pick<ClientOptions, 'url' | 'username' | 'password' | 'insecure'>): void {
+export function parseBrokerUrl(url: string): BrokerAddress {
+  if (/[\\\s\x00-\x1f\x7f]/.test(url)) throw new InsecureBrokerError(`broker URL "${redact(url)}" holds a backslash, space or control character; write it plainly (e.g. mqtt://127.0.0.1:1883)`);
   let u: URL;
   try {
-    u = new URL(options.url);
+    u = new URL(url);
   } catch {
-    throw new InsecureBrokerError(`broker URL "${options.url}" is not a URL (expected e.g. mqtt://127.0.0.1:1883 or mqtts://host:8883)`);
+    throw new InsecureBrokerError(`broker URL "${redact(url)}" is not a URL (expected e.g. mqtt://127.0.0.1:1883 or mqtts://host:8883)`);
   }
-  const known = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:', 'tls:'];
-  if (!known.includes(u.protocol)) throw new InsecureBrokerError(`broker URL scheme ${u.protocol} is not one of ${known.join(' ')}`);
-  if (isLoopbackHost(u.hostname) || options.insecure) return;
-  const tls = ['mqtts:', 'wss:', 'ssl:', 'tls:'].includes(u.protocol);
-  const creds = !!(options.username ?? (u.username || undefined)) && !!(options.password ?? (u.password || undefined));
-  const missing = [!tls && 'TLS (use mqtts:// or wss://)', !creds && 'credentials (--username/--password or EMBODY_MQTT_USERNAME/PASSWORD)'].filter(Boolean);
+  const protocol = u.protocol.replace(/:$/, '') as BrokerAddress['protocol'];
+  if (!(protocol in DEFAULT_PORTS)) throw new InsecureBrokerError(`broker URL scheme ${u.protocol} is not one of ${Object.keys(DEFAULT_PORTS).map((p) => p + ':').join(' ')}`);
+  if (!u.hostname) throw new InsecureBrokerError(`broker URL "${redact(url)}" has no host`);
+  return {
+    protocol,
+    hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: u.port ? Number(u.port) : DEFAULT_PORTS[protocol],
+    path: u.pathname || '/',
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    tls: ['mqtts', 'wss', 'ssl', 'tls'].includes(protocol),
+  };
+}
+
+/**
+ * The rule from DESIGN.md: a broker off this machine needs TLS and credentials, unless the
+ * user says `--insecure`. Throws an InsecureBrokerError saying what is missing. Returns the
+ * parsed address, which is what connectClient dials.
+ */
+export function checkBrokerSecurity(options: Pick<ClientOptions, 'url' | 'username' | 'password' | 'insecure'>): BrokerAddress {
+  const a = parseBrokerUrl(options.url);
+  if (isLoopbackHost(a.hostname) || options.insecure) return a;
+  const creds = !!(options.username ?? a.username) && !!(options.password ?? a.password);
+  const missing = [!a.tls && 'TLS (use mqtts:// or wss://)', !creds && 'credentials (--username/--password or EMBODY_MQTT_USERNAME/PASSWORD)'].filter(Boolean);
   if (missing.length) {
-    throw new InsecureBrokerError(`refusing non-loopback broker ${u.host} without ${missing.join(' and ')}; pass --insecure to override`);
+    throw new InsecureBrokerError(`refusing non-loopback broker ${a.hostname}:${a.port} without ${missing.join(' and ')}; pass --insecure to override`);
   }
+  return a;
 }
 
 /** Connect, after the security check. Resolves once the first CONNACK arrives. */
 export async function connectClient(options: ClientOptions): Promise<MqttClient> {
-  checkBrokerSecurity(options);
+  const a = checkBrokerSecurity(options);
   const mqtt = await import('mqtt');
-  const client = mqtt.connect(options.url, {
+  // mqtt.js gets the parsed fields, never the URL string: its own parser (url.parse) reads
+  // some URLs differently from the WHATWG one the check used.
+  const ws = a.protocol === 'ws' || a.protocol === 'wss';
+  const client = mqtt.connect({
+    protocol: a.protocol === 'tls' ? 'ssl' : a.protocol,
+    hostname: ws && a.hostname.includes(':') ? `[${a.hostname}]` : a.hostname,
+    host: a.hostname,
+    port: a.port,
+    ...(ws ? { path: a.path } : {}),
     clientId: options.clientId ?? `embody-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-    username: options.username,
-    password: options.password,
+    username: options.username ?? a.username,
+    password: options.password ?? a.password,
     // MQTT 3.1.1: both Mosquitto and the embedded aedes speak it (aedes has no MQTT 5).
     protocolVersion: 4,
     clean: true,
@@ -93,12 +137,17 @@ export async function connectClient(options: ClientOptions): Promise<MqttClient>
       client.end(true);
       reject(new EmbodyError(`cannot connect to MQTT broker ${redact(options.url)}: ${err.message}`, { cause: err }));
     };
+    // A broker that refuses before CONNACK (a WebSocket upgrade answered 403, a TLS failure)
+    // closes without an error: say so rather than retry forever.
+    const onClose = () => onError(new Error('connection closed before the broker accepted it (refused origin, credentials or protocol?)'));
     const cleanup = () => {
       client.off('connect', onConnect);
       client.off('error', onError);
+      client.off('close', onClose);
     };
     client.on('connect', onConnect);
     client.on('error', onError);
+    client.on('close', onClose);
   });
   applyNoDelay();
   return client;

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createScripted } from '../controllers/registry.js';
 import { createEnv } from '../sim/registry.js';
+import type { MqttClient } from 'mqtt';
 import { startBroker, type EmbeddedBroker } from './broker.js';
+import { decodeMessage, topicFor, type Channel, type Envelope, type MessageType } from './protocol.js';
 
 /**
  * Shared set-up for the hardware tests and `embody bench bridge`: real brokers (aedes and
@@ -206,4 +208,41 @@ export async function fitImitationPolicy(dir: string, options: { scene?: string;
     head: 'gaussian-mean',
     extra: { fittedOn: `${X.length} greedy steps`, seed },
   });
+}
+
+// ---------------------------------------------------------------- helpers for the adversarial suites
+
+export async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every valid message on one robot's channel, decoded, as a client sees them. */
+export async function collect<T extends MessageType>(client: MqttClient, robotId: string, channel: Channel): Promise<{ messages: Envelope<T>[]; stop: () => Promise<void> }> {
+  const topic = topicFor(robotId, channel);
+  const messages: Envelope<T>[] = [];
+  const on = (t: string, bytes: Buffer) => {
+    if (t !== topic) return;
+    const d = decodeMessage(bytes, { robotId, channel });
+    if (d.ok) messages.push(d.msg as Envelope<T>);
+  };
+  client.on('message', on);
+  await client.subscribeAsync(topic, { qos: 1 });
+  return {
+    messages,
+    stop: async () => {
+      client.off('message', on);
+      await client.unsubscribeAsync(topic).catch(() => {});
+    },
+  };
+}
+
+/** Remove a robot's retained e-stop and status, so that one test's latch never leaks into the next. */
+export async function clearRetained(client: MqttClient, robotId: string): Promise<void> {
+  for (const c of ['estop', 'status'] as Channel[]) await client.publishAsync(topicFor(robotId, c), Buffer.alloc(0), { qos: 1, retain: true }).catch(() => {});
 }

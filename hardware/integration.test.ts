@@ -397,7 +397,7 @@ describe('the geofence guard on a policy that seeks the fence', () => {
       const outcome: Record<string, string> = {};
       for (const guarded of [false, true]) {
         const env = await createEnv(SCENE, { seed });
-        const guard = new SetpointGuard(env.model.limits, (st) => env.model.holdSetpoint(st as never) as never, 1, { rateLimit: false });
+        const guard = new SetpointGuard(env.model, { horizonS: 1, rateLimit: false });
         let obs = env.reset({ seed }).obs;
         let reason = 'time-limit';
         for (let n = 0; n < env.spec.maxEpisodeSteps; n++) {

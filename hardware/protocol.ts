@@ -15,6 +15,22 @@ export const TOPIC_ROOT = `embody/v${PROTOCOL_VERSION}`;
 /** Largest payload any receiver accepts, bytes. Policy chunks are sized to fit under it. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
+/**
+ * What one policy deployment may hold; the agent checks a `policy.begin` against these before
+ * it accepts a byte, and acks a refusal with the reason (hardware/README.md lists them).
+ */
+export const DEPLOY_LIMITS = {
+  /** Files per deployment (manifest included). */
+  maxFiles: 16,
+  /** Bytes of one file, and of the whole deployment. */
+  maxFileBytes: 64 * 1024 * 1024,
+  maxTotalBytes: 64 * 1024 * 1024,
+  /** Raw bytes of one chunk (192 KiB: 256 KiB once base64). */
+  maxChunkBytes: 192 * 1024,
+  /** Chunks per deployment, all files together. */
+  maxChunks: 4096,
+} as const;
+
 /** Default time-to-live of a command (Husky's cmd_vel_timeout is 0.25 s). */
 export const DEFAULT_TTL_MS = 250;
 
@@ -64,8 +80,10 @@ const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** A setpoint: named physical quantities (m/s, rad/s, N) or a named primitive (gripper). */
 export const setpointSchema = z
-  .record(z.string().max(64), z.union([finite, z.string().max(64), z.boolean()]))
-  .refine((r) => Object.keys(r).length <= 64, 'expected at most 64 setpoint fields');
+  .record(z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a setpoint field name'), z.union([finite, z.string().max(64), z.boolean()]))
+  .refine((r) => Object.keys(r).length <= 64, 'expected at most 64 setpoint fields')
+  // The task's parseSetpoint is the real check; this one only keeps prototype names off the wire.
+  .refine((r) => !['__proto__', 'constructor', 'prototype'].some((k) => Object.hasOwn(r, k)), 'expected no prototype field names');
 export type SetpointWire = z.infer<typeof setpointSchema>;
 
 /** Episode bookkeeping a simulated device adds to its state (a real robot leaves it out). */
@@ -130,6 +148,29 @@ export const policyChunkPayload = z.object({
   data: z.union([z.string().max(MAX_PAYLOAD_BYTES), z.instanceof(Uint8Array)]),
 });
 export const policyCommitPayload = z.object({ deployId: z.string().max(64) });
+
+/** Why a `policy.begin` cannot be accepted under DEPLOY_LIMITS, or null. */
+export function checkDeployBegin(p: Pick<z.infer<typeof policyBeginPayload>, 'files'>): string | null {
+  const L = DEPLOY_LIMITS;
+  if (p.files.length > L.maxFiles) return `${p.files.length} files, at most ${L.maxFiles} per deployment`;
+  const names = new Set<string>();
+  let total = 0;
+  let chunks = 0;
+  for (const f of p.files) {
+    if (names.has(f.name)) return `file ${f.name} listed twice`;
+    names.add(f.name);
+    if (f.size > L.maxFileBytes) return `file ${f.name}: ${f.size} bytes, at most ${L.maxFileBytes}`;
+    // Every chunk holds at least one byte and at most maxChunkBytes: the count follows from the size.
+    const least = Math.ceil(f.size / L.maxChunkBytes);
+    if (f.chunks < least || f.chunks > f.size) return `file ${f.name}: ${f.chunks} chunks for ${f.size} bytes (expected ${least}..${f.size})`;
+    total += f.size;
+    chunks += f.chunks;
+  }
+  if (!names.has('manifest.json')) return 'no manifest.json in the deployment';
+  if (total > L.maxTotalBytes) return `deployment of ${total} bytes, at most ${L.maxTotalBytes}`;
+  if (chunks > L.maxChunks) return `deployment of ${chunks} chunks, at most ${L.maxChunks}`;
+  return null;
+}
 
 export const ACK_STATUSES = ['ready', 'missing', 'activated', 'rejected'] as const;
 export const policyAckPayload = z.object({
@@ -244,6 +285,7 @@ export const REJECT_REASONS = [
   'wrong-type',
   'out-of-order',
   'stale',
+  'capacity',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -272,7 +314,8 @@ export function decodeMessage(bytes: Uint8Array, expect: { robotId: string; chan
   const env = outer.data;
   if (env.v !== PROTOCOL_VERSION) return { ok: false, reason: 'version', detail: `v=${env.v}, expected ${PROTOCOL_VERSION}` };
   if (env.robotId !== expect.robotId) return { ok: false, reason: 'robot-id', detail: `robotId "${env.robotId.slice(0, 64)}" on ${expect.robotId}'s topic` };
-  const def = (MESSAGE_TYPES as Record<string, { channel: Channel; payload: z.ZodType }>)[env.type];
+  // Own keys only: a type such as "constructor" or "__proto__" must not find Object.prototype.
+  const def = Object.hasOwn(MESSAGE_TYPES, env.type) ? (MESSAGE_TYPES as Record<string, { channel: Channel; payload: z.ZodType }>)[env.type] : undefined;
   if (!def || def.channel !== expect.channel) return { ok: false, reason: 'wrong-type', detail: `type "${env.type}" on channel ${expect.channel}` };
   const inner = def.payload.safeParse(env.payload);
   if (!inner.success) return { ok: false, reason: 'schema', detail: `${env.type}: ${issueText(inner.error)}` };

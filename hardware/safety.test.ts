@@ -3,46 +3,53 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeEnvelope } from './protocol.js';
+import { createEnv } from '../sim/registry.js';
+import type { UavModel } from '../sim/uav/model.js';
 import { EStopLatch, MessageGate, RejectCounter, SetpointGuard, Watchdog } from './safety.js';
 
-const limits = {
-  setpoint: { vx: [-15, 15], vy: [-15, 15], vz: [-4, 4] } as Record<string, [number, number]>,
-  rate: { vx: 6, vy: 6, vz: 6 },
-  geofence: [0, 0, 0, 200, 200, 120],
-};
-const hold = () => ({ vx: 0, vy: 0, vz: 0 });
-const state = (pos: [number, number, number]) => ({ pos });
+const uavEnv = await createEnv('uav-small');
+const model = uavEnv.model as UavModel;
+const scene = model.scene;
+uavEnv.close();
+const [Lx, Ly, H] = [scene.area.size[0], scene.area.size[1], scene.area.maxAltitude];
+const vmax = scene.uav.maxSpeed;
+const state = (pos: [number, number, number], vel: [number, number, number] = [0, 0, 0]) =>
+  model.parseState({ t: 0, pos, vel, energyJ: 0, batteryJ: 1e5, remainingBits: model.devicePos.map(() => 1), initialBits: model.devicePos.map(() => 1) });
+const mid = (): [number, number, number] => [Lx / 2, Ly / 2, H / 2];
 
-describe('SetpointGuard', () => {
+describe('SetpointGuard (through the TaskModel)', () => {
   it('clamps each field to the limits and reports it', () => {
-    const g = new SetpointGuard({ ...limits, rate: undefined }, hold);
-    const r = g.filter({ vx: 40, vy: -40, vz: 1 }, state([100, 100, 30]), 0.2);
-    expect(r.setpoint).toEqual({ vx: 15, vy: -15, vz: 1 });
+    const g = new SetpointGuard(model, { rateLimit: false });
+    const r = g.filter({ vx: 40, vy: -40, vz: 1 }, state(mid()), 0.2);
+    expect(r.setpoint).toEqual({ vx: vmax, vy: -vmax, vz: 1 });
     expect(r.events.map((e) => e.kind)).toEqual(['clamp', 'clamp']);
   });
   it('rate-limits changes to rate·dt per step', () => {
-    const g = new SetpointGuard(limits, hold);
-    g.filter({ vx: 0, vy: 0, vz: 0 }, state([100, 100, 30]), 0.2);
-    const r = g.filter({ vx: 10, vy: -10, vz: 0 }, state([100, 100, 30]), 0.2);
-    expect(r.setpoint.vx).toBeCloseTo(1.2);
-    expect(r.setpoint.vy).toBeCloseTo(-1.2);
+    const g = new SetpointGuard(model);
+    g.filter({ vx: 0, vy: 0, vz: 0 }, state(mid()), 0.2);
+    const r = g.filter({ vx: 10, vy: -10, vz: 0 }, state(mid()), 0.2);
+    expect(r.setpoint.vx).toBeCloseTo(scene.uav.maxAccel * 0.2);
+    expect(r.setpoint.vy).toBeCloseTo(-scene.uav.maxAccel * 0.2);
     expect(r.events.some((e) => e.kind === 'rate-limit')).toBe(true);
   });
   it('replaces a setpoint that leaves the geofence by hold, with a geofence event', () => {
-    const g = new SetpointGuard(limits, hold, 1);
-    const r = g.filter({ vx: 10, vy: 0, vz: 0 }, state([195, 100, 30]), 0.2);
+    const g = new SetpointGuard(model, { horizonS: 1 });
+    const r = g.filter({ vx: 10, vy: 0, vz: 0 }, state([Lx - 5, Ly / 2, H / 2]), 0.2);
     expect(r.held).toBe(true);
-    expect(r.setpoint).toEqual(hold());
+    expect(r.setpoint).toEqual(model.holdSetpoint());
     expect(r.events.at(-1)!.kind).toBe('geofence');
   });
   it('lets a robot outside the fence fly back in', () => {
-    const g = new SetpointGuard(limits, hold, 1);
-    expect(g.filter({ vx: -5, vy: 0, vz: 0 }, state([205, 100, 30]), 0.2).held).toBe(false);
+    const g = new SetpointGuard(model, { horizonS: 1 });
+    expect(g.filter({ vx: -5, vy: 0, vz: 0 }, state([Lx + 5, Ly / 2, H / 2]), 0.2).held).toBe(false);
   });
-  it('holds on a non-finite or incomplete setpoint', () => {
-    const g = new SetpointGuard(limits, hold);
-    expect(g.filter({ vx: NaN, vy: 0, vz: 0 }, state([1, 1, 1]), 0.2).held).toBe(true);
-    expect(g.filter({ vx: 1 }, state([1, 1, 1]), 0.2).held).toBe(true);
+  it('holds on a non-finite, string, incomplete or inherited-key setpoint', () => {
+    const g = new SetpointGuard(model);
+    for (const bad of [null, { vx: NaN, vy: 0, vz: 0 }, { vx: '1', vy: 0, vz: 0 }, { vx: 1 }, { vx: 0, vy: 0, vz: 0, constructor: 1 }, JSON.parse('{"vx":0,"vy":0,"vz":0,"__proto__":{"a":1}}')]) {
+      const r = g.filter(bad, state([1, 1, 1]), 0.2);
+      expect(r.held, JSON.stringify(bad)).toBe(true);
+      expect(r.events.at(-1)!.kind).toBe('rejected');
+    }
   });
 });
 
@@ -90,8 +97,8 @@ describe('EStopLatch', () => {
     const file = path.join(dir, 'estop.json');
     const a = new EStopLatch(file);
     expect(a.apply({ engaged: true, reason: 'operator' }, 1000, 1000)?.kind).toBe('estop');
-    expect(a.apply({ engaged: false, reason: 'old release' }, 900, 1100)).toBeNull();
-    expect(a.apply({ engaged: false, reason: 'release from the future' }, 99_000, 1100)).toBeNull();
+    expect(a.apply({ engaged: false, reason: 'old release' }, 900, 1100)?.detail).toMatch(/refused \(not-newer\)/);
+    expect(a.apply({ engaged: false, reason: 'release from the future' }, 99_000, 1100)?.detail).toMatch(/refused \(future\)/);
     expect(a.engaged).toBe(true);
     const b = new EStopLatch(file);
     expect(b.engaged).toBe(true);

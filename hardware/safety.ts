@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { writeJsonAtomic } from '../src/experiment/atomic.js';
-import type { TaskLimits } from '../sim/task.js';
+import type { TaskModel } from '../sim/task.js';
 import { REJECT_REASONS, type Channel, type Envelope, type RejectReason, type SetpointWire } from './protocol.js';
 
 /**
@@ -17,47 +19,43 @@ export interface SafetyEvent {
 
 // ---------------------------------------------------------------- setpoints
 
-/** Position [x, y, z] of a state, for the geofence; tasks name it `pos` or `position`. */
-export function positionOf(state: unknown): [number, number, number] | null {
-  if (!state || typeof state !== 'object') return null;
-  const s = state as Record<string, unknown>;
-  const p = (s.pos ?? s.position) as unknown;
-  if (p && typeof p === 'object' && 'length' in (p as object)) {
-    const a = p as ArrayLike<number>;
-    if (a.length >= 3 && [a[0], a[1], a[2]].every(Number.isFinite)) return [a[0], a[1], a[2]];
-  }
-  if (p && typeof p === 'object' && 'x' in (p as object)) {
-    const o = p as { x: number; y: number; z: number };
-    if ([o.x, o.y, o.z].every(Number.isFinite)) return [o.x, o.y, o.z];
-  }
-  return null;
-}
-
-export interface GuardResult {
-  setpoint: SetpointWire;
-  /** True when the guard replaced the command by hold (geofence, non-finite input). */
+export interface GuardResult<Setpoint = SetpointWire> {
+  /** What the driver may receive: parsed, finite, within limits and fence, or the task's hold. */
+  setpoint: Setpoint;
+  /** True when the guard replaced the command by hold (refused setpoint, geofence). */
   held: boolean;
   events: SafetyEvent[];
 }
 
+export interface GuardOptions {
+  /** Seconds the setpoint is predicted to be tracked before braking (default 1). */
+  horizonS?: number;
+  /** Limit how fast each field may change (`limits.rate`, default on). */
+  rateLimit?: boolean;
+}
+
 /**
- * Clamp each numeric setpoint field to the task's [min, max], limit how fast it may change
- * (`limits.rate`, units per second), and replace by hold any setpoint that would leave the
- * geofence within `lookaheadS`. Velocity fields `vx/vy/vz` are projected from the state's
- * position; position fields `x/y/z` are checked directly. A setpoint already outside the
- * fence that points back in is allowed, so a robot can always return.
+ * The setpoint gate, on both sides. It knows a task only through its TaskModel (never by
+ * field names), so every rule holds for every task:
+ * 1. `model.parseSetpoint` checks the raw setpoint (own properties, finite numbers, every
+ *    field, no unknown one); a refused setpoint is replaced by hold and reported.
+ * 2. each field named in `model.limits.setpoint` is clamped to its [min, max], and changes are
+ *    rate-limited (`limits.rate`, units per second);
+ * 3. when the task has a fence, `model.reach` (where the setpoint takes the robot within the
+ *    horizon, braking included) must stay inside it, less its margin, on every axis the robot
+ *    moves outwards on; else hold. A robot already outside may always move back in.
  */
-export class SetpointGuard {
+export class SetpointGuard<State = any, Setpoint = any> {
   private last: Record<string, number> | null = null;
   private readonly rateLimit: boolean;
+  private readonly horizonS: number;
 
   constructor(
-    private readonly limits: TaskLimits,
-    private readonly holdSetpoint: (state: unknown) => SetpointWire,
-    private readonly lookaheadS = 1,
-    options: { rateLimit?: boolean } = {},
+    private readonly model: TaskModel<State, Setpoint>,
+    options: GuardOptions = {},
   ) {
     this.rateLimit = options.rateLimit ?? true;
+    this.horizonS = options.horizonS ?? 1;
   }
 
   /** Forget the previous setpoint (new episode, or after a hold). */
@@ -65,24 +63,25 @@ export class SetpointGuard {
     this.last = null;
   }
 
-  filter(input: SetpointWire, state: unknown, dtS: number): GuardResult {
+  /** `state` is the parsed State (model.parseState), or null when the robot's telemetry was refused. */
+  filter(raw: unknown, state: State | null, dtS: number): GuardResult<Setpoint> {
     const events: SafetyEvent[] = [];
-    const out: SetpointWire = {};
-    for (const [k, v] of Object.entries(input)) {
-      if (typeof v !== 'number') {
-        out[k] = v;
-        continue;
-      }
-      if (!Number.isFinite(v)) return this.hold(state, events, `setpoint.${k} is not finite`);
-      let x = v;
-      const range = this.limits.setpoint[k];
-      if (range) {
-        const c = Math.min(range[1], Math.max(range[0], x));
-        if (c !== x) events.push({ kind: 'clamp', severity: 'info', detail: `${k} ${fmt(x)} → ${fmt(c)}` });
-        x = c;
-      }
-      const rate = this.rateLimit ? this.limits.rate?.[k] : undefined;
-      const prev = this.last?.[k];
+    if (state === null) return this.hold(state, events, 'no valid state of the robot', 'rejected');
+    let parsed: Setpoint;
+    try {
+      parsed = this.model.parseSetpoint(raw);
+    } catch (err) {
+      return this.hold(state, events, `setpoint refused: ${(err as Error).message}`.slice(0, 300), 'rejected');
+    }
+    const out = { ...(parsed as object) } as Record<string, unknown>;
+    for (const [k, range] of Object.entries(this.model.limits.setpoint)) {
+      if (!Object.hasOwn(out, k)) continue;
+      const v = out[k];
+      if (typeof v !== 'number' || !Number.isFinite(v)) return this.hold(state, events, `setpoint.${k} is not a finite number`, 'rejected');
+      let x = Math.min(range[1], Math.max(range[0], v));
+      if (x !== v) events.push({ kind: 'clamp', severity: 'info', detail: `${k} ${fmt(v)} → ${fmt(x)}` });
+      const rate = this.rateLimit ? this.model.limits.rate?.[k] : undefined;
+      const prev = this.last && Object.hasOwn(this.last, k) ? this.last[k] : undefined;
       if (rate !== undefined && prev !== undefined && dtS > 0) {
         const maxStep = rate * dtS;
         const c = Math.min(prev + maxStep, Math.max(prev - maxStep, x));
@@ -91,29 +90,45 @@ export class SetpointGuard {
       }
       out[k] = x;
     }
-    for (const k of Object.keys(this.limits.setpoint)) {
-      if (!(k in out)) return this.hold(state, events, `setpoint lacks field ${k}`);
-    }
-    const fence = this.limits.geofence;
-    if (fence && fence.length === 6) {
-      const why = leavesFence(out, state, fence, this.lookaheadS, this.limits.rate);
-      if (why) return this.hold(state, events, why, 'geofence');
-    }
+    const sp = out as Setpoint;
+    const why = this.leavesFence(sp, state);
+    if (why) return this.hold(state, events, why, 'geofence');
     this.last = numericFields(out);
-    return { setpoint: out, held: false, events };
+    return { setpoint: sp, held: false, events };
   }
 
-  private hold(state: unknown, events: SafetyEvent[], detail: string, kind: SafetyEvent['kind'] = 'clamp'): GuardResult {
-    const sp = this.holdSetpoint(state);
+  /** Why `sp` takes the robot out of the task's fence, or null. */
+  private leavesFence(sp: Setpoint, state: State): string | null {
+    const fence = this.model.fence;
+    if (fence.kind !== 'box') return null;
+    const pos = this.model.position(state);
+    const axes = ['x', 'y', 'z'];
+    for (const p of this.model.reach(state, sp, this.horizonS)) {
+      for (let i = 0; i < 3; i++) {
+        if (!Number.isFinite(p[i])) return `predicted ${axes[i]} is not finite`;
+        const lo = fence.min[i] + fence.margin[i];
+        const hi = fence.max[i] - fence.margin[i];
+        // Only motion outwards counts: from outside the margin, a robot may always come back.
+        const outwardsUp = pos === null || p[i] > pos[i] + 1e-9;
+        const outwardsDown = pos === null || p[i] < pos[i] - 1e-9;
+        if (p[i] > hi && outwardsUp) return `${axes[i]} would reach ${fmt(p[i])} (fence ${fence.max[i]}, margin ${fence.margin[i]} m) before it could stop`;
+        if (p[i] < lo && outwardsDown) return `${axes[i]} would reach ${fmt(p[i])} (fence ${fence.min[i]}, margin ${fence.margin[i]} m) before it could stop`;
+      }
+    }
+    return null;
+  }
+
+  private hold(state: State | null, events: SafetyEvent[], detail: string, kind: SafetyEvent['kind']): GuardResult<Setpoint> {
+    const sp = this.model.holdSetpoint(state as State);
     events.push({ kind, severity: 'warn', detail: `${detail}: holding` });
     // Hold is applied at once (never rate-limited); the next command ramps from it.
-    this.last = numericFields(sp);
+    this.last = numericFields(sp as Record<string, unknown>);
     return { setpoint: sp, held: true, events };
   }
 }
 
-function numericFields(sp: SetpointWire): Record<string, number> {
-  const r: Record<string, number> = {};
+function numericFields(sp: Record<string, unknown>): Record<string, number> {
+  const r: Record<string, number> = Object.create(null);
   for (const [k, v] of Object.entries(sp)) if (typeof v === 'number') r[k] = v;
   return r;
 }
@@ -122,45 +137,13 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(3);
 }
 
-/** Velocity [vx, vy, vz] of a state (`vel` or `velocity`), if it has one. */
-export function velocityOf(state: unknown): [number, number, number] | null {
-  if (!state || typeof state !== 'object') return null;
-  const s = state as Record<string, unknown>;
-  return positionOf({ pos: s.vel ?? s.velocity });
-}
-
-/**
- * Why `sp` leaves the fence [xmin, ymin, zmin, xmax, ymax, zmax], or null if it does not.
- * For a velocity setpoint, the robot is predicted to fly `lookaheadS` at the setpoint and then
- * brake at the axis's maximum acceleration (`accel`, the rate limit) from the faster, in the
- * outward direction, of the setpoint and its current velocity: holding must still stop it
- * inside the fence, with `margin` metres to spare for the tracking error of the autopilot.
- */
-export function leavesFence(sp: SetpointWire, state: unknown, fence: number[], lookaheadS: number, accel?: Record<string, number>, margin = 1): string | null {
-  const axes = ['x', 'y', 'z'] as const;
-  const pos = positionOf(state);
-  const vel = velocityOf(state);
-  for (let i = 0; i < 3; i++) {
-    const lo = fence[i];
-    const hi = fence[i + 3];
-    const v = sp[`v${axes[i]}`];
-    const p = sp[axes[i]];
-    if (typeof p === 'number' && (p < lo || p > hi)) return `${axes[i]} setpoint ${fmt(p)} outside [${lo}, ${hi}]`;
-    if (typeof v === 'number' && pos) {
-      const a = accel?.[`v${axes[i]}`];
-      const cur = vel ? vel[i] : 0;
-      const up = Math.max(v, cur, 0);
-      const down = Math.min(v, cur, 0);
-      const brakeUp = a ? (up * up) / (2 * a) : 0;
-      const brakeDown = a ? (down * down) / (2 * a) : 0;
-      const hiReach = pos[i] + Math.max(v, 0) * lookaheadS + brakeUp;
-      const loReach = pos[i] + Math.min(v, 0) * lookaheadS - brakeDown;
-      // Within `margin` of the fence, any outward motion (commanded or residual) holds.
-      if ((v > 0 || cur > 0) && hiReach > hi - margin) return `${axes[i]} would reach ${fmt(hiReach)} (fence ${hi}, margin ${margin} m) before it could stop`;
-      if ((v < 0 || cur < 0) && loReach < lo + margin) return `${axes[i]} would reach ${fmt(loReach)} (fence ${lo}, margin ${margin} m) before it could stop`;
-    }
+/** Parse a robot's telemetry with the task's own schema; null when it is refused. */
+export function parseStateOrNull<State>(model: TaskModel<State, unknown>, raw: unknown): State | null {
+  try {
+    return model.parseState ? model.parseState(raw) : (raw as State);
+  } catch {
+    return null;
   }
-  return null;
 }
 
 // ---------------------------------------------------------------- message ordering
@@ -286,30 +269,55 @@ export class Watchdog {
 export interface EStopRecord {
   engaged: boolean;
   reason: string;
-  /** tMs of the message that set this state. */
+  /** tMs of the latest engage (when engaged), or of the release that cleared it. */
   tMs: number;
 }
 
+/** The latch file: the record and the sha256 of its canonical JSON, so a torn or edited file is seen. */
+const latchFileSchema = z.strictObject({
+  engaged: z.boolean(),
+  reason: z.string().max(256),
+  tMs: z.number().refine(Number.isFinite),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+function latchChecksum(r: EStopRecord): string {
+  return createHash('sha256').update(JSON.stringify([r.engaged, r.reason, r.tMs])).digest('hex');
+}
+
+/** Why a release was not applied (reported on `events`). */
+export type ReleaseRefusal = 'not-newer' | 'future' | 'zero-time';
+
 /**
- * The latched e-stop. Engaging always wins, whatever its age; only an explicit release
- * newer than the engagement clears it. The latch is persisted, so it survives a restart of
- * the robot and a broker that lost its retained message.
+ * The latched e-stop. Engaging always wins, whatever its age, and every engage moves the
+ * latch time forward to the newest engage; only an explicit release newer than the latest
+ * engage clears it. The latch is persisted atomically with a checksum, so it survives a
+ * restart of the robot and a broker that lost its retained message; an unreadable file
+ * means engaged, at the time it was read (so no release from before the restart counts).
  */
 export class EStopLatch {
   private rec: EStopRecord = { engaged: false, reason: '', tMs: 0 };
+  /** Set when the last release was refused, for the event. */
+  lastRefusal: ReleaseRefusal | null = null;
 
   constructor(
     private readonly file?: string,
     private readonly maxFutureMs = 500,
+    nowMs = Date.now(),
   ) {
     if (file && existsSync(file)) {
+      let ok = false;
       try {
-        const r = JSON.parse(readFileSync(file, 'utf8')) as EStopRecord;
-        if (typeof r.engaged === 'boolean' && typeof r.tMs === 'number') this.rec = { engaged: r.engaged, reason: String(r.reason ?? ''), tMs: r.tMs };
+        const r = latchFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+        if (r.success && r.data.sha256 === latchChecksum(r.data)) {
+          this.rec = { engaged: r.data.engaged, reason: r.data.reason, tMs: r.data.tMs };
+          ok = true;
+        }
       } catch {
-        // A corrupt latch file fails safe: engaged until released.
-        this.rec = { engaged: true, reason: 'unreadable e-stop file', tMs: 0 };
+        // unreadable: below
       }
+      // A corrupt latch file fails safe: engaged, as of now, until a newer release.
+      if (!ok) this.set({ engaged: true, reason: 'e-stop file unreadable or corrupt', tMs: nowMs });
     }
   }
 
@@ -321,24 +329,36 @@ export class EStopLatch {
     return { ...this.rec };
   }
 
-  /** Apply an estop message; returns the event when the latch changed. */
+  /** Apply an estop message; returns the event when the latch changed or a release was refused. */
   apply(msg: { engaged: boolean; reason: string }, tMs: number, nowMs = Date.now()): SafetyEvent | null {
+    this.lastRefusal = null;
     if (msg.engaged) {
-      if (this.rec.engaged) return null;
       // Stamp with our clock at the latest: a sender's clock running ahead must not make
       // every release look older than the engagement.
-      this.set({ engaged: true, reason: msg.reason, tMs: Math.min(tMs, nowMs) });
+      const t = Math.min(tMs, nowMs);
+      if (this.rec.engaged) {
+        // A second engage moves the latch time on: a release must be newer than it too.
+        if (t > this.rec.tMs) this.set({ engaged: true, reason: this.rec.reason, tMs: t });
+        return null;
+      }
+      this.set({ engaged: true, reason: msg.reason, tMs: Math.max(t, this.rec.tMs) });
       return { kind: 'estop', severity: 'error', detail: `e-stop engaged: ${msg.reason}` };
     }
     if (!this.rec.engaged) return null;
-    if (tMs <= this.rec.tMs) return null; // a release older than the engagement is not a release of it
-    if (tMs > nowMs + this.maxFutureMs) return null; // nor is one from the future
+    let refusal: ReleaseRefusal | null = null;
+    if (tMs <= 0) refusal = 'zero-time';
+    else if (tMs <= this.rec.tMs) refusal = 'not-newer'; // a release older than the engagement is not a release of it
+    else if (tMs > nowMs + this.maxFutureMs) refusal = 'future'; // nor is one from the future
+    if (refusal) {
+      this.lastRefusal = refusal;
+      return { kind: 'estop', severity: 'warn', detail: `e-stop release refused (${refusal}): stamped ${tMs}, latest engage ${this.rec.tMs}` };
+    }
     this.set({ engaged: false, reason: msg.reason, tMs });
     return { kind: 'estop-release', severity: 'warn', detail: `e-stop released: ${msg.reason}` };
   }
 
   private set(rec: EStopRecord): void {
     this.rec = rec;
-    if (this.file) writeJsonAtomic(this.file, rec);
+    if (this.file) writeJsonAtomic(this.file, { ...rec, sha256: latchChecksum(rec) });
   }
 }

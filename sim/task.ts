@@ -26,8 +26,21 @@ export interface TaskLimits {
   geofence?: number[];
 }
 
+/** A point [x, y, z] in the task's world frame, metres. */
+export type Point3 = [number, number, number];
+
+/**
+ * Where the robot may go (the geofence for a vehicle, the workspace for an arm), checked by
+ * the safety layer against `reach()`. `margin` (m, per axis) is kept clear for the tracking
+ * error of the low-level controller. A task without one says so, with the reason.
+ */
+export type Fence = { kind: 'box'; min: Point3; max: Point3; margin: Point3 } | { kind: 'none'; reason: string };
+
 /**
  * Pure task logic, with no Rapier. The same code runs on a ground station or a robot.
+ *
+ * The safety layer (hardware/safety.ts) reads a robot only through `parseSetpoint`,
+ * `position`, `reach` and `fence`, never by field names, so its rules hold for every task.
  */
 export interface TaskModel<State, Setpoint> {
   readonly id: string;
@@ -46,6 +59,23 @@ export interface TaskModel<State, Setpoint> {
   metrics(state: State): Record<string, number>;
   /** Check and parse a telemetry object from a robot into a State (throws a ValidationError). */
   parseState?(raw: unknown): State;
+  /**
+   * Check a setpoint from the wire (or a policy) and build a Setpoint: own properties only,
+   * every field present, no unknown field, numbers finite (strings are not numbers). Values
+   * may lie outside `limits.setpoint`: the guard clamps them and reports it. Throws a
+   * ValidationError naming the field.
+   */
+  parseSetpoint(raw: unknown): Setpoint;
+  /** The geofence or workspace bounds, or `{kind: 'none', reason}`. */
+  readonly fence: Fence;
+  /** The robot's position in the fence's frame, or null when the state has none (a cart-pole's force). */
+  position(state: State): Point3 | null;
+  /**
+   * The points the robot may reach from `state` by tracking `setpoint` for `horizonS`
+   * seconds and then braking at the task's maximum deceleration (for a position setpoint, the
+   * target itself). The guard holds when one of them leaves the fence moving outwards.
+   */
+  reach(state: State, setpoint: Setpoint, horizonS: number): Point3[];
 }
 
 /**

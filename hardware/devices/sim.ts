@@ -1,7 +1,6 @@
 import { createEnv } from '../../sim/registry.js';
 import type { TaskEnv } from '../../sim/task-env.js';
 import type { SetpointWire } from '../protocol.js';
-import { positionOf } from '../safety.js';
 import { toTelemetry, type Driver, type StepOutcome } from './driver.js';
 
 /**
@@ -47,9 +46,17 @@ export class SimDriver implements Driver {
     return this.last.state;
   }
 
+  /**
+   * Track `setpoint`. It is parsed again with the task's own schema (the agent's guard already
+   * did): a driver never converts a string or passes NaN to the physics. A refused one holds.
+   */
   sendSetpoint(setpoint: SetpointWire): void {
     this.landing = false;
-    this.setpoint = setpoint;
+    try {
+      this.setpoint = this.env.model.parseSetpoint(setpoint) as SetpointWire;
+    } catch {
+      this.setpoint = this.holdSetpoint();
+    }
   }
 
   hold(): void {
@@ -114,7 +121,7 @@ export class SimDriver implements Driver {
   private landSetpoint(): SetpointWire {
     const hold = this.holdSetpoint();
     if (!('vz' in hold)) return hold;
-    const z = positionOf(this.env.bundle.backend.state())?.[2] ?? 0;
+    const z = this.env.model.position(this.env.bundle.backend.state())?.[2] ?? 0;
     return { ...hold, vz: z > 0.5 ? -1 : 0 };
   }
 }

@@ -18,6 +18,8 @@
  * then x += τ·ẋ, ẋ += τ·ẍ, θ += τ·θ̇, θ̇ += τ·θ̈ (positions from the OLD velocities).
  */
 import { z } from 'zod';
+import { finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { Fence, Point3 } from '../task.js';
 import type { Action } from '../../src/core/env.js';
 import { ContractError } from '../../src/core/errors.js';
 import type { SceneDescription } from '../../src/core/frames.js';
@@ -79,6 +81,21 @@ export class CartPoleModel implements TaskModel<CartPoleState, CartPoleSetpoint>
     out[2] = state.theta;
     out[3] = state.thetaDot;
     return out;
+  }
+
+  /** No fence: a force on a cart: the track limit (|x| > 2.4 m) ends the episode; a real cart needs end stops. */
+  readonly fence: Fence = { kind: 'none', reason: 'a force on a cart: the track limit (|x| > 2.4 m) ends the episode; a real cart needs end stops' };
+
+  parseSetpoint(raw: unknown): CartPoleSetpoint {
+    return parseSetpointWith('cartpole', z.strictObject({ force: finiteNumber }), raw);
+  }
+
+  position(): Point3 | null {
+    return null;
+  }
+
+  reach(): Point3[] {
+    return [];
   }
 
   toSetpoint(action: Action): CartPoleSetpoint {

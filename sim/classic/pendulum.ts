@@ -16,6 +16,8 @@
  * ×2 happens in toSetpoint, so a policy here maps one-to-one to Gymnasium's with action × 2.
  */
 import { z } from 'zod';
+import { finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { Fence, Point3 } from '../task.js';
 import type { Action } from '../../src/core/env.js';
 import type { SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
@@ -75,6 +77,21 @@ export class PendulumModel implements TaskModel<PendulumState, PendulumSetpoint>
     out[1] = Math.sin(state.theta);
     out[2] = state.thetaDot;
     return out;
+  }
+
+  /** No fence: a torque at a fixed pivot: nothing moves through space. */
+  readonly fence: Fence = { kind: 'none', reason: 'a torque at a fixed pivot: nothing moves through space' };
+
+  parseSetpoint(raw: unknown): PendulumSetpoint {
+    return parseSetpointWith('pendulum', z.strictObject({ torque: finiteNumber }), raw);
+  }
+
+  position(): Point3 | null {
+    return null;
+  }
+
+  reach(): Point3[] {
+    return [];
   }
 
   toSetpoint(action: Action): PendulumSetpoint {

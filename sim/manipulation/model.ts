@@ -1,7 +1,9 @@
 import type { Action } from '../../src/core/env.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { Box, Discrete } from '../../src/core/spaces.js';
-import type { DoneResult, TaskLimits, TaskModel } from '../task.js';
+import { z } from 'zod';
+import { boxFence, finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { DoneResult, Fence, Point3, TaskLimits, TaskModel } from '../task.js';
 import type { ManipulationScene } from './scene.js';
 
 /**
@@ -168,11 +170,16 @@ export function marginOccupancy(s: ManipState, P: number, ringPx: number, h: num
   return ring > 0 ? occupied / ring : 0;
 }
 
+/** A motion primitive on the wire: its name and a workspace point, finite numbers only. */
+const manipSetpointSchema = z.strictObject({ primitive: z.enum(['push', 'grasp', 'hold']), x: finiteNumber, y: finiteNumber, theta: finiteNumber });
+
 export class ManipulationModel implements TaskModel<ManipState, ManipSetpoint> {
   readonly id = 'manipulation-grasp-invisible';
   readonly observationSpace: Box;
   readonly actionSpace: Box | Discrete;
   readonly limits: TaskLimits;
+  /** The workspace: every push and grasp starts inside it. */
+  readonly fence: Fence;
   readonly geometry: ManipGeometry;
   /** Number of colour classes including the target (observation channel 1 is in [0, numClasses]). */
   readonly numClasses: number;
@@ -190,6 +197,21 @@ export class ManipulationModel implements TaskModel<ManipState, ManipSetpoint> {
       setpoint: { x: [g.x0, g.x0 + g.size], y: [g.y0, g.y0 + g.size], theta: [-Math.PI, 2 * Math.PI] },
       geofence: [g.x0, g.y0, 0, g.x0 + g.size, g.y0 + g.size, scene.gripper.liftHeight + 0.2],
     };
+    this.fence = boxFence(this.limits.geofence!, [0, 0, 0]);
+  }
+
+  parseSetpoint(raw: unknown): ManipSetpoint {
+    return parseSetpointWith('manipulation', manipSetpointSchema, raw);
+  }
+
+  /** The gripper is parked between primitives; the state carries no position of it. */
+  position(): null {
+    return null;
+  }
+
+  /** A primitive goes to its workspace point on the table (hold goes nowhere). */
+  reach(_s: ManipState, sp: ManipSetpoint): Point3[] {
+    return sp.primitive === 'hold' ? [] : [[sp.x, sp.y, 0]];
   }
 
   observe(s: ManipState, out?: Float32Array): Float32Array {

@@ -3,7 +3,8 @@ import type { Action } from '../../src/core/env.js';
 import { ValidationError } from '../../src/core/errors.js';
 import type { Rng } from '../../src/core/rng.js';
 import { Box } from '../../src/core/spaces.js';
-import type { DoneResult, TaskLimits, TaskModel } from '../task.js';
+import { boxFence, finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { DoneResult, Fence, Point3, TaskLimits, TaskModel } from '../task.js';
 import { planPath, polylineLength, type OccupancyGrid } from './grid.js';
 import { buildLayout, checkPlaces, inflatedGrid, type Layout } from './layout.js';
 import type { NavScene } from './scene.js';
@@ -56,16 +57,19 @@ export interface NavAnnotations {
   stats: Record<string, number>;
 }
 
+/** A (v, ω) setpoint on the wire: exactly these two fields, finite numbers (range is the guard's). */
+const navSetpointSchema = z.strictObject({ v: finiteNumber, omega: finiteNumber });
+
 const navStateSchema = z.object({
-  t: z.number(),
-  pose: z.tuple([z.number(), z.number(), z.number()]),
-  vel: z.tuple([z.number(), z.number()]),
-  lidar: z.array(z.number()),
-  goals: z.array(z.tuple([z.number(), z.number()])),
+  t: finiteNumber,
+  pose: z.tuple([finiteNumber, finiteNumber, finiteNumber]),
+  vel: z.tuple([finiteNumber, finiteNumber]),
+  lidar: z.array(finiteNumber),
+  goals: z.array(z.tuple([finiteNumber, finiteNumber])),
   goalNames: z.array(z.string()),
   goalIndex: z.number().int().nonnegative(),
-  shortestPath: z.number(),
-  distance: z.number(),
+  shortestPath: finiteNumber,
+  distance: finiteNumber,
   collisions: z.number().int().nonnegative(),
   outOfBounds: z.boolean().default(false),
 });
@@ -79,6 +83,7 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
   readonly observationSpace: Box;
   readonly actionSpace = new Box(-1, 1, [2]);
   readonly limits: TaskLimits;
+  readonly fence: Fence;
   readonly layout: Layout;
   /** The static map, inflated by the robot radius: what the navigator plans on, and what ℓ is measured on. */
   readonly grid: OccupancyGrid;
@@ -104,6 +109,44 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
       rate: { v: maxAccel, omega: maxAngularAccel },
       geofence: [0, 0, 0, scene.area.size[0], scene.area.size[1], scene.walls.height],
     };
+    // The body must stay clear of the fence: its radius plus a tracking margin, in x and y.
+    const m = scene.robot.radius + 0.1;
+    this.fence = boxFence(this.limits.geofence!, [m, m, 0]);
+  }
+
+  parseSetpoint(raw: unknown): NavSetpoint {
+    return parseSetpointWith('navigation', navSetpointSchema, raw);
+  }
+
+  position(s: NavState): Point3 {
+    return [s.pose[0], s.pose[1], 0];
+  }
+
+  /**
+   * A unicycle (x, y, θ) driven by the setpoint for the horizon and then braked: speed and
+   * yaw rate move towards the setpoint at maxAccel / maxAngularAccel from the measured
+   * ones, then v falls to zero at maxAccel. Sampled every 50 ms; a robot turning while it
+   * drives sweeps an arc, and every point of it must stay inside.
+   */
+  reach(s: NavState, sp: NavSetpoint, horizonS: number): Point3[] {
+    const { maxAccel, maxAngularAccel } = this.scene.robot;
+    const dt = 0.05;
+    let [x, y, th] = s.pose;
+    let [v, w] = s.vel;
+    const points: Point3[] = [];
+    const towards = (cur: number, target: number, step: number) => cur + Math.max(-step, Math.min(step, target - cur));
+    const brakeS = Math.max(Math.abs(v), Math.abs(sp.v)) / maxAccel;
+    const steps = Math.ceil((horizonS + brakeS) / dt);
+    for (let k = 0; k < steps; k++) {
+      const braking = k * dt >= horizonS;
+      v = towards(v, braking ? 0 : sp.v, maxAccel * dt);
+      w = towards(w, braking ? 0 : sp.omega, maxAngularAccel * dt);
+      x += v * Math.cos(th) * dt;
+      y += v * Math.sin(th) * dt;
+      th += w * dt;
+      points.push([x, y, 0]);
+    }
+    return points;
   }
 
   /** Ray k's angle in the robot frame (k = 0 points straight ahead, counter-clockwise). */

@@ -1,7 +1,8 @@
 import type { Action } from '../../src/core/env.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { Box } from '../../src/core/spaces.js';
-import type { DoneResult, TaskLimits, TaskModel } from '../task.js';
+import { axisReach, boxFence, finiteNumber, parseSetpointWith } from '../setpoint.js';
+import type { DoneResult, Fence, Point3, TaskLimits, TaskModel } from '../task.js';
 import { LosChannel } from './channel.js';
 import type { UavScene } from './scene.js';
 import { z } from 'zod';
@@ -51,6 +52,12 @@ export interface UavSetpoint {
   vz: number;
 }
 
+/** A velocity setpoint on the wire: exactly vx, vy, vz, finite numbers (range is the guard's). */
+const uavSetpointSchema = z.strictObject({ vx: finiteNumber, vy: finiteNumber, vz: finiteNumber });
+
+/** Metres kept clear inside the geofence for the autopilot's tracking error. */
+const UAV_FENCE_MARGIN: Point3 = [1, 1, 1];
+
 /** Telemetry a real drone sends on `state`: the same fields, checked. */
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
 export const uavStateSchema = z.object({
@@ -74,6 +81,7 @@ export class UavModel implements TaskModel<UavState, UavSetpoint> {
   readonly observationSpace: Box;
   readonly actionSpace = new Box(-1, 1, [3]);
   readonly limits: TaskLimits;
+  readonly fence: Fence;
   readonly K: number;
   /** Device antenna positions [x, y, z]. */
   readonly devicePos: [number, number, number][];
@@ -98,6 +106,26 @@ export class UavModel implements TaskModel<UavState, UavSetpoint> {
       rate: { vx: maxAccel, vy: maxAccel, vz: maxAccel },
       geofence: [0, 0, 0, this.Lx, this.Ly, this.H],
     };
+    this.fence = boxFence(this.limits.geofence!, UAV_FENCE_MARGIN);
+  }
+
+  parseSetpoint(raw: unknown): UavSetpoint {
+    return parseSetpointWith('uav', uavSetpointSchema, raw);
+  }
+
+  position(s: UavState): Point3 {
+    return [s.pos[0], s.pos[1], s.pos[2]];
+  }
+
+  /** Per axis: fly at the setpoint for the horizon, then brake at maxAccel (the two extreme corners). */
+  reach(s: UavState, sp: UavSetpoint, horizonS: number): Point3[] {
+    const a = this.scene.uav.maxAccel;
+    const v = [sp.vx, sp.vy, sp.vz];
+    const r = [0, 1, 2].map((i) => axisReach(s.pos[i], v[i], s.vel[i], horizonS, a));
+    return [
+      [r[0][0], r[1][0], r[2][0]],
+      [r[0][1], r[1][1], r[2][1]],
+    ];
   }
 
   observe(s: UavState, out: Float32Array = new Float32Array(8 + 4 * this.K)): Float32Array {

@@ -1,3 +1,4 @@
+import type { Fence } from '../../sim/task.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,9 +95,10 @@ const bits = (x: Float32Array | number) => (typeof x === 'number' ? String(x) : 
  * would (rightly) change the states that follow, and this test compares runtimes, not the guard
  * (hardware/safety.test.ts and hardware/integration.test.ts test the fence). Clamping stays on.
  */
-function withoutFence<M extends { limits: { geofence?: number[] } }>(model: M): M {
+function withoutFence<M extends { limits: { geofence?: number[] }; fence: Fence }>(model: M): M {
   const { geofence: _fence, ...limits } = model.limits;
-  return Object.create(model, { limits: { value: limits } }) as M;
+  const fence: Fence = { kind: 'none', reason: 'lifted for the runtime-equality matrix' };
+  return Object.create(model, { limits: { value: limits }, fence: { value: fence } }) as M;
 }
 
 async function untilTrue(cond: () => boolean, ms: number, what: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { Frame, SceneDescription } from '../core/frames.js';
 import { readEpisode } from '../record/mcap-reader.js';
 import { roundPoses } from '../record/mcap-sink.js';
 import { encodeFrame } from './frame-codec.js';
+import { refusal } from './host-check.js';
 
 /**
  * The viewer's HTTP + WebSocket server. It serves the page (src/viewer/web), three.js,
@@ -48,6 +49,9 @@ export interface ViewerServerOptions {
    * in its scene). The CLI passes one built from sim/; the viewer itself never imports sim/.
    */
   describeScene?: (name: string) => Promise<SceneDescription>;
+  /** Host names (besides localhost and IP addresses) and page origins allowed in (see host-check.ts). */
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
 }
 
 export interface ViewerServer {
@@ -146,7 +150,12 @@ function serveFile(res: ServerResponse, root: string, rel: string): void {
 
 /** A safe single path segment (a run id or an episode file name). */
 function segment(s: string): string | null {
-  const d = decodeURIComponent(s);
+  let d: string;
+  try {
+    d = decodeURIComponent(s);
+  } catch {
+    return null; // malformed percent-encoding: a bad request, not a server error
+  }
   return /^[A-Za-z0-9._-]+$/.test(d) && d !== '.' && d !== '..' ? d : null;
 }
 
@@ -190,8 +199,17 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
     return send(res, 404, 'unknown api');
   };
 
+  const checks = { allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins };
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
+    const denied = refusal(req, checks);
+    if (denied) return send(res, 403, denied);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://x');
+      decodeURIComponent(url.pathname);
+    } catch {
+      return send(res, 400, 'malformed URL');
+    }
     const p = url.pathname;
     const handle = async () => {
       if (p === '/' || p === '/index.html') return serveFile(res, WEB_DIR, 'index.html');
@@ -216,8 +234,19 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
-    const p = new URL(req.url ?? '/', 'http://x').pathname;
+    let p: string;
+    try {
+      p = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      return socket.destroy();
+    }
     if (p !== '/ws/live' && p !== '/ws/publish') return socket.destroy();
+    // Cross-site pages and rebinding host names get a 403 before the upgrade.
+    const denied = refusal(req, checks);
+    if (denied) {
+      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${denied}\n`);
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => (p === '/ws/live' ? onViewer(ws) : onPublisher(ws)));
   });
   const onViewer = (ws: WebSocket) => {
@@ -288,7 +317,10 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
       for (const ws of clients) ws.terminate();
       clients.clear();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive HTTP connections would hold close() open until they time out.
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

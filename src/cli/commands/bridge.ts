@@ -23,6 +23,8 @@ export function register(program: Command): void {
     .option('--episodes <n>', 'exit after n episodes per robot')
     .option('--port <port>', 'embedded broker port', '1883')
     .option('--ws-port <port>', 'embedded broker: also serve MQTT over WebSocket on this port')
+    .option('--ws-origin <origin>', 'embedded broker: a browser origin allowed on the WebSocket (repeat; default: pages from this machine only)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--max-robots-per-glob <n>', 'serve at most n robots per --robot glob; ids beyond it are refused and reported', '1024')
     .option('--no-tcp-nodelay', "leave Nagle's algorithm on (only to measure its effect)")
     .option('--json', 'print each episode summary as JSON');
   addControllerOptions(cmd);

@@ -4,7 +4,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { NotFoundError } from '../src/core/errors.js';
 import { useStockMatMulGrad, useTransposeFreeMatMulGrad } from './nn/fast-grad.js';
 import { dawnGpu, probeWebGpuAdapter, type WebGpuAdapterInfo } from './gpu-probe.js';
-import { installSyncRead } from './webgpu-sync-read.js';
+import { captureDawnTicks, installSyncRead } from './webgpu-sync-read.js';
 
 /**
  * TensorFlow.js backend selection (DESIGN.md "Backends"): tfjs-node-gpu → webgpu → tfjs-node →
@@ -81,6 +81,8 @@ async function loadWebGpu(tf: typeof tfTypes, forced: boolean): Promise<WebGpuAd
   if (adapter.software && !forced) {
     throw new Error(`software adapter, not auto-selected (${adapter.description || adapter.device}: ${adapter.softwareReason}); --backend webgpu forces it`);
   }
+  // Before tfjs requests its device: from then on Dawn's event pumping can be driven by readSync.
+  captureDawnTicks();
   const { gpu, globals } = await dawnGpu();
   for (const [k, v] of Object.entries(globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   const g = globalThis as { navigator?: { gpu?: unknown } };

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { captureDawnTicks } from './webgpu-sync-read.js';
 
 /**
  * What the GPU paths need, found without loading tfjs: the WebGPU adapter Dawn offers (the
@@ -65,7 +64,6 @@ let dawn: { gpu: GpuLike; globals: Record<string, unknown> } | null = null;
 /** dawn.node's GPU object, created once per process (a second `create` would start a second Dawn instance). */
 export async function dawnGpu(): Promise<{ gpu: GpuLike; globals: Record<string, unknown> }> {
   if (!dawn) {
-    captureDawnTicks();
     const mod = (await import('webgpu' as string)) as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
     dawn = { gpu: mod.create([]), globals: mod.globals };
   }

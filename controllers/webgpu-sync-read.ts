@@ -17,7 +17,8 @@ let hooked = false;
 /**
  * Wrap global setImmediate so that native callbacks (dawn.node's, the only native code here that
  * schedules through it) can also be run on demand. Everything else passes through untouched.
- * Must run before dawn.node's `create`.
+ * dawn.node looks setImmediate up on every call, so this works at any time before the first read
+ * (backend.ts calls it before tfjs requests its device).
  */
 export function captureDawnTicks(): void {
   if (hooked) return;
@@ -80,7 +81,7 @@ export function installSyncRead(backend: unknown, convert: (data: ArrayBuffer, d
     const deadline = performance.now() + READ_TIMEOUT_MS;
     while (staging.mapState !== 'mapped') {
       if (staging.mapState === 'unmapped') throw new Error('webgpu readSync: mapAsync failed (device lost or validation error; see the Dawn messages above)');
-      if (!dawnTicks.size) throw new Error('webgpu readSync: Dawn scheduled no event processing (was captureDawnTicks called before dawn.node was created?)');
+      if (!dawnTicks.size) throw new Error('webgpu readSync: Dawn scheduled no event processing (was captureDawnTicks called before the device was requested?)');
       if (performance.now() > deadline) throw new Error(`webgpu readSync: no result after ${READ_TIMEOUT_MS / 1000} s (device lost?)`);
       for (const tick of [...dawnTicks]) tick();
     }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The prepared GPU check (issue "GPU for real"): one script, under 8 minutes on a machine with an
+# NVIDIA GPU, nothing fetched from outside. It runs
+#   1. embody doctor (text and JSON): backends, the WebGPU adapter, the CUDA/cuDNN libraries;
+#   2. embody bench learners on every backend that loads (tensorflow-gpu, webgpu, tensorflow, wasm, cpu);
+#   3. bench/gpu-check.ts on webgpu against wasm: DT training updates/s at the reference size,
+#      SAC updates/s and batched policy inference over batch 256 … 8192, the manipulation FCN critic;
+# and writes bench/results/<date>-gpu.json (--quick: <date>-gpu-quick.json).
+#
+# --quick: small sizes, a few minutes on the software adapter (llvmpipe) of a 2-core machine; CI runs it.
+#   There step 2 runs only on the backend auto-selection picks (wasm): on llvmpipe the learners bench
+#   on webgpu, and on cpu, each take several minutes, and step 3 measures webgpu anyway.
+# --out DIR: where the JSON goes (default bench/results).
+#
+# What it needs on the GPU machine (carry it; nothing is downloaded):
+#   - Node >= 20 on PATH;
+#   - this repository with node_modules installed, including the optional packages webgpu
+#     (dawn.node, its linux-x64 binary is inside the package) and @tensorflow/tfjs-backend-webgpu;
+#   - a Vulkan driver: the NVIDIA driver ships one (libnvidia-glcore + nvidia_icd.json); without it
+#     Dawn falls back to llvmpipe, which doctor then reports as a software adapter.
+#   tfjs-node-gpu is optional: its install downloads libtensorflow, so offline it is absent and
+#   step 2 records it as not loaded; doctor still lists the CUDA 11 / cuDNN 8 libraries it would need.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+quick=""
+out="bench/results"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick="--quick" ;;
+    --out) out="$2"; shift ;;
+    *) echo "usage: bench/gpu-check.sh [--quick] [--out DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+start=$(date +%s)
+stamp() { echo "[gpu-check +$(( $(date +%s) - start ))s] $*"; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/embody-gpu-check.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+# Mesa's and NVIDIA's Vulkan loaders want a runtime dir.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work/xdg}"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+
+stamp "embody doctor"
+./bin/embody.js doctor || true
+./bin/embody.js doctor --json >"$work/doctor.json" 2>/dev/null || true
+command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+
+# Per backend: 150 s in full mode (the budget is 8 minutes overall), 100 s in --quick.
+per_backend=150
+[ -n "$quick" ] && per_backend=100
+mkdir -p "$work/learners"
+backends="tensorflow-gpu webgpu tensorflow wasm cpu"
+if [ -n "$quick" ]; then
+  backends=$(./bin/embody.js doctor --json 2>/dev/null | sed -n 's/^    "selected": "\(.*\)",$/\1/p' | head -1)
+  echo "  --quick: bench learners on the auto-selected backend only (${backends:-none})"
+fi
+for b in $backends; do
+  stamp "embody bench learners on $b"
+  # Does the backend load at all? (webgpu is forced here, even on a software adapter.)
+  if ! ./bin/embody.js doctor --backend "$b" --json >"$work/probe-$b.json" 2>/dev/null; then
+    echo "  $b does not load: $(grep -m1 '"error"' "$work/probe-$b.json" | cut -c1-200)"
+    continue
+  fi
+  # A full learners run on cpu (tfjs's JS kernels) would take most of the budget: it gets --quick.
+  lq="$quick"
+  [ "$b" = cpu ] && lq="--quick"
+  if EMBODY_BACKEND="$b" timeout "$per_backend" ./bin/embody.js bench learners $lq --out "$work/learners-$b"; then
+    cp "$work/learners-$b"/*.json "$work/learners/$b.json"
+  else
+    echo "  bench learners on $b failed or ran past ${per_backend}s"
+  fi
+done
+
+stamp "webgpu against wasm: DT, SAC batch sweep, batched inference, FCN critic"
+npx tsx bench/gpu-check.ts $quick --out "$out" --doctor "$work/doctor.json" --learners "$work/learners"
+rc=$?
+stamp "done (rc $rc)"
+exit $rc

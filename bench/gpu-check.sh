@@ -20,19 +20,47 @@
 #     Dawn falls back to llvmpipe, which doctor then reports as a software adapter.
 #   tfjs-node-gpu is optional: its install downloads libtensorflow, so offline it is absent and
 #   step 2 records it as not loaded; doctor still lists the CUDA 11 / cuDNN 8 libraries it would need.
+#
+# --pack: instead of running, write .gpu-carry/embody-gpu.tar.xz (~50 MB: this machine's node
+#   binary and node_modules without source maps, typings, docs, other platforms' dawn.node, the
+#   viewer's and the test runner's packages) for a machine that has neither Node nor the network.
+#   With the device tool (64 MiB per call), carry [".gpu-carry"] and run:
+#     tar -xJf .gpu-carry/embody-gpu.tar.xz && PATH=$PWD/.gpu-carry/node/bin:$PATH bash bench/gpu-check.sh --out $OUT
+#   If `ldconfig -p | grep libvulkan` prints nothing there, also carry the Vulkan loader (libvulkan1).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 quick=""
 out="bench/results"
+pack=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick="--quick" ;;
     --out) out="$2"; shift ;;
-    *) echo "usage: bench/gpu-check.sh [--quick] [--out DIR]" >&2; exit 2 ;;
+    --pack) pack=1 ;;
+    *) echo "usage: bench/gpu-check.sh [--quick] [--out DIR] | --pack" >&2; exit 2 ;;
   esac
   shift
 done
+
+if [ -n "$pack" ]; then
+  mkdir -p .gpu-carry/node/bin
+  cp "$(command -v node)" .gpu-carry/node/bin/node
+  # npx is only used for tsx: a two-line shim keeps the script's `npx tsx` working without npm.
+  printf '#!/bin/sh\n[ "$1" = tsx ] && shift\nexec node --import tsx "$@"\n' >.gpu-carry/node/bin/npx
+  chmod +x .gpu-carry/node/bin/npx
+  tar -cf - --exclude='*.map' --exclude='*.d.ts' --exclude='*.md' \
+    --exclude='node_modules/webgpu/dist/darwin-*' --exclude='node_modules/webgpu/dist/win32-*' --exclude='node_modules/webgpu/dist/linux-arm64' \
+    --exclude='node_modules/typescript' --exclude='node_modules/@types' --exclude='node_modules/playwright-core' \
+    --exclude='node_modules/three' --exclude='node_modules/core-js' --exclude='node_modules/vitest' --exclude='node_modules/@vitest' \
+    --exclude='node_modules/vite' --exclude='node_modules/rollup' --exclude='node_modules/@rollup' \
+    --exclude='node_modules/@tensorflow/*/dist/*.min.js' --exclude='node_modules/@tensorflow/*/dist/*.es2017.js' --exclude='node_modules/@tensorflow/*/dist/*.fesm.js' \
+    node_modules .gpu-carry/node | xz -T0 -6 >.gpu-carry/embody-gpu.tar.xz.tmp
+  mv .gpu-carry/embody-gpu.tar.xz.tmp .gpu-carry/embody-gpu.tar.xz
+  rm -rf .gpu-carry/node
+  ls -l .gpu-carry/embody-gpu.tar.xz
+  exit 0
+fi
 
 start=$(date +%s)
 stamp() { echo "[gpu-check +$(( $(date +%s) - start ))s] $*"; }

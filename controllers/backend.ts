@@ -139,7 +139,11 @@ export async function initBackend(name?: string, options: { threads?: number } =
         tfjsVersion: tf.version.tfjs,
         notes: [],
       };
-      if (adapter) report.adapter = adapter;
+      if (adapter) {
+        report.adapter = adapter;
+        report.notes.push(`adapter: ${adapter.description || adapter.device} (${adapter.software ? `software: ${adapter.softwareReason}; forced` : 'hardware'})`);
+        report.notes.push('dataSync reads through a staging buffer and Dawn event pumping (webgpu-sync-read.ts)');
+      }
       if (candidate === 'wasm') {
         const wasm = await import('@tensorflow/tfjs-backend-wasm');
         report.threads = wasm.getThreadsCount();

@@ -12,8 +12,8 @@ import { probeWebGpuAdapter, softwareAdapterReason } from './gpu-probe.js';
 import { Mlp, initWeights, layerNorm } from './nn/index.js';
 import { mlpSpec } from './policy/network.js';
 import { loadPolicy } from './policy/index.js';
-import type { Learner, LearnerOptions } from './registry.js';
-import { LEARNERS } from './registry.js';
+import type { Learner } from './learner.js';
+import { LEARNERS, type LearnerOptions } from './registry.js';
 import { trainDt } from './dt/train.js';
 
 /**

@@ -194,6 +194,7 @@ describe('webgpu backend (software adapter in CI)', () => {
     const cfg = { K: 4, embed: 16, layers: 1, heads: 1, batch: 8, updates: 2, warmupSteps: 1, maxTimestep: 16, eta: 1, nStep: 2, criticHidden: 16 };
     const run = async (backend: string) => {
       await initBackend(backend);
+      expect(tf.getBackend()).toBe(backend);
       const logs: Record<string, number>[] = [];
       const m = await trainDt(ds, cfg, { seed: 5, onLog: (_u, f) => logs.push(f), logEvery: 1 });
       return { logs, weights: Object.keys(m.rawWeights).sort().map((k) => m.rawWeights[k]) };

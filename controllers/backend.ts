@@ -2,16 +2,21 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { NotFoundError } from '../src/core/errors.js';
-import { useTransposeFreeMatMulGrad } from './nn/fast-grad.js';
+import { useStockMatMulGrad, useTransposeFreeMatMulGrad } from './nn/fast-grad.js';
+import { dawnGpu, probeWebGpuAdapter, type WebGpuAdapterInfo } from './gpu-probe.js';
+import { captureDawnTicks, installSyncRead } from './webgpu-sync-read.js';
 
 /**
- * TensorFlow.js backend selection (DESIGN.md "Backends"): tfjs-node-gpu → tfjs-node → wasm → cpu,
- * the first that loads unless a name is given. The two native ones are optionalDependencies whose
- * install downloads libtensorflow; on offline machines npm skips them, and wasm is what runs.
+ * TensorFlow.js backend selection (DESIGN.md "Backends"): tfjs-node-gpu → webgpu → tfjs-node →
+ * wasm → cpu, the first that loads unless a name is given. The two native ones are
+ * optionalDependencies whose install downloads libtensorflow; on offline machines npm skips them.
+ * webgpu (tfjs-backend-webgpu on dawn.node, both optional too) installs offline, and Dawn drives
+ * the Vulkan driver: on NVIDIA/AMD that is the GPU. A software adapter (llvmpipe) is never
+ * auto-selected, because there it is slower than wasm; naming it (`--backend webgpu`) forces it.
  *
  * Every learner calls `initBackend` once, and every run records `report.backend`.
  */
-export const BACKEND_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_ORDER = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
 
 /** Also accepted on the command line. */
@@ -22,6 +27,8 @@ const ALIASES: Record<string, BackendName> = {
   node: 'tensorflow',
   tensorflow: 'tensorflow',
   'tensorflow-gpu': 'tensorflow-gpu',
+  webgpu: 'webgpu',
+  'tfjs-backend-webgpu': 'webgpu',
   wasm: 'wasm',
   cpu: 'cpu',
 };
@@ -34,7 +41,7 @@ export interface BackendAttempt {
 }
 
 export interface BackendReport {
-  /** The tfjs backend in use: "tensorflow" (tfjs-node or -gpu), "wasm" or "cpu". */
+  /** The tfjs backend in use: "tensorflow" (tfjs-node or -gpu), "webgpu", "wasm" or "cpu". */
   backend: string;
   /** The name we asked for, e.g. "tensorflow-gpu" (registers as "tensorflow"). */
   selected: BackendName;
@@ -44,6 +51,8 @@ export interface BackendReport {
   simd?: boolean;
   multithread?: boolean;
   tfjsVersion: string;
+  /** webgpu only: the adapter it runs on. */
+  adapter?: WebGpuAdapterInfo;
   /** Optimisations switched on for this backend (see nn/fast-grad.ts). */
   notes: string[];
 }
@@ -60,6 +69,31 @@ export function normalizeBackendName(name: string): BackendName {
   const n = ALIASES[name.toLowerCase()];
   if (!n) throw new NotFoundError(`unknown backend "${name}". Known: ${Object.keys(ALIASES).join(', ')}`);
   return n;
+}
+
+/**
+ * Put dawn.node's GPU where tfjs-backend-webgpu looks for it (navigator.gpu, and the GPU* enums
+ * as globals, as in a browser), then register and start the backend. `forced`: use a software
+ * adapter too (tests); otherwise refuse it with the reason, which doctor prints.
+ */
+async function loadWebGpu(tf: typeof tfTypes, forced: boolean): Promise<WebGpuAdapterInfo> {
+  const adapter = await probeWebGpuAdapter();
+  if (adapter.software && !forced) {
+    throw new Error(`software adapter, not auto-selected (${adapter.description || adapter.device}: ${adapter.softwareReason}); --backend webgpu forces it`);
+  }
+  // Before tfjs requests its device: from then on Dawn's event pumping can be driven by readSync.
+  captureDawnTicks();
+  const { gpu, globals } = await dawnGpu();
+  for (const [k, v] of Object.entries(globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  if (!g.navigator!.gpu) Object.defineProperty(g.navigator!, 'gpu', { value: gpu, configurable: true });
+  // The package registers its backend on import, only if navigator.gpu exists by then.
+  await import('@tensorflow/tfjs-backend-webgpu' as string);
+  if (!tf.findBackendFactory('webgpu')) throw new Error('tfjs-backend-webgpu imported but registered no "webgpu" backend');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise (see the Dawn messages above)');
+  installSyncRead(tf.backend(), (data, dtype) => tf.util.convertBackendValuesAndArrayBuffer(data, dtype as tfTypes.DataType));
+  return adapter;
 }
 
 async function tryLoad(tf: typeof tfTypes, name: BackendName, threads?: number): Promise<void> {
@@ -94,7 +128,8 @@ export async function initBackend(name?: string, options: { threads?: number } =
   const attempts: BackendAttempt[] = [];
   for (const candidate of order) {
     try {
-      await tryLoad(tf, candidate, options.threads);
+      const adapter = candidate === 'webgpu' ? await loadWebGpu(tf, Boolean(name)) : undefined;
+      if (candidate !== 'webgpu') await tryLoad(tf, candidate, options.threads);
       await tf.ready();
       attempts.push({ name: candidate, ok: true });
       const report: BackendReport = {
@@ -104,6 +139,11 @@ export async function initBackend(name?: string, options: { threads?: number } =
         tfjsVersion: tf.version.tfjs,
         notes: [],
       };
+      if (adapter) {
+        report.adapter = adapter;
+        report.notes.push(`adapter: ${adapter.description || adapter.device} (${adapter.software ? `software: ${adapter.softwareReason}; forced` : 'hardware'})`);
+        report.notes.push('dataSync reads through a staging buffer and Dawn event pumping (webgpu-sync-read.ts)');
+      }
       if (candidate === 'wasm') {
         const wasm = await import('@tensorflow/tfjs-backend-wasm');
         report.threads = wasm.getThreadsCount();
@@ -113,6 +153,10 @@ export async function initBackend(name?: string, options: { threads?: number } =
         // matMul gradient uses transposed operands. Swap in one that transposes explicitly.
         useTransposeFreeMatMulGrad(tf);
         report.notes.push('matMul gradients use explicit transposes (nn/fast-grad.ts)');
+      } else {
+        // Elsewhere a transposed operand is free (a stride in the kernel), and the explicit
+        // transposes would only add kernels: keep tfjs's own gradient.
+        useStockMatMulGrad(tf);
       }
       current = report;
       return report;

@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('-s, --seed <s>', 'seed of the run', '0')
     .option('--config <file>', 'JSON file merged over the per-task defaults')
     .option('--resume <runDir>', 'continue runs/<id> from its last checkpoint (bit-exact)')
-    .option('--backend <name>', 'tfjs backend: tensorflow-gpu, tensorflow, wasm, cpu (default: first that loads)')
+    .option('--backend <name>', 'tfjs backend: tensorflow-gpu, webgpu, tensorflow, wasm, cpu (default: first that loads; webgpu is forced even on a software adapter)')
     .option('-o, --out <dir>', 'where run directories go', 'runs')
     .option('--max-minutes <m>', 'stop after the first evaluation past this wall time (a bounded run)')
     .option('-q, --quiet', 'no progress output')

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// embody runs its TypeScript sources through tsx at run time: no build step, so `npm install` is the only set-up.
-import { register } from 'tsx/esm/api';
+// In a source checkout, embody runs its TypeScript through tsx (no build step); an
+// installed package runs the JavaScript that `npm pack` built into dist/ (see prepack).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(sources.href);
+} else {
+  await import(new URL('../dist/src/cli/main.js', import.meta.url).href);
+}

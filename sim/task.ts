@@ -103,4 +103,16 @@ export interface TaskKind<Scene extends SceneBase = any, State = any, Setpoint =
   maxEpisodeSteps?: number | ((scene: Scene) => number);
   /** Copy a state for reward(prev, next) (default: structuredClone, safe for any plain state). */
   snapshot?(state: State): State;
+  /** How training picks policy-best/ (default: the highest mean evaluation return). */
+  selectBy?: SelectionRule;
+}
+
+/**
+ * The evaluation figure that ranks policies: the highest mean `metric`, among evaluations
+ * whose mean of each `require` key reaches its value. An evaluation that misses a
+ * requirement ranks below every one that meets them (and among those, by return).
+ */
+export interface SelectionRule {
+  metric: string;
+  require?: Record<string, number>;
 }

@@ -19,7 +19,8 @@ export async function buildProgram(): Promise<Command> {
     .showHelpAfterError();
   const dir = path.join(here, 'commands');
   const files = readdirSync(dir)
-    .filter((f) => /\.ts$/.test(f) && !f.endsWith('.test.ts'))
+    // .ts in the sources (tsx), .js in the built package; never tests or declarations.
+    .filter((f) => /\.(ts|js)$/.test(f) && !/\.(test|d)\.[tj]s$/.test(f))
     .sort();
   for (const f of files) {
     const mod = await import(pathToFileURL(path.join(dir, f)).href);

@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
 import { writeJsonAtomic } from './atomic.js';
+import { markLatest } from './run-index.js';
 
 /**
  * Run directories: `runs/<time>-<scene>-<controller>-s<seed>/` holding config.json,
@@ -69,6 +70,7 @@ export class RunDir {
       createdAt: new Date().toISOString(),
     };
     writeJsonAtomic(path.join(dir, 'config.json'), full);
+    markLatest(dir);
     return run;
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, truncateSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, truncateSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import type { FrameSink } from '../core/frames.js';
@@ -7,6 +7,11 @@ import { writeJsonAtomic } from './atomic.js';
 import { createProgress } from './progress.js';
 import { runEpisodes, summarise } from './rollout.js';
 import { RunDir } from './run-dir.js';
+import { unmarkLatest } from './run-index.js';
+import { formatMeanStd, formatNumber } from './format.js';
+import { BY_RETURN, checkRule, describeRule, isBetter, selectionScore, type SelectionScore } from './select.js';
+import type { SelectionRule } from '../../sim/task.js';
+import type { LoadedScene } from '../../sim/registry.js';
 
 /**
  * The training driver behind `embody train`. It owns the run directory, evaluation, logging,
@@ -21,11 +26,14 @@ import { RunDir } from './run-dir.js';
  * episode in progress at the end of every learn() call (both in uninterrupted and resumed runs),
  * so no env state has to be snapshotted. metrics.jsonl is cut back to the checkpoint's line count.
  *
- * Config: learner defaults ← configs/<scene>.<kind>.json ← --config file ← CLI flags.
- * Driver keys (the learner ignores them): steps, evalEvery, evalEpisodes.
+ * Config: learner defaults ← configs/<scene>.<kind>.json ← --config file ← --set / overrides ← --steps.
+ * Driver keys (the learner ignores them): steps, evalEvery, evalEpisodes. config.json records the
+ * merged config, the learner's full resolved hyper-parameters and the scene itself, so
+ * `embody rerun` needs nothing else.
  */
 export interface TrainOptions {
-  scene: string;
+  /** A scene name or file, or a validated scene object (recorded whole in config.json either way). */
+  scene: string | LoadedScene['scene'];
   controller: string;
   steps?: number;
   seed?: number;
@@ -45,6 +53,14 @@ export interface TrainOptions {
   view?: number;
   /** Record the first episode of each evaluation to episodes/eval-<step>/<n>.mcap. */
   record?: boolean;
+  /** How policy-best/ is chosen (default: the task kind's rule, else the mean return). */
+  select?: SelectionRule;
+  /** Called after each evaluation with its step and summary (mean and population std per figure). */
+  onEval?: (e: { step: number; summary: Record<string, { mean: number; std: number }>; best: boolean }) => void | Promise<void>;
+  /** The command line, recorded in config.json (the CLI passes it). */
+  argv?: string[];
+  /** Where progress goes off a TTY (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface TrainResult {
@@ -53,7 +69,11 @@ export interface TrainResult {
   controller: string;
   finalEval: { return: { mean: number; std: number }; [k: string]: { mean: number; std: number } } | null;
   bestEvalReturn: number | null;
+  /** How policy-best/ was chosen, and the step of the evaluation it came from. */
+  selection: { rule: string; step: number | null };
   envSteps: number;
+  /** Env steps asked for, after rounding to whole learner iterations. */
+  steps: number;
   wallSeconds: number;
   backend: string;
   /** True when maxWallSeconds stopped the run before `steps`. */
@@ -86,16 +106,40 @@ interface DriverState {
   metricsLines: number;
   bestEvalReturn: number | null;
   wallSeconds: number;
+  /** The best evaluation's selection score and step (absent in checkpoints from before selection rules). */
+  bestScore?: SelectionScore | null;
+  bestStep?: number | null;
 }
 
+/**
+ * Train, and on failure leave no orphan: a run directory that fails before its first
+ * checkpoint (a bad config value, a crash in the first iteration) is removed; one with a
+ * checkpoint stays, since `--resume` can continue it.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const created: { dir?: string } = {};
+  try {
+    return await trainRun(opts, created);
+  } catch (err) {
+    if (created.dir && !opts.resume && !existsSync(path.join(created.dir, 'checkpoints', 'driver.json'))) {
+      rmSync(created.dir, { recursive: true, force: true });
+      unmarkLatest(created.dir);
+    }
+    throw err;
+  }
+}
+
+async function trainRun(opts: TrainOptions, created: { dir?: string }): Promise<TrainResult> {
   const { initBackend } = await import('../../controllers/backend.js');
   const { createLearner } = await import('../../controllers/registry.js');
-  const { createEnv, loadScene } = await import('../../sim/registry.js');
+  const { createEnv, loadScene, taskKindOf } = await import('../../sim/registry.js');
+  const say = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
 
   let run: RunDir;
   let config: Record<string, unknown>;
   let scene: string;
+  let sceneObject: LoadedScene['scene'];
+  let sceneFile: string | null = null;
   let kind: string;
   let seed: number;
   let state: DriverState = { envSteps: 0, metricsLines: 0, bestEvalReturn: null, wallSeconds: 0 };
@@ -105,6 +149,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const rc = run.config();
     config = { ...(rc.config as Record<string, unknown>), ...(opts.steps ? { steps: opts.steps } : {}) };
     scene = rc.scene;
+    sceneObject = (rc.sceneConfig as LoadedScene['scene'] | undefined) ?? loadScene((rc.sceneFile as string) ?? scene).scene;
     kind = rc.controller;
     seed = rc.seed;
     const stateFile = run.path('checkpoints', 'driver.json');
@@ -113,11 +158,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } else {
     kind = opts.controller;
     seed = opts.seed ?? 0;
-    const { scene: sc } = loadScene(opts.scene);
-    scene = sc.name;
+    if (typeof opts.scene === 'string') {
+      const loaded = loadScene(opts.scene);
+      sceneObject = loaded.scene;
+      sceneFile = loaded.file;
+    } else sceneObject = opts.scene;
+    scene = sceneObject.name;
     config = {
       ...DRIVER_DEFAULTS,
-      ...defaultConfig(opts.scene, kind),
+      ...defaultConfig(typeof opts.scene === 'string' ? opts.scene : scene, kind),
       ...(opts.configFile ? readJson(opts.configFile) : {}),
       ...(opts.overrides ?? {}),
       ...(opts.steps ? { steps: opts.steps } : {}),
@@ -126,25 +175,48 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // A resumed run uses the backend it was started on (results are bit-exact only on the same backend).
   const recorded = opts.resume ? ((run!.config().backendReport as { selected?: string } | undefined)?.selected ?? run!.config().backend) : undefined;
   const backend = await initBackend(opts.backend ?? recorded ?? (config.backend as string | undefined));
-  const sceneRef = opts.resume ? (run!.config().sceneFile as string) ?? scene : opts.scene;
+  // Envs are built from the scene object itself, so a run does not depend on the scene file staying as it was.
+  const sceneRef = sceneObject!;
+  const makeEnv = (s: number) => createEnv(sceneRef, { seed: s });
+  let learner = await createLearner(kind, { makeEnv, seed, config });
+  // A learner that steps in whole iterations (PPO rollouts) would overshoot a total that is not a
+  // multiple: round it up here, say so, and rebuild the learner so its schedules see the real total.
+  const quantum = learner.stepsPerIteration;
+  if (!opts.resume && quantum && Number(config.steps) % quantum !== 0) {
+    const asked = Number(config.steps);
+    config = { ...config, steps: Math.ceil(asked / quantum) * quantum };
+    say(`${kind}: --steps ${asked} rounded up to ${config.steps}, a whole number of iterations of ${quantum} env steps`);
+    learner.dispose();
+    learner = await createLearner(kind, { makeEnv, seed, config });
+  }
+  const steps = Number(config.steps);
+  const evalEvery = Number(config.evalEvery);
+  const evalEpisodes = Number(config.evalEpisodes);
+  const evalEnv = await createEnv(sceneRef, { seed: evalEpisodeSeed(seed) });
+  const rule = opts.select ?? (opts.resume ? (run!.config().select as SelectionRule | undefined) : undefined) ?? taskKindOf(sceneRef.task).selectBy ?? BY_RETURN;
+  {
+    // Check the rule's names before any training: the figures are return, length and the task's metrics.
+    evalEnv.reset({ seed: 0 });
+    const names = ['return', 'length', ...Object.keys(evalEnv.model.metrics(evalEnv.state))];
+    checkRule(rule, Object.fromEntries(names.map((n) => [n, { mean: 0, std: 0 }])));
+  }
   if (!opts.resume) {
     run = RunDir.create(opts.out ?? 'runs', {
       command: 'train',
       scene,
-      sceneFile: loadScene(opts.scene).file,
+      sceneFile,
+      sceneConfig: sceneObject!,
       controller: kind,
       seed,
       backend: backend.backend,
       backendReport: backend,
       config,
-      argv: process.argv.slice(2),
+      hyperparameters: learner.hyperparameters ?? null,
+      select: rule,
+      argv: opts.argv ?? [],
     });
+    created.dir = run.dir;
   }
-  const steps = Number(config.steps);
-  const evalEvery = Number(config.evalEvery);
-  const evalEpisodes = Number(config.evalEpisodes);
-
-  const learner = await createLearner(kind, { makeEnv: (s) => createEnv(sceneRef, { seed: s }), seed, config });
   if (opts.resume) {
     await learner.loadCheckpoint(run!.path('checkpoints', 'learner'));
     // Forget metrics written after the checkpoint: the resumed run writes them again.
@@ -159,7 +231,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   const r = run!;
-  const evalEnv = await createEnv(sceneRef, { seed: evalEpisodeSeed(seed) });
   const spec = evalEnv.spec;
   let metricsLines = state.metricsLines;
   const log = (step: number, figures: Record<string, number | string>) => {
@@ -169,7 +240,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const quiet = opts.quiet ?? false;
   const tty = process.stderr.isTTY && !quiet;
-  const progress = tty ? createProgress(steps, `${scene} ${kind} s${seed}`, ' | return {ret}') : { tick() {}, stop() {} };
+  const progress = tty
+    ? createProgress(steps, `${scene} ${kind} s${seed}`, { fields: ' | return {ret}', initial: { ret: '—' }, maxSeconds: opts.maxWallSeconds })
+    : { tick() {}, stop() {} };
   progress.tick(learner.envSteps, { ret: '—' });
   let lastTrainReturn = NaN;
   const hooks = {
@@ -187,6 +260,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const t0 = performance.now() - state.wallSeconds * 1000;
   let bestEvalReturn = state.bestEvalReturn;
+  let bestScore: SelectionScore | null = state.bestScore ?? (state.bestEvalReturn === null ? null : [0, state.bestEvalReturn]);
+  let bestStep = state.bestStep ?? null;
   let finalEval: TrainResult['finalEval'] = null;
   let timedOut = false;
   const tStart = performance.now();
@@ -221,18 +296,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (const [k, v] of Object.entries(summary)) if (k !== 'return' && k !== 'length') figures[k] = v.mean;
     figures.envStepsPerSec = (learner.envSteps - before) / Math.max(1e-9, learnSeconds);
     log(learner.envSteps, figures);
-    if (!tty && !quiet) {
-      process.stderr.write(`${scene} ${kind} s${seed}: step ${learner.envSteps}/${steps} eval return ${evalReturn.toFixed(2)} ± ${summary.return.std.toFixed(2)}\n`);
-    }
     const meta = { runId: r.id, scene, taskId: spec.id };
-    if (bestEvalReturn === null || evalReturn > bestEvalReturn) {
+    const score = selectionScore(summary, rule);
+    const best = isBetter(score, bestScore);
+    if (best) {
+      bestScore = score;
+      bestStep = learner.envSteps;
       bestEvalReturn = evalReturn;
       await learner.exportPolicy(r.path('policy-best'), meta);
     }
+    if (!tty && !quiet) {
+      const selected = rule.metric !== 'return' && summary[rule.metric] ? ` · ${rule.metric} ${formatMeanStd(summary[rule.metric])}` : '';
+      say(`${scene} ${kind} s${seed}: step ${learner.envSteps}/${steps} · eval return ${formatMeanStd(summary.return)}${selected}${best ? ' · best' : ''}`);
+    }
+    await opts.onEval?.({ step: learner.envSteps, summary, best });
     // Checkpoint: learner state first, then the driver's (which names the learner checkpoint as valid).
     await learner.saveCheckpoint(r.path('checkpoints', 'learner'));
     const wallSeconds = (performance.now() - t0) / 1000;
-    writeJsonAtomic(r.path('checkpoints', 'driver.json'), { envSteps: learner.envSteps, metricsLines, bestEvalReturn, wallSeconds } satisfies DriverState);
+    writeJsonAtomic(r.path('checkpoints', 'driver.json'), { envSteps: learner.envSteps, metricsLines, bestEvalReturn, wallSeconds, bestScore, bestStep } satisfies DriverState);
     if (opts.maxWallSeconds !== undefined && (performance.now() - tStart) / 1000 > opts.maxWallSeconds && learner.envSteps < steps) {
       timedOut = true;
       break;
@@ -242,8 +323,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const meta = { runId: r.id, scene, taskId: spec.id };
   await learner.exportPolicy(r.path('policy'), meta);
   const wallSeconds = (performance.now() - t0) / 1000;
-  const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut };
-  r.writeSummary({ scene, controller: kind, seed, steps, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, finalEval, bestEvalReturn, timedOut });
+  const selection = { rule: describeRule(rule), step: bestStep };
+  const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, selection, envSteps: learner.envSteps, steps, wallSeconds, backend: backend.backend, timedOut };
+  r.writeSummary({ scene, controller: kind, seed, steps, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, finalEval, bestEvalReturn, selection, timedOut });
   learner.dispose();
   evalEnv.close();
   await viewer?.close?.();
@@ -266,7 +348,7 @@ function firstEpisodeOnly(sink: FrameSink): FrameSink {
 }
 
 function fmt(x: number): string {
-  return Number.isFinite(x) ? x.toFixed(1) : '—';
+  return formatNumber(x);
 }
 
 /** Size in bytes of a run's checkpoint (for messages). */

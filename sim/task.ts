@@ -105,6 +105,8 @@ export interface TaskKind<Scene extends SceneBase = any, State = any, Setpoint =
   snapshot?(state: State): State;
   /** How training picks policy-best/ (default: the highest mean evaluation return). */
   selectBy?: SelectionRule;
+  /** The scripted controller `embody run` uses when none is named (default "random"). A name only: tasks never import controllers. */
+  baseline?: string;
 }
 
 /**

@@ -60,7 +60,7 @@ describe('the packed tarball', () => {
     expect(report.pointMass.pushReturn).toBeLessThan(0);
 
     // The CLI runs from the package too, with no tsx to fall back on.
-    const cli = execFileSync(process.execPath, [path.join(pkgDir, 'bin', 'embody.js'), 'run', 'cartpole', '-c', 'random', '-n', '1', '--no-save', '--json'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = execFileSync(process.execPath, [path.join(pkgDir, 'bin', 'embody.js'), 'run', 'cartpole', '-n', '1', '--no-save', '--json'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(JSON.parse(cli).scene).toBe('cartpole');
   });
 });

@@ -32,4 +32,5 @@ export const manipulationTaskKind: TaskKind<ManipulationScene, ManipState, Manip
   controlPeriod: NOMINAL_MOTION_SECONDS,
   maxEpisodeSteps: (scene) => scene.maxMotions,
   snapshot: snapshotManipState,
+  baseline: 'heuristic',
 };

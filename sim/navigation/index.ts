@@ -35,4 +35,5 @@ export const navTaskKind: TaskKind<NavScene, NavState, NavSetpoint> = {
   controlPeriod: (scene) => 1 / scene.controlHz,
   maxEpisodeSteps: (scene) => scene.maxEpisodeSteps,
   snapshot: snapshotNavState,
+  baseline: 'nav-pursuit-critic',
 };

@@ -40,6 +40,7 @@ export const uavTaskKind: TaskKind<UavScene, UavState, UavSetpoint> = {
   controlPeriod: (scene) => 1 / scene.controlHz,
   maxEpisodeSteps: (scene) => scene.maxEpisodeSteps,
   snapshot: snapshotUavState,
+  baseline: 'tour',
   // A policy that hovers can out-earn one that flies on return; only a full collection counts.
   selectBy: { metric: 'efficiencyBitPerJ', require: { fractionCollected: 1 } },
 };

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError } from '../core/errors.js';
 
@@ -51,7 +51,7 @@ export function listRunDirs(root: string): string[] {
  */
 export function resolveRunDir(ref: string): string {
   const clean = ref.replace(/[\\/]+$/, '');
-  if (isRunDir(clean)) return path.resolve(clean);
+  if (isRunDir(clean)) return realpathSync(clean);
   const root = path.dirname(clean) || '.';
   const wanted = path.basename(clean);
   if (wanted === LATEST) {

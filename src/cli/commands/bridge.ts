@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { addMqttOptions } from '../mqtt-options.js';
-import { addAlias, DEFAULT_SCENE } from '../options.js';
+import { addAlias, controllerRef, DEFAULT_SCENE } from '../options.js';
 
 /**
  * `embody bridge`: the MQTT ground station (hardware/bridge.ts). Without --broker it starts
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .description('ground station: robot state → TaskModel observation → policy → safety → cmd, over MQTT')
     .option('--broker <url>', 'MQTT broker URL (mqtt://, mqtts://, ws://, wss://); default: start an embedded broker on 127.0.0.1')
     .option('--robot <id>', "robot id to serve (repeat for several; a glob such as 'uav-*'; '*' = every robot)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('-c, --controller <dir|name>', "policy artifact directory, or a scripted controller name (default: the task's baseline)")
+    .option('-c, --controller <dir|name>', "policy directory, run directory (its policy/) or scripted controller name (default: the task's baseline)")
     .option('--scene <scene>', 'scene whose TaskModel builds observations and limits', DEFAULT_SCENE)
     .option('--ttl <ms>', 'command time-to-live: the robot holds if no newer command arrives in time', '250')
     .option('--deploy', 'send the policy to each --robot agent over MQTT, wait for its ack, and exit')
@@ -30,7 +30,7 @@ export function register(program: Command): void {
       const { runBridgeCommand } = await import('../../../hardware/cli.js');
       const { loadScene, taskKindOf } = await import('../../../sim/registry.js');
       // hardware/cli.ts reads `policy` and `port`: the one spelling here is -c/--controller and --broker-port.
-      const policy = opts.controller ?? taskKindOf(loadScene(opts.scene).scene.task).baseline ?? 'random';
+      const policy = await controllerRef(opts.controller ?? taskKindOf(loadScene(opts.scene).scene.task).baseline ?? 'random');
       await runBridgeCommand({ ...opts, policy, port: opts.brokerPort });
     });
   addAlias(cmd, '--policy <dir|name>', 'controller', '-c/--controller');

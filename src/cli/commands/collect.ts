@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_SCENE } from '../options.js';
 
 /**
  * `embody collect <scene> --controller <name|policy> --episodes N [--noise σ] --out datasets/<name>`
@@ -20,7 +21,7 @@ export function register(program: Command): void {
   program
     .command('collect')
     .description('record episodes into an offline dataset (Minari HDF5 layout + dataset card); resumes when interrupted')
-    .argument('[scene]', 'scene name under scenes/ or a path to a scene file', 'uav-small')
+    .argument('[scene]', 'scene name under scenes/ or a path to a scene file', DEFAULT_SCENE)
     .option('-c, --controller <name|dir>', 'scripted controller name, or a policy artifact directory')
     .option('--mix <spec>', 'mixed sources, e.g. "tour:0.2,greedy+noise:0.3,random:0.5"')
     .option('-n, --episodes <n>', 'number of episodes', '100')

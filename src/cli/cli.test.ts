@@ -126,6 +126,22 @@ describe('embody run: defaults, conventions and errors', () => {
   });
 });
 
+describe('embody train-offline: --config is a file', () => {
+  it('reads a file, names a missing one, and warns for the old inline JSON before reading any data', () => {
+    const cwd = fresh();
+    const missing = embody(cwd, ['train-offline', '-d', 'no-such-dataset', '--config', 'dt.json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('--config dt.json: no such file');
+    writeFileSync(path.join(cwd, 'dt.json'), '{"K": 5');
+    expect(embody(cwd, ['train-offline', '-d', 'no-such-dataset', '--config', 'dt.json']).stderr).toContain('--config dt.json: invalid JSON');
+    const inline = embody(cwd, ['train-offline', '-d', 'no-such-dataset', '--config', '{"K":5}', '--set', 'embed=16']);
+    expect(inline.stderr).toContain('--config <inline JSON> is deprecated; use --config <file> or --set key=value');
+    // Past the config, the dataset is what is missing: the config was read.
+    expect(inline.stderr).toMatch(/no-such-dataset/);
+    expect(runIds(cwd)).toEqual([]);
+  });
+});
+
 describe('embody train, rerun, runs, eval, plot', () => {
   const cwd = fresh();
   let train: ReturnType<typeof embody>;

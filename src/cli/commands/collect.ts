@@ -61,7 +61,9 @@ export function register(program: Command): void {
       const s = (performance.now() - t0) / 1000;
       if (resumedChunks) console.log(`resumed: ${resumedChunks} chunk(s) already on disk`);
       console.log(`${card.datasetId}: ${card.episodes} episodes, ${card.steps} steps in ${s.toFixed(1)} s → ${out}`);
-      console.log(`return ${card.return.mean.toFixed(2)} ± ${card.return.std.toFixed(2)} (min ${card.return.min.toFixed(2)}, max ${card.return.max.toFixed(2)})`);
-      for (const src of card.sources) console.log(`  ${src.label.padEnd(20)} ${String(src.episodes).padStart(5)} episodes  return ${src.return.mean.toFixed(2)} ± ${src.return.std.toFixed(2)}`);
+      const { formatNumber: f } = await import('../../experiment/format.js');
+      // The dataset card keeps the sample std (n − 1), as its statistics are about the population the episodes came from.
+      console.log(`return ${f(card.return.mean)} ± ${f(card.return.std)} sample std (min ${f(card.return.min)}, max ${f(card.return.max)})`);
+      for (const src of card.sources) console.log(`  ${src.label.padEnd(20)} ${String(src.episodes).padStart(5)} episodes  return ${f(src.return.mean)} ± ${f(src.return.std)} sample std`);
     });
 }

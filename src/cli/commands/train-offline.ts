@@ -37,6 +37,8 @@ export function register(program: Command): void {
     .option('--eval <n>', 'evaluation episodes in the dataset\'s scene afterwards', '5')
     .option('-o, --out <dir>', 'where run directories go', 'runs')
     .action(async (opts: Opts) => {
+      // The config first: a bad file or key is reported before any data is read.
+      const over: Record<string, unknown> = { ...readConfigArg(opts.config), ...parseSetPairs(opts.set) };
       const path = await import('node:path');
       const { initBackend } = await import('../../../controllers/backend.js');
       const { readDataset } = await import('../../data/minari.js');
@@ -48,7 +50,6 @@ export function register(program: Command): void {
       const report = await initBackend();
       const ds = await readDataset(opts.dataset);
       const seed = Number(opts.seed);
-      const over: Record<string, unknown> = { ...readConfigArg(opts.config), ...parseSetPairs(opts.set) };
       let init: Record<string, Float32Array> | undefined;
       if (opts.from) {
         const base = loadDt(opts.from);

@@ -24,7 +24,7 @@ report.cartpole = {
 // 2. Train PPO for one rollout pair (512 env steps), evaluating after each rollout.
 const evals = [];
 const run = await train('ppo', env, { steps: 512, evalEvery: 256, evalEpisodes: 2 }, { seed: 0, out, onEval: (e) => evals.push(e.step) });
-report.train = { runDir: run.runDir, envSteps: run.envSteps, evals };
+report.train = { runDir: run.runDir, envSteps: run.envSteps, evals, firstAction: run.policy.controller.act(obs), bestPolicyDir: run.bestPolicyDir };
 
 // 3. Load the artifact again, as any other process would, and evaluate it as SB3's evaluate_policy does.
 const policy = await loadPolicy(path.join(run.runDir, 'policy'));

@@ -62,7 +62,7 @@ async function startBridgeProcess(creds: MosquittoCredentials, policyDir: string
     `mqtt://127.0.0.1:${creds.port}`,
     '--robot',
     '*',
-    '--policy',
+    '--controller',
     policyDir,
     '--scene',
     'uav-small',

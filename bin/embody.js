@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// embody runs its TypeScript sources through tsx at run time: no build step, so `npm install` is the only set-up.
-import { register } from 'tsx/esm/api';
+// In a source checkout, embody runs its TypeScript through tsx (no build step); an
+// installed package runs the JavaScript that `npm pack` built into dist/ (see prepack).
+import { existsSync } from 'node:fs';
 
 // Mesa's Vulkan driver (the webgpu backend on llvmpipe) wants a runtime dir; give it a private one when unset.
 if (!process.env.XDG_RUNTIME_DIR) {
@@ -10,5 +11,11 @@ if (!process.env.XDG_RUNTIME_DIR) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   process.env.XDG_RUNTIME_DIR = dir;
 }
-register();
-await import('../src/cli/main.ts');
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(sources.href);
+} else {
+  await import(new URL('../dist/src/cli/main.js', import.meta.url).href);
+}

@@ -27,6 +27,10 @@ export interface Learner {
   readonly kind: string;
   /** Env steps taken so far (summed over vector envs). */
   readonly envSteps: number;
+  /** The full resolved hyper-parameters (defaults filled in); the driver records them in config.json. */
+  readonly hyperparameters?: Readonly<Record<string, unknown>>;
+  /** Env steps of one indivisible iteration (PPO: numEnvs × numSteps); the driver rounds totals to a multiple. */
+  readonly stepsPerIteration?: number;
   /** Interact and learn until `envSteps >= untilStep`. */
   learn(untilStep: number, hooks: LearnHooks): Promise<void>;
   /** A deterministic controller (mean action, frozen observation normalisation) for evaluation. */

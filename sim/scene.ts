@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../src/core/errors.js';
+import { didYouMean } from '../src/core/suggest.js';
 
 /**
  * Scene files: JSON under `scenes/`, one per world variant. This module holds the parts
@@ -10,7 +11,14 @@ import { NotFoundError, ValidationError } from '../src/core/errors.js';
  * Each task kind adds its own fields (sim/uav/scene.ts, sim/classic/...).
  */
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The folder holding package.json, scenes/ and configs/: one up from sim/ in the sources, two from dist/sim/ when built. */
+export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..');
+  }
+}
 export const SCENES_DIR = path.join(PACKAGE_ROOT, 'scenes');
 
 /**
@@ -100,7 +108,7 @@ export function resolveScenePath(ref: string): string {
   const p = path.join(SCENES_DIR, `${ref}.json`);
   if (!existsSync(p)) {
     const known = listSceneFiles().map((f) => path.basename(f, '.json'));
-    throw new NotFoundError(`unknown scene "${ref}". Known scenes: ${known.join(', ')}`);
+    throw new NotFoundError(`unknown scene "${ref}".${didYouMean(ref, known)} Known scenes: ${known.join(', ')}`);
   }
   return p;
 }

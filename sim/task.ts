@@ -2,6 +2,7 @@ import type { Action } from '../src/core/env.js';
 import type { Frame, SceneDescription } from '../src/core/frames.js';
 import type { Rng } from '../src/core/rng.js';
 import type { Space } from '../src/core/spaces.js';
+import type { ZodObject } from 'zod';
 
 /**
  * Task = model + simulation (DESIGN.md). The split lets one policy drive both the
@@ -100,7 +101,7 @@ export interface SimBackend<State, Setpoint> {
   setState?(state: State): State;
 }
 
-/** Everything a task kind offers to the registry. */
+/** A built task: the model and the simulator, with the timing TaskEnv needs. */
 export interface TaskBundle<State = unknown, Setpoint = unknown> {
   model: TaskModel<State, Setpoint>;
   backend: SimBackend<State, Setpoint>;
@@ -108,4 +109,47 @@ export interface TaskBundle<State = unknown, Setpoint = unknown> {
   maxEpisodeSteps: number;
   /** Copy the state for `prev` in reward(); tasks whose backend mutates state in place must deep-copy. */
   snapshot(state: State): State;
+}
+
+/** Fields every scene has; a task kind's schema adds its own. */
+export interface SceneBase {
+  task: string;
+  name: string;
+  description?: string;
+}
+
+/**
+ * A task kind: how a scene whose `task` field is `id` becomes a model and a simulation.
+ * The two halves are separate so that the robot side (agent, bridge) builds only
+ * `model(scene)` and never a Rapier world; `simulate` is called for simulation only.
+ */
+export interface TaskKind<Scene extends SceneBase = any, State = any, Setpoint = any> {
+  /** The scene file's `task` field, e.g. "uav". */
+  id: string;
+  /** A z.strictObject with `task: z.literal(id)`; without one, any object with `task`, `name` passes. */
+  schema?: ZodObject<any>;
+  /** The pure task model (no Rapier): what a robot needs. */
+  model(scene: Scene): TaskModel<State, Setpoint>;
+  /** The simulated world that advances the model's states. */
+  simulate(scene: Scene, model: TaskModel<State, Setpoint>): SimBackend<State, Setpoint> | Promise<SimBackend<State, Setpoint>>;
+  /** Seconds between two control steps (a number, or read from the scene). */
+  controlPeriod: number | ((scene: Scene) => number);
+  /** Steps after which an episode is truncated (default: the scene's `maxEpisodeSteps`). */
+  maxEpisodeSteps?: number | ((scene: Scene) => number);
+  /** Copy a state for reward(prev, next) (default: structuredClone, safe for any plain state). */
+  snapshot?(state: State): State;
+  /** How training picks policy-best/ (default: the highest mean evaluation return). */
+  selectBy?: SelectionRule;
+  /** The scripted controller `embody run` uses when none is named (default "random"). A name only: tasks never import controllers. */
+  baseline?: string;
+}
+
+/**
+ * The evaluation figure that ranks policies: the highest mean `metric`, among evaluations
+ * whose mean of each `require` key reaches its value. An evaluation that misses a
+ * requirement ranks below every one that meets them (and among those, by return).
+ */
+export interface SelectionRule {
+  metric: string;
+  require?: Record<string, number>;
 }

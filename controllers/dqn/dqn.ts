@@ -56,6 +56,9 @@ export function linearEpsilon(step: number, cfg: Pick<DqnConfig, 'totalSteps' | 
 }
 
 export class DqnLearner implements Learner {
+  get hyperparameters(): DqnConfig {
+    return this.cfg;
+  }
   readonly kind = 'dqn';
   envSteps = 0;
   /** Vector-env steps (calls to vec.step), SB3's _n_calls. */

@@ -56,6 +56,12 @@ export function parsePpoConfig(raw: Record<string, unknown>): PpoConfig {
 
 export class PpoLearner implements Learner {
   readonly kind = 'ppo';
+  get hyperparameters(): PpoConfig {
+    return this.cfg;
+  }
+  get stepsPerIteration(): number {
+    return this.cfg.numSteps * this.vec.numEnvs;
+  }
   envSteps = 0;
   /** Gradient steps taken so far. */
   updates = 0;

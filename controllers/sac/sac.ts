@@ -110,6 +110,9 @@ export const trainEpisodeSeed = (seed: number, k: number) => ((seed * 100_003 + 
 export class SacLearner implements Learner {
   readonly kind: string;
   readonly config: SacConfig;
+  get hyperparameters(): SacConfig {
+    return this.config;
+  }
   envSteps = 0;
   /** Gradient updates done (critic updates). */
   updates = 0;

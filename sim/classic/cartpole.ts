@@ -26,7 +26,7 @@ import type { SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import { Box, Discrete } from '../../src/core/spaces.js';
 import { posInt, sceneBase } from '../scene.js';
-import type { SimBackend, TaskBundle, TaskModel } from '../task.js';
+import type { SimBackend, TaskBundle, TaskKind, TaskModel } from '../task.js';
 
 export const CARTPOLE = {
   gravity: 9.8,
@@ -221,8 +221,13 @@ export function buildCartPole(scene: Pick<CartPoleScene, 'name' | 'maxEpisodeSte
   };
 }
 
-export const cartpoleTaskKind = {
-  task: 'cartpole' as const,
+export const cartpoleTaskKind: TaskKind<CartPoleScene, CartPoleState, CartPoleSetpoint> = {
+  id: 'cartpole',
   schema: cartpoleSceneSchema,
-  build: (scene: CartPoleScene) => buildCartPole(scene),
+  model: () => new CartPoleModel(),
+  simulate: (scene) => new CartPoleBackend(scene.name),
+  controlPeriod: CARTPOLE.tau,
+  maxEpisodeSteps: (scene) => scene.maxEpisodeSteps,
+  // States are fresh objects each step and never mutated.
+  snapshot: (s) => s,
 };

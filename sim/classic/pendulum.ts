@@ -23,7 +23,7 @@ import type { SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import { Box } from '../../src/core/spaces.js';
 import { posInt, posNum, sceneBase } from '../scene.js';
-import type { SimBackend, TaskBundle, TaskModel } from '../task.js';
+import type { SimBackend, TaskBundle, TaskKind, TaskModel } from '../task.js';
 
 export const PENDULUM = {
   maxSpeed: 8,
@@ -206,8 +206,13 @@ export function buildPendulum(scene: Pick<PendulumScene, 'name' | 'g' | 'maxEpis
   };
 }
 
-export const pendulumTaskKind = {
-  task: 'pendulum' as const,
+export const pendulumTaskKind: TaskKind<PendulumScene, PendulumState, PendulumSetpoint> = {
+  id: 'pendulum',
   schema: pendulumSceneSchema,
-  build: (scene: PendulumScene) => buildPendulum(scene),
+  model: () => new PendulumModel(),
+  simulate: (scene) => new PendulumBackend(scene.g, scene.name),
+  controlPeriod: PENDULUM.dt,
+  maxEpisodeSteps: (scene) => scene.maxEpisodeSteps,
+  // States are fresh objects each step and never mutated.
+  snapshot: (s) => s,
 };

@@ -1,6 +1,5 @@
-import type { TaskKind } from '../registry.js';
 import { loadRapier } from '../rapier.js';
-import type { TaskBundle } from '../task.js';
+import type { TaskBundle, TaskKind } from '../task.js';
 import { ManipulationBackend } from './backend.js';
 import { ManipulationModel, snapshotManipState, type ManipSetpoint, type ManipState } from './model.js';
 import { manipulationSceneSchema, type ManipulationScene } from './scene.js';
@@ -25,8 +24,13 @@ export async function buildManipulationTask(scene: ManipulationScene): Promise<T
   };
 }
 
-export const manipulationTaskKind: TaskKind<ManipulationScene> = {
-  task: 'manipulation',
+export const manipulationTaskKind: TaskKind<ManipulationScene, ManipState, ManipSetpoint> = {
+  id: 'manipulation',
   schema: manipulationSceneSchema,
-  build: (scene) => buildManipulationTask(scene),
+  model: (scene) => new ManipulationModel(scene),
+  simulate: async (scene, model) => new ManipulationBackend(await loadRapier(), scene, model as ManipulationModel),
+  controlPeriod: NOMINAL_MOTION_SECONDS,
+  maxEpisodeSteps: (scene) => scene.maxMotions,
+  snapshot: snapshotManipState,
+  baseline: 'heuristic',
 };

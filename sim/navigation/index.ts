@@ -1,6 +1,5 @@
-import type { TaskKind } from '../registry.js';
 import { loadRapier } from '../rapier.js';
-import type { TaskBundle } from '../task.js';
+import type { TaskBundle, TaskKind } from '../task.js';
 import { NavBackend } from './backend.js';
 import { NavModel, type NavSetpoint, type NavState } from './model.js';
 import { navSceneSchema, type NavScene } from './scene.js';
@@ -28,8 +27,13 @@ export async function buildNavTask(scene: NavScene): Promise<TaskBundle<NavState
   };
 }
 
-export const navTaskKind: TaskKind<NavScene> = {
-  task: 'navigation',
+export const navTaskKind: TaskKind<NavScene, NavState, NavSetpoint> = {
+  id: 'navigation',
   schema: navSceneSchema,
-  build: (scene) => buildNavTask(scene),
+  model: (scene) => new NavModel(scene),
+  simulate: async (scene, model) => new NavBackend(await loadRapier(), scene, model as NavModel),
+  controlPeriod: (scene) => 1 / scene.controlHz,
+  maxEpisodeSteps: (scene) => scene.maxEpisodeSteps,
+  snapshot: snapshotNavState,
+  baseline: 'nav-pursuit-critic',
 };

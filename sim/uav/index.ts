@@ -1,6 +1,5 @@
-import type { TaskKind } from '../registry.js';
 import { loadRapier } from '../rapier.js';
-import type { TaskBundle } from '../task.js';
+import type { TaskBundle, TaskKind } from '../task.js';
 import { UavBackend } from './backend.js';
 import { UavModel, type UavSetpoint, type UavState } from './model.js';
 import { uavSceneSchema, type UavScene } from './scene.js';
@@ -33,8 +32,15 @@ export async function buildUavTask(scene: UavScene): Promise<TaskBundle<UavState
   };
 }
 
-export const uavTaskKind: TaskKind<UavScene> = {
-  task: 'uav',
+export const uavTaskKind: TaskKind<UavScene, UavState, UavSetpoint> = {
+  id: 'uav',
   schema: uavSceneSchema,
-  build: (scene) => buildUavTask(scene),
+  model: (scene) => new UavModel(scene),
+  simulate: async (scene, model) => new UavBackend(await loadRapier(), scene, model as UavModel),
+  controlPeriod: (scene) => 1 / scene.controlHz,
+  maxEpisodeSteps: (scene) => scene.maxEpisodeSteps,
+  snapshot: snapshotUavState,
+  baseline: 'tour',
+  // A policy that hovers can out-earn one that flies on return; only a full collection counts.
+  selectBy: { metric: 'efficiencyBitPerJ', require: { fractionCollected: 1 } },
 };

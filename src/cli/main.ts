@@ -1,33 +1,7 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Command } from 'commander';
 import { describeError } from '../core/errors.js';
-import { PACKAGE_VERSION } from '../experiment/run-dir.js';
+import { buildProgram } from './program.js';
 
-/**
- * The `embody` command. Each subcommand lives in src/cli/commands/<name>.ts and exports
- * `register(program)`; heavy imports (Rapier, tfjs, mqtt) happen inside the action, so
- * `embody --help` stays fast.
- */
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-export async function buildProgram(): Promise<Command> {
-  const program = new Command('embody')
-    .description('Embodied simulation and control: Rapier worlds, TensorFlow.js controllers, one policy in sim and on hardware over MQTT.')
-    .version(PACKAGE_VERSION)
-    .showHelpAfterError();
-  const dir = path.join(here, 'commands');
-  const files = readdirSync(dir)
-    .filter((f) => /\.ts$/.test(f) && !f.endsWith('.test.ts'))
-    .sort();
-  for (const f of files) {
-    const mod = await import(pathToFileURL(path.join(dir, f)).href);
-    if (typeof mod.register === 'function') mod.register(program);
-  }
-  return program;
-}
-
+/** The `embody` executable: build the command tree (src/cli/program.ts), parse argv, print errors for people. */
 async function main(): Promise<void> {
   const program = await buildProgram();
   try {

@@ -33,6 +33,9 @@ export function describeError(err: unknown): string {
   for (let depth = 0; e && depth < 5; depth++) {
     if (e instanceof Error) {
       parts.push(e.message);
+      // A ValidationError's message already holds every `file: path: reason` line; its cause
+      // (zod's issue list as JSON, a SyntaxError) is kept for programs, not printed for people.
+      if (e instanceof ValidationError) break;
       e = (e as Error & { cause?: unknown }).cause;
     } else {
       parts.push(String(e));

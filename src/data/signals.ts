@@ -1,4 +1,5 @@
 import type { Episode, OfflineDataset } from './dataset.js';
+import { formatNumber } from '../experiment/format.js';
 import { episodeLength, episodeReturn } from './dataset.js';
 
 /**
@@ -162,9 +163,21 @@ export function triageRunEpisodes(rows: { episode: number; return: number; lengt
 }
 
 export function formatTriage(reports: SignalReport[], limit = 20): string {
-  const head = `${'rank'.padStart(4)} ${'ep'.padStart(5)} ${'source'.padEnd(18)} ${'return'.padStart(9)} ${'len'.padStart(5)} ${'end'.padEnd(14)} score  ${SIGNALS.map((s) => s.slice(0, 5).padStart(6)).join('')}`;
-  const lines = reports.slice(0, limit).map((r, i) =>
-    `${String(i + 1).padStart(4)} ${String(r.episode).padStart(5)} ${r.source.slice(0, 18).padEnd(18)} ${r.return.toFixed(2).padStart(9)} ${String(r.length).padStart(5)} ${r.endReason.slice(0, 14).padEnd(14)} ${String(r.score).padStart(5)}  ${SIGNALS.map((s) => `${r.severity[s]}(${r.counts[s]})`.padStart(6)).join('')}`,
-  );
-  return [head, ...lines].join('\n');
+  // Columns as wide as their widest cell, headers included: nothing is cut.
+  const header = ['rank', 'ep', 'source', 'return', 'len', 'end', 'score', ...SIGNALS];
+  const rows = reports.slice(0, limit).map((r, i) => [
+    String(i + 1),
+    String(r.episode),
+    r.source,
+    formatNumber(r.return),
+    String(r.length),
+    r.endReason,
+    String(r.score),
+    ...SIGNALS.map((s) => `${r.severity[s]}(${r.counts[s]})`),
+  ]);
+  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((row) => row[j].length)));
+  const left = new Set([2, 5]);
+  const line = (cells: string[]) => cells.map((c, j) => (left.has(j) ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ').trimEnd();
+  const legend = `each signal cell is severity(count): the count of events in the episode, and its severity 0–3 (0: none, 1: 1–2 events, 2: 3–4, 3: 5 or more); score is the sum of severities`;
+  return [line(header), ...rows.map(line), legend].join('\n');
 }

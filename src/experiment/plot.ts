@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { ValidationError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 
@@ -26,14 +28,20 @@ function readRun(dir: string, metric: string): RunInfo {
   if (!existsSync(cfgFile) || !existsSync(metricsFile)) throw new Error(`not a training run (no config.json/metrics.jsonl): ${dir}`);
   const cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
   const evals = new Map<number, number>();
+  const figures = new Set<string>();
   for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     try {
       const m = JSON.parse(line);
+      if (m.kind === 'eval') for (const [k, v] of Object.entries(m)) if (typeof v === 'number' && k !== 'step') figures.add(k);
       if (m.kind === 'eval' && typeof m[metric] === 'number') evals.set(m.step, m[metric]);
     } catch {
       // a torn last line
     }
+  }
+  // An unknown metric is an error, not an empty chart.
+  if (figures.size && !figures.has(metric)) {
+    throw new ValidationError(`plot: ${dir} has no evaluation figure "${metric}".${didYouMean(metric, [...figures])} Known: ${[...figures].join(', ')}`);
   }
   return { dir, label: `${cfg.scene} · ${cfg.controller}`, evals };
 }
@@ -123,7 +131,7 @@ export function renderSvg(curves: Curve[], title: string, yLabel = 'eval return'
 export function plotRuns(dirs: string[], opts: { metric?: string; outFile?: string } = {}): string[] {
   const metric = opts.metric ?? 'return';
   const curves = curvesFromRuns(dirs, metric);
-  const svg = renderSvg(curves, `Learning curves (mean ± std across runs)`, `eval ${metric}`);
+  const svg = renderSvg(curves, `Learning curves (mean ± sample std across runs)`, `eval ${metric}`);
   const files = opts.outFile ? [opts.outFile] : dirs.map((d) => path.join(d, 'learning-curve.svg'));
   for (const f of files) writeFileAtomic(f, svg);
   return files;

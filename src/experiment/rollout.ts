@@ -1,6 +1,7 @@
 import type { Controller } from '../core/controller.js';
 import type { FrameSink } from '../core/frames.js';
 import type { TaskEnv } from '../../sim/task-env.js';
+import { formatNumber } from './format.js';
 
 /**
  * Run whole episodes of a controller in an env. Episode i is reset with seed `seed + i`,
@@ -69,7 +70,7 @@ export async function runEpisodes(opts: RolloutOptions): Promise<EpisodeResult[]
   return results;
 }
 
-/** Mean and sample std of each figure over episodes. */
+/** Mean and population std (divide by n, as numpy's default and SB3's evaluate_policy) of each figure over episodes. */
 export function summarise(results: EpisodeResult[]): Record<string, { mean: number; std: number }> {
   const rows = results.map((r) => ({ return: r.return, length: r.length, ...r.metrics }));
   const keys = rows.length ? Object.keys(rows[0]) : [];
@@ -77,17 +78,17 @@ export function summarise(results: EpisodeResult[]): Record<string, { mean: numb
   for (const k of keys) {
     const xs = rows.map((r) => (r as Record<string, number>)[k]);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+    const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
     out[k] = { mean, std };
   }
   return out;
 }
 
-/** A plain-text table of mean ± std, one figure per row. */
+/** A plain-text table of mean ± population std, one figure per row, numbers by formatNumber. */
 export function formatSummary(summary: Record<string, { mean: number; std: number }>): string {
-  const fmt = (x: number) => (Math.abs(x) >= 1000 || (Math.abs(x) < 0.01 && x !== 0) ? x.toPrecision(4) : x.toFixed(3));
+  const fmt = formatNumber;
   const w = Math.max(...Object.keys(summary).map((k) => k.length), 6);
-  const lines = [`${'metric'.padEnd(w)}  ${'mean'.padStart(12)}  ${'± std'.padStart(10)}`];
-  for (const [k, v] of Object.entries(summary)) lines.push(`${k.padEnd(w)}  ${fmt(v.mean).padStart(12)}  ${('± ' + fmt(v.std)).padStart(10)}`);
+  const lines = [`${'metric'.padEnd(w)}  ${'mean'.padStart(12)}  ${'± std (pop.)'.padStart(12)}`];
+  for (const [k, v] of Object.entries(summary)) lines.push(`${k.padEnd(w)}  ${fmt(v.mean).padStart(12)}  ${('± ' + fmt(v.std)).padStart(12)}`);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
 import { ValidationError } from '../core/errors.js';
 import { writeJsonAtomic } from './atomic.js';
+import { markLatest } from './run-index.js';
 
 /**
  * Run directories: `runs/<time>-<scene>-<controller>-s<seed>/` holding config.json,
@@ -71,6 +72,7 @@ export class RunDir {
       createdAt: new Date().toISOString(),
     };
     writeJsonAtomic(path.join(dir, 'config.json'), full);
+    markLatest(dir);
     return run;
   }
 

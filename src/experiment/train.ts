@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import type { FrameSink } from '../core/frames.js';
@@ -9,6 +9,11 @@ import { writeJsonAtomic } from './atomic.js';
 import { createProgress } from './progress.js';
 import { runEpisodes, summarise } from './rollout.js';
 import { RunDir } from './run-dir.js';
+import { unmarkLatest } from './run-index.js';
+import { formatMeanStd, formatNumber } from './format.js';
+import { BY_RETURN, checkRule, describeRule, isBetter, selectionScore, type SelectionScore } from './select.js';
+import type { SelectionRule } from '../../sim/task.js';
+import type { LoadedScene } from '../../sim/registry.js';
 
 /**
  * The training driver behind `embody train`. It owns the run directory, evaluation, logging,
@@ -29,11 +34,14 @@ import { RunDir } from './run-dir.js';
  * before each checkpoint and cut back to exactly the bytes the checkpoint covers on resume.
  * `run.lock` keeps a second process out of a live run.
  *
- * Config: learner defaults ← configs/<scene>.<kind>.json ← --config file ← CLI flags.
- * Driver keys (the learner ignores them): steps, evalEvery, evalEpisodes.
+ * Config: learner defaults ← configs/<scene>.<kind>.json ← --config file ← --set / overrides ← --steps.
+ * Driver keys (the learner ignores them): steps, evalEvery, evalEpisodes. config.json records the
+ * merged config, the learner's full resolved hyper-parameters and the scene itself, so
+ * `embody rerun` needs nothing else.
  */
 export interface TrainOptions {
-  scene: string;
+  /** A scene name or file, or a validated scene object (recorded whole in config.json either way). */
+  scene: string | LoadedScene['scene'];
   controller: string;
   steps?: number;
   seed?: number;
@@ -55,6 +63,14 @@ export interface TrainOptions {
   record?: boolean;
   /** Test hook: called at every write and rename of a checkpoint (fault-injection tests kill the process there). */
   checkpointFaults?: CheckpointFaults;
+  /** How policy-best/ is chosen (default: the task kind's rule, else the mean return). */
+  select?: SelectionRule;
+  /** Called after each evaluation with its step and summary (mean and population std per figure). */
+  onEval?: (e: { step: number; summary: Record<string, { mean: number; std: number }>; best: boolean }) => void | Promise<void>;
+  /** The command line, recorded in config.json (the CLI passes it). */
+  argv?: string[];
+  /** Where progress goes off a TTY (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface TrainResult {
@@ -63,7 +79,11 @@ export interface TrainResult {
   controller: string;
   finalEval: { return: { mean: number; std: number }; [k: string]: { mean: number; std: number } } | null;
   bestEvalReturn: number | null;
+  /** How policy-best/ was chosen, and the step of the evaluation it came from. */
+  selection: { rule: string; step: number | null };
   envSteps: number;
+  /** Env steps asked for, after rounding to whole learner iterations. */
+  steps: number;
   wallSeconds: number;
   backend: string;
   /** True when maxWallSeconds stopped the run before `steps`. */
@@ -101,6 +121,9 @@ interface DriverState {
   metricsBytes: number;
   bestEvalReturn: number | null;
   wallSeconds: number;
+  /** The best evaluation's selection score and step (absent in checkpoints from before selection rules). */
+  bestScore?: SelectionScore | null;
+  bestStep?: number | null;
 }
 
 /** Resume the run in `runDir` from its newest valid checkpoint (what `embody train --resume` does). */
@@ -108,25 +131,47 @@ export function resume(runDir: string, opts: Omit<TrainOptions, 'resume' | 'scen
   return train({ ...opts, scene: '', controller: '', resume: runDir });
 }
 
+/**
+ * Train, holding the run's lock, and on failure leave no orphan: a run directory that fails
+ * before its first checkpoint (a bad config value, a crash in the first iteration) is removed;
+ * one with a checkpoint stays, since `--resume` can continue it.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const created: { dir?: string } = {};
   let release: (() => void) | null = null;
   try {
-    return await trainLocked(opts, (run) => (release = run.lock()));
+    return await trainRun(opts, created, (run) => (release = run.lock()));
+  } catch (err) {
+    (release as (() => void) | null)?.();
+    release = null;
+    if (created.dir && !opts.resume && !hasCheckpoint(created.dir)) {
+      rmSync(created.dir, { recursive: true, force: true });
+      unmarkLatest(created.dir);
+    }
+    throw err;
   } finally {
     (release as (() => void) | null)?.();
   }
 }
 
-async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Promise<TrainResult> {
+function hasCheckpoint(runDir: string): boolean {
+  const root = path.join(runDir, 'checkpoints');
+  return existsSync(root) && readdirSync(root).some((n) => /^gen-\d+$/.test(n));
+}
+
+async function trainRun(opts: TrainOptions, created: { dir?: string }, lock: (run: RunDir) => void): Promise<TrainResult> {
   const { initBackend } = await import('../../controllers/backend.js');
   const { createLearner } = await import('../../controllers/registry.js');
-  const { createEnv, loadScene } = await import('../../sim/registry.js');
+  const { createEnv, loadScene, taskKindOf } = await import('../../sim/registry.js');
   const { CheckpointStore } = await import('../../controllers/checkpoint/store.js');
   const { writeFileDurable } = await import('../../controllers/checkpoint/manifest.js');
+  const say = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
 
   let run: RunDir;
   let config: Record<string, unknown>;
   let scene: string;
+  let sceneObject: LoadedScene['scene'];
+  let sceneFile: string | null = null;
   let kind: string;
   let seed: number;
   let state: DriverState = { envSteps: 0, metricsLines: 0, metricsBytes: 0, bestEvalReturn: null, wallSeconds: 0 };
@@ -139,6 +184,7 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
     const rc = run.config();
     config = { ...(rc.config as Record<string, unknown>), ...(opts.steps ? { steps: opts.steps } : {}) };
     scene = rc.scene;
+    sceneObject = (rc.sceneConfig as LoadedScene['scene'] | undefined) ?? loadScene((rc.sceneFile as string) ?? scene).scene;
     kind = rc.controller;
     seed = rc.seed;
     store = new CheckpointStore(run.path('checkpoints'));
@@ -156,11 +202,15 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
   } else {
     kind = opts.controller;
     seed = opts.seed ?? 0;
-    const { scene: sc } = loadScene(opts.scene);
-    scene = sc.name;
+    if (typeof opts.scene === 'string') {
+      const loaded = loadScene(opts.scene);
+      sceneObject = loaded.scene;
+      sceneFile = loaded.file;
+    } else sceneObject = opts.scene;
+    scene = sceneObject.name;
     config = {
       ...DRIVER_DEFAULTS,
-      ...defaultConfig(opts.scene, kind),
+      ...defaultConfig(typeof opts.scene === 'string' ? opts.scene : scene, kind),
       ...(opts.configFile ? readJson(opts.configFile) : {}),
       ...(opts.overrides ?? {}),
       ...(opts.steps ? { steps: opts.steps } : {}),
@@ -169,37 +219,59 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
   // A resumed run uses the backend it was started on (results are bit-exact only on the same backend).
   const recorded = opts.resume ? ((run!.config().backendReport as { selected?: string } | undefined)?.selected ?? run!.config().backend) : undefined;
   const backend = await initBackend(opts.backend ?? recorded ?? (config.backend as string | undefined));
-  const sceneRef = opts.resume ? (run!.config().sceneFile as string) ?? scene : opts.scene;
+  // Envs are built from the scene object itself, so a run does not depend on the scene file staying as it was.
+  const sceneRef = sceneObject!;
+  const makeEnv = (s: number) => createEnv(sceneRef, { seed: s });
+  let learner = await createLearner(kind, { makeEnv, seed, config });
+  // A learner that steps in whole iterations (PPO rollouts) would overshoot a total that is not a
+  // multiple: round it up here, say so, and rebuild the learner so its schedules see the real total.
+  const quantum = learner.stepsPerIteration;
+  if (!opts.resume && quantum && Number(config.steps) % quantum !== 0) {
+    const asked = Number(config.steps);
+    config = { ...config, steps: Math.ceil(asked / quantum) * quantum };
+    say(`${kind}: --steps ${asked} rounded up to ${config.steps}, a whole number of iterations of ${quantum} env steps`);
+    learner.dispose();
+    learner = await createLearner(kind, { makeEnv, seed, config });
+  }
+  const steps = Number(config.steps);
+  const evalEvery = Number(config.evalEvery);
+  const evalEpisodes = Number(config.evalEpisodes);
+  const evalEnv = await createEnv(sceneRef, { seed: evalEpisodeSeed(seed) });
+  const rule = opts.select ?? (opts.resume ? (run!.config().select as SelectionRule | undefined) : undefined) ?? taskKindOf(sceneRef.task).selectBy ?? BY_RETURN;
+  {
+    // Check the rule's names before any training: the figures are return, length and the task's metrics.
+    evalEnv.reset({ seed: 0 });
+    const names = ['return', 'length', ...Object.keys(evalEnv.model.metrics(evalEnv.state))];
+    checkRule(rule, Object.fromEntries(names.map((n) => [n, { mean: 0, std: 0 }])));
+  }
   if (!opts.resume) {
     run = RunDir.create(opts.out ?? 'runs', {
       command: 'train',
       scene,
-      sceneFile: loadScene(opts.scene).file,
+      sceneFile,
+      sceneConfig: sceneObject!,
       controller: kind,
       seed,
       backend: backend.backend,
       backendReport: backend,
       config,
-      argv: process.argv.slice(2),
+      hyperparameters: learner.hyperparameters ?? null,
+      select: rule,
+      argv: opts.argv ?? [],
     });
     lock(run);
     store = new CheckpointStore(run.path('checkpoints'));
+    created.dir = run.dir;
   }
-  const steps = Number(config.steps);
-  const evalEvery = Number(config.evalEvery);
-  const evalEpisodes = Number(config.evalEpisodes);
-
-  const learner = await createLearner(kind, { makeEnv: (s) => createEnv(sceneRef, { seed: s }), seed, config });
   if (resumedFrom) {
     await learner.loadCheckpoint(path.join(resumedFrom.checkpoint, 'learner'));
     // Forget metrics written after the checkpoint (the resumed run writes them again); keep every line it covers.
     run!.reconcileMetrics(state.metricsBytes, state.metricsLines);
   }
   const r = run!;
-  const evalEnv = await createEnv(sceneRef, { seed: evalEpisodeSeed(seed) });
   const spec = evalEnv.spec;
   // The scene the policy artifact records (its task parameters: what a robot needs to build observations).
-  const sceneConfig = loadScene(sceneRef).scene;
+  const sceneConfig = sceneRef;
   let metricsLines = state.metricsLines;
   const log = (step: number, figures: Record<string, number | string>) => {
     r.logMetrics(step, figures);
@@ -208,7 +280,9 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
 
   const quiet = opts.quiet ?? false;
   const tty = process.stderr.isTTY && !quiet;
-  const progress = tty ? createProgress(steps, `${scene} ${kind} s${seed}`, ' | return {ret}') : { tick() {}, stop() {} };
+  const progress = tty
+    ? createProgress(steps, `${scene} ${kind} s${seed}`, { fields: ' | return {ret}', initial: { ret: '—' }, maxSeconds: opts.maxWallSeconds })
+    : { tick() {}, stop() {} };
   progress.tick(learner.envSteps, { ret: '—' });
   let lastTrainReturn = NaN;
   const hooks = {
@@ -226,6 +300,8 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
 
   const t0 = performance.now() - state.wallSeconds * 1000;
   let bestEvalReturn = state.bestEvalReturn;
+  let bestScore: SelectionScore | null = state.bestScore ?? (state.bestEvalReturn === null ? null : [0, state.bestEvalReturn]);
+  let bestStep = state.bestStep ?? null;
   let finalEval: TrainResult['finalEval'] = null;
   let timedOut = false;
   const tStart = performance.now();
@@ -260,17 +336,23 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
     for (const [k, v] of Object.entries(summary)) if (k !== 'return' && k !== 'length') figures[k] = v.mean;
     figures.envStepsPerSec = (learner.envSteps - before) / Math.max(1e-9, learnSeconds);
     log(learner.envSteps, figures);
-    if (!tty && !quiet) {
-      process.stderr.write(`${scene} ${kind} s${seed}: step ${learner.envSteps}/${steps} eval return ${evalReturn.toFixed(2)} ± ${summary.return.std.toFixed(2)}\n`);
-    }
     const meta = { runId: r.id, scene, taskId: spec.id, task: evalEnv.taskParams(sceneConfig) };
-    if (bestEvalReturn === null || evalReturn > bestEvalReturn) {
+    const score = selectionScore(summary, rule);
+    const best = isBetter(score, bestScore);
+    if (best) {
+      bestScore = score;
+      bestStep = learner.envSteps;
       bestEvalReturn = evalReturn;
       await learner.exportPolicy(r.path('policy-best'), meta);
     }
+    if (!tty && !quiet) {
+      const selected = rule.metric !== 'return' && summary[rule.metric] ? ` · ${rule.metric} ${formatMeanStd(summary[rule.metric])}` : '';
+      say(`${scene} ${kind} s${seed}: step ${learner.envSteps}/${steps} · eval return ${formatMeanStd(summary.return)}${selected}${best ? ' · best' : ''}`);
+    }
+    await opts.onEval?.({ step: learner.envSteps, summary, best });
     // Checkpoint: one new generation holding the learner and the driver state, metrics synced first.
     const wallSeconds = (performance.now() - t0) / 1000;
-    const driver: DriverState = { envSteps: learner.envSteps, metricsLines, metricsBytes: r.syncMetrics().bytes, bestEvalReturn, wallSeconds };
+    const driver: DriverState = { envSteps: learner.envSteps, metricsLines, metricsBytes: r.syncMetrics().bytes, bestEvalReturn, wallSeconds, bestScore, bestStep };
     await store!.save(async (tmp) => {
       await learner.saveCheckpoint(path.join(tmp, 'learner'), opts.checkpointFaults);
       writeFileDurable(path.join(tmp, 'driver.json'), JSON.stringify(driver, null, 2) + '\n', opts.checkpointFaults);
@@ -285,8 +367,9 @@ async function trainLocked(opts: TrainOptions, lock: (run: RunDir) => void): Pro
   const meta = { runId: r.id, scene, taskId: spec.id, task: evalEnv.taskParams(sceneConfig) };
   await learner.exportPolicy(r.path('policy'), meta);
   const wallSeconds = (performance.now() - t0) / 1000;
-  const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, timedOut, resumedFrom };
-  r.writeSummary({ scene, controller: kind, seed, steps, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, finalEval, bestEvalReturn, timedOut });
+  const selection = { rule: describeRule(rule), step: bestStep };
+  const result: TrainResult = { runDir: r.dir, scene, controller: kind, finalEval, bestEvalReturn, selection, envSteps: learner.envSteps, steps, wallSeconds, backend: backend.backend, timedOut, resumedFrom };
+  r.writeSummary({ scene, controller: kind, seed, steps, envSteps: learner.envSteps, wallSeconds, backend: backend.backend, finalEval, bestEvalReturn, selection, timedOut });
   learner.dispose();
   evalEnv.close();
   await viewer?.close?.();
@@ -309,7 +392,7 @@ function firstEpisodeOnly(sink: FrameSink): FrameSink {
 }
 
 function fmt(x: number): string {
-  return Number.isFinite(x) ? x.toFixed(1) : '—';
+  return formatNumber(x);
 }
 
 /** Size in bytes of a run's newest checkpoint generation (for messages). */

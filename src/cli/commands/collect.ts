@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_SCENE } from '../options.js';
 
 /**
  * `embody collect <scene> --controller <name|policy> --episodes N [--noise σ] --out datasets/<name>`
@@ -20,7 +21,7 @@ export function register(program: Command): void {
   program
     .command('collect')
     .description('record episodes into an offline dataset (Minari HDF5 layout + dataset card); resumes when interrupted')
-    .argument('[scene]', 'scene name under scenes/ or a path to a scene file', 'uav-small')
+    .argument('[scene]', 'scene name under scenes/ or a path to a scene file', DEFAULT_SCENE)
     .option('-c, --controller <name|dir>', 'scripted controller name, or a policy artifact directory')
     .option('--mix <spec>', 'mixed sources, e.g. "tour:0.2,greedy+noise:0.3,random:0.5"')
     .option('-n, --episodes <n>', 'number of episodes', '100')
@@ -60,7 +61,9 @@ export function register(program: Command): void {
       const s = (performance.now() - t0) / 1000;
       if (resumedChunks) console.log(`resumed: ${resumedChunks} chunk(s) already on disk`);
       console.log(`${card.datasetId}: ${card.episodes} episodes, ${card.steps} steps in ${s.toFixed(1)} s → ${out}`);
-      console.log(`return ${card.return.mean.toFixed(2)} ± ${card.return.std.toFixed(2)} (min ${card.return.min.toFixed(2)}, max ${card.return.max.toFixed(2)})`);
-      for (const src of card.sources) console.log(`  ${src.label.padEnd(20)} ${String(src.episodes).padStart(5)} episodes  return ${src.return.mean.toFixed(2)} ± ${src.return.std.toFixed(2)}`);
+      const { formatNumber: f } = await import('../../experiment/format.js');
+      // The dataset card keeps the sample std (n − 1), as its statistics are about the population the episodes came from.
+      console.log(`return ${f(card.return.mean)} ± ${f(card.return.std)} sample std (min ${f(card.return.min)}, max ${f(card.return.max)})`);
+      for (const src of card.sources) console.log(`  ${src.label.padEnd(20)} ${String(src.episodes).padStart(5)} episodes  return ${f(src.return.mean)} ± ${f(src.return.std)} sample std`);
     });
 }

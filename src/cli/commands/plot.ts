@@ -5,12 +5,13 @@ export function register(program: Command): void {
   program
     .command('plot')
     .description('learning curves of training runs: mean eval return with a ±std band across seeds, as SVG')
-    .argument('<runs...>', 'run directories (runs of the same scene and controller are averaged)')
+    .argument('<runs...>', 'run directories, runs/latest or id prefixes (runs of the same scene and controller are averaged)')
     .option('--metric <name>', 'evaluation figure to plot', 'return')
     .option('-o, --out <file>', 'write one SVG here instead of learning-curve.svg in each run directory')
     .action(async (runs: string[], opts: { metric: string; out?: string }) => {
       const { plotRuns } = await import('../../experiment/plot.js');
-      const files = plotRuns(runs, { metric: opts.metric, outFile: opts.out });
+      const { resolveRunDir } = await import('../../experiment/run-index.js');
+      const files = plotRuns(runs.map(resolveRunDir), { metric: opts.metric, outFile: opts.out });
       for (const f of files) console.log(`wrote ${f}`);
     });
 }

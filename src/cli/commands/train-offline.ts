@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { collect, parseSetPairs, readConfigArg } from '../options.js';
 
 /**
  * `embody train-offline --dataset <dir> [--controller dt|crdt] [--from <dt dir>] [--lora r]`: train the
@@ -14,6 +15,7 @@ interface Opts {
   weighting: string;
   updates?: string;
   config?: string;
+  set?: string[];
   seed: string;
   eval: string;
   out: string;
@@ -29,11 +31,14 @@ export function register(program: Command): void {
     .option('--lora <r>', 'LoRA rank: freeze the base weights, train rank-r adapters on q, k, v, o and the MLP')
     .option('--weighting <w>', 'trajectory sampling: uniform, return (RW) or advantage (AW)', 'uniform')
     .option('--updates <n>', 'gradient updates')
-    .option('--config <json>', 'JSON object merged over the DT defaults, e.g. \'{"K":10,"embed":64}\'')
+    .option('--config <file>', 'JSON file merged over the DT defaults')
+    .option('--set <key=value>', 'override one config key (repeatable), e.g. --set K=10 --set embed=64', collect, [] as string[])
     .option('-s, --seed <s>', 'seed', '0')
     .option('--eval <n>', 'evaluation episodes in the dataset\'s scene afterwards', '5')
     .option('-o, --out <dir>', 'where run directories go', 'runs')
     .action(async (opts: Opts) => {
+      // The config first: a bad file or key is reported before any data is read.
+      const over: Record<string, unknown> = { ...readConfigArg(opts.config), ...parseSetPairs(opts.set) };
       const path = await import('node:path');
       const { initBackend } = await import('../../../controllers/backend.js');
       const { readDataset } = await import('../../data/minari.js');
@@ -45,7 +50,6 @@ export function register(program: Command): void {
       const report = await initBackend();
       const ds = await readDataset(opts.dataset);
       const seed = Number(opts.seed);
-      const over: Record<string, unknown> = opts.config ? JSON.parse(opts.config) : {};
       let init: Record<string, Float32Array> | undefined;
       if (opts.from) {
         const base = loadDt(opts.from);

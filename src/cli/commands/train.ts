@@ -1,14 +1,18 @@
 import type { Command } from 'commander';
+import { addViewOptions, collect, DEFAULT_SCENE, intOption, parseSetPairs, readConfigFile, viewerPort } from '../options.js';
 
 /**
  * `embody train <scene> --controller sac|stac|ppo|dqn`: train a learner, evaluate it every
  * `evalEvery` steps, checkpoint, and write runs/<id>/policy/. `--resume runs/<id>` continues bit-exactly.
+ * Config: configs/<scene>.<kind>.json ← --config <file> ← --set key=value ← --steps.
  */
 interface TrainCliOptions {
   controller: string;
   steps?: string;
   seed: string;
   config?: string;
+  set?: string[];
+  select?: string;
   resume?: string;
   backend?: string;
   out: string;
@@ -16,56 +20,61 @@ interface TrainCliOptions {
   critic?: string;
   maxMinutes?: string;
   view?: string | boolean;
+  port?: string;
   record?: boolean;
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('train')
-    .description('train a learner on a scene; writes runs/<id>/ (config, metrics.jsonl, checkpoints, policy/)')
-    .argument('[scene]', 'scene name under scenes/ or a path (ignored with --resume)', 'pendulum')
+    .description('train a learner on a scene; writes runs/<id>/ (config, metrics.jsonl, checkpoints, policy/, policy-best/)')
+    .argument('[scene]', 'scene name under scenes/ or a path (ignored with --resume)', DEFAULT_SCENE)
     .option('-c, --controller <kind>', 'learner: sac, stac, ppo, dqn', 'sac')
     .option('--critic <kind>', 'SAC critic: twin (SAC) or distributional (STAC, same as --controller stac)')
-    .option('--steps <n>', 'env steps in total (default: from configs/<scene>.<kind>.json)')
+    .option('--steps <n>', 'env steps in total (default: from configs/<scene>.<kind>.json); PPO rounds up to whole rollouts')
     .option('-s, --seed <s>', 'seed of the run', '0')
     .option('--config <file>', 'JSON file merged over the per-task defaults')
-    .option('--resume <runDir>', 'continue runs/<id> from its last checkpoint (bit-exact)')
+    .option('--set <key=value>', 'override one config key (repeatable), e.g. --set learningRate=3e-4 --set hidden=[64,64]', collect, [] as string[])
+    .option('--select <metric>', "evaluation figure that picks policy-best/ (default: the task's rule; UAV: efficiencyBitPerJ with everything collected)")
+    .option('--resume <run>', 'continue runs/<id> (or runs/latest, or an id prefix) from its last checkpoint (bit-exact)')
     .option('--backend <name>', 'tfjs backend: tensorflow-gpu, webgpu, tensorflow, wasm, cpu (default: first that loads; webgpu is forced even on a software adapter)')
     .option('-o, --out <dir>', 'where run directories go', 'runs')
     .option('--max-minutes <m>', 'stop after the first evaluation past this wall time (a bounded run)')
-    .option('-q, --quiet', 'no progress output')
-    .option('--view [port]', 'stream evaluation episodes to the browser viewer (default port 8080)')
+    .option('-q, --quiet', 'no progress output');
+  addViewOptions(cmd, 'stream evaluation episodes')
     .option('--record', 'record the first episode of each evaluation to <run>/episodes/eval-<step>/0000.mcap')
     .action(async (scene: string, opts: TrainCliOptions) => {
       const { train } = await import('../../experiment/train.js');
-      const int = (v: string, name: string) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer, got "${v}"`);
-        return n;
-      };
+      const { resolveRunDir } = await import('../../experiment/run-index.js');
+      const { formatDuration, formatMeanStd } = await import('../../experiment/format.js');
       if (opts.critic && !['twin', 'distributional'].includes(opts.critic)) throw new Error(`--critic expects twin or distributional, got "${opts.critic}"`);
       if (opts.critic && !['sac', 'stac'].includes(opts.controller)) throw new Error('--critic applies to --controller sac');
       const controller = opts.critic === 'distributional' ? 'stac' : opts.critic === 'twin' ? 'sac' : opts.controller;
+      const maxMinutes = opts.maxMinutes === undefined ? undefined : Number(opts.maxMinutes);
+      if (maxMinutes !== undefined && !(maxMinutes > 0)) throw new Error(`--max-minutes expects a positive number, got "${opts.maxMinutes}"`);
       const result = await train({
         scene,
         controller,
-        steps: opts.steps ? int(opts.steps, '--steps') : undefined,
-        seed: int(opts.seed, '--seed'),
-        configFile: opts.config,
-        resume: opts.resume,
+        steps: opts.steps ? intOption(opts.steps, '--steps', { min: 1 }) : undefined,
+        seed: intOption(opts.seed, '--seed', { min: 0 }),
+        overrides: { ...(opts.config ? readConfigFile(opts.config) : {}), ...parseSetPairs(opts.set) },
+        select: opts.select ? { metric: opts.select } : undefined,
+        resume: opts.resume ? resolveRunDir(opts.resume) : undefined,
         backend: opts.backend,
         out: opts.out,
         quiet: opts.quiet,
-        maxWallSeconds: opts.maxMinutes ? Number(opts.maxMinutes) * 60 : undefined,
-        view: opts.view === undefined || opts.view === false ? undefined : opts.view === true ? 8080 : int(String(opts.view), '--view'),
+        maxWallSeconds: maxMinutes === undefined ? undefined : maxMinutes * 60,
+        view: viewerPort(opts),
         record: opts.record,
+        argv: process.argv.slice(2),
       });
       const ev = result.finalEval;
       console.log(
-        `${result.scene} · ${result.controller} · ${result.envSteps} steps · ${result.wallSeconds.toFixed(0)} s · backend ${result.backend}` +
-          (ev ? ` · final eval return ${ev.return.mean.toFixed(2)} ± ${ev.return.std.toFixed(2)}` : ''),
+        `${result.scene} · ${result.controller} · ${result.envSteps} steps · ${formatDuration(result.wallSeconds)} · backend ${result.backend}` +
+          (ev ? ` · final eval return ${formatMeanStd(ev.return)}` : ''),
       );
-      if (result.timedOut) console.log(`stopped by --max-minutes at ${result.envSteps} steps; continue with --resume ${result.runDir}`);
+      console.log(`policy-best/ by ${result.selection.rule}: from step ${result.selection.step ?? '—'}`);
+      if (result.timedOut) console.log(`stopped by --max-minutes at ${result.envSteps}/${result.steps} steps; continue with --resume ${result.runDir}`);
       console.log(`run directory: ${result.runDir}`);
     });
 }

@@ -8,12 +8,14 @@ export function register(program: Command): void {
   program
     .command('triage')
     .description('rank the episodes of a dataset or run directory by trajectory signals, most informative first')
-    .argument('<path>', 'dataset directory (embody collect) or run directory (embody run)')
+    .argument('<path>', 'dataset directory (embody collect), or a run (runs/<id>, runs/latest, an id prefix)')
     .option('-n, --top <n>', 'rows to print', '20')
     .option('--json', 'print every report as JSON')
-    .action(async (ref: string, opts: { top: string; json?: boolean }) => {
+    .action(async (refArg: string, opts: { top: string; json?: boolean }) => {
       const { existsSync, readFileSync } = await import('node:fs');
       const path = await import('node:path');
+      const { resolveRunDir } = await import('../../experiment/run-index.js');
+      const ref = existsSync(refArg) && !refArg.endsWith('latest') ? refArg : resolveRunDir(refArg);
       const signals = await import('../../data/signals.js');
       let reports;
       let label: string;

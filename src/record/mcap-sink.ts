@@ -6,7 +6,7 @@ import { McapWriter, type IWritable } from '@mcap/core';
 import { decodeFrame, encodeFrame } from './frame-codec.js';
 import type { Frame, FrameSink, SceneDescription } from '../core/frames.js';
 import { FOXGLOVE_OVERLAYS, frameTransformsOf, sceneUpdateOfScene, timeOf, type FoxgloveOverlay } from './foxglove.js';
-import { EMBODY_FRAME_SCHEMA, EMBODY_SCENE_SCHEMA, FRAME_TRANSFORMS_SCHEMA, SCENE_UPDATE_SCHEMA } from './foxglove-schemas.js';
+import { EMBODY_FRAME_SCHEMA, EMBODY_SCENE_SCHEMA, FRAME_TRANSFORMS_SCHEMA, SCENE_UPDATE_SCHEMA } from './schemas.js';
 
 /**
  * Episode recording: one MCAP file per episode, `episodes/<nnnn>.mcap`, written to a temp file

@@ -145,8 +145,8 @@ describe('MCAP episode recording', () => {
   });
 
   it('the validator catches wrong messages', async () => {
-    const { default: Ajv } = await import('ajv');
-    const { SceneUpdate, FrameTransforms } = await import('@foxglove/schemas/jsonschema');
+    const { Ajv } = await import('ajv');
+    const { SceneUpdate, FrameTransforms } = await import('@foxglove/schemas/jsonschema.js');
     const ajv = new Ajv({ strict: false, allErrors: true });
     const tf = ajv.compile(strictSchema(FrameTransforms));
     expect(tf({ transforms: [{ translation: { x: 'a' } }] })).toBe(false);

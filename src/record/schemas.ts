@@ -1,4 +1,4 @@
-import { FrameTransforms, SceneUpdate } from '@foxglove/schemas/jsonschema';
+import { FrameTransforms, SceneUpdate } from '@foxglove/schemas/jsonschema.js';
 import { z } from 'zod';
 
 /**

@@ -1,5 +1,5 @@
-import { FrameTransforms, SceneUpdate } from '@foxglove/schemas/jsonschema';
-import Ajv, { type ValidateFunction } from 'ajv';
+import { FrameTransforms, SceneUpdate } from '@foxglove/schemas/jsonschema.js';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { openMcap } from './mcap-reader.js';
 import { EMBODY_FRAME_SCHEMA, EMBODY_SCENE_SCHEMA } from './schemas.js';
 import { TOPICS } from './mcap-sink.js';
@@ -8,7 +8,7 @@ import { TOPICS } from './mcap-sink.js';
  * A copy of a schema that also forbids properties it does not list. The official Foxglove
  * schemas allow extras, so a typo (`frameId`) would pass them unseen; the tests check this way.
  */
-export function strictSchema(schema: unknown): unknown {
+export function strictSchema(schema: unknown): any {
   if (Array.isArray(schema)) return schema.map(strictSchema);
   if (!schema || typeof schema !== 'object') return schema;
   const out: Record<string, unknown> = {};
@@ -20,8 +20,8 @@ export function strictSchema(schema: unknown): unknown {
 const ajv = new Ajv({ strict: false, allErrors: true });
 /** Schema name → validator: Foxglove's from the official package (strict copy), embody's generated from zod. */
 const VALIDATORS: Record<string, ValidateFunction> = {
-  'foxglove.SceneUpdate': ajv.compile(strictSchema(SceneUpdate) as object),
-  'foxglove.FrameTransforms': ajv.compile(strictSchema(FrameTransforms) as object),
+  'foxglove.SceneUpdate': ajv.compile(strictSchema(SceneUpdate)),
+  'foxglove.FrameTransforms': ajv.compile(strictSchema(FrameTransforms)),
   'embody.SceneDescription': ajv.compile(EMBODY_SCENE_SCHEMA),
   'embody.Frame': ajv.compile(EMBODY_FRAME_SCHEMA),
 };

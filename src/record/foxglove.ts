@@ -132,22 +132,26 @@ export function sceneUpdateOfScene(scene: SceneDescription, stamp: Time): Record
 
 const frameIds = new WeakMap<SceneDescription, Map<number, string>>();
 
-/** world → body transforms of the dynamic bodies in one frame. */
-export function frameTransformsOf(scene: SceneDescription, frame: Frame, stamp: Time): Record<string, unknown> {
+/** A JSON number as JSON.stringify writes it (NaN and ±Infinity as null). */
+export const jsonNumber = (x: number): string => (Number.isFinite(x) ? String(x) : 'null');
+
+/**
+ * world → body transforms of the dynamic bodies in one frame, as foxglove.FrameTransforms JSON
+ * text. Written as a template, not an object through JSON.stringify: it is the one Foxglove
+ * message of every frame, and building the objects cost more than the rest of the frame.
+ * `poses` are the frame's poses (already rounded by the caller).
+ */
+export function frameTransformsJson(scene: SceneDescription, bodyIds: ArrayLike<number>, poses: ArrayLike<number>, stamp: Time): string {
   let byId = frameIds.get(scene);
-  if (!byId) frameIds.set(scene, (byId = new Map(scene.bodies.map((b) => [b.id, bodyFrameId(b)]))));
-  const transforms = frame.bodyIds.map((id, i) => {
-    const o = i * 7;
-    const p = frame.poses;
-    return {
-      timestamp: stamp,
-      parent_frame_id: WORLD_FRAME,
-      child_frame_id: byId.get(id) ?? `body_${id}`,
-      translation: { x: p[o], y: p[o + 1], z: p[o + 2] },
-      rotation: { x: p[o + 3], y: p[o + 4], z: p[o + 5], w: p[o + 6] },
-    };
-  });
-  return { transforms };
+  if (!byId) frameIds.set(scene, (byId = new Map(scene.bodies.map((b) => [b.id, JSON.stringify(bodyFrameId(b))]))));
+  const head = `{"timestamp":{"sec":${stamp.sec},"nsec":${stamp.nsec}},"parent_frame_id":"${WORLD_FRAME}","child_frame_id":`;
+  let out = '{"transforms":[';
+  for (let i = 0; i < bodyIds.length; i++) {
+    const o = 7 * i;
+    const n = (k: number) => jsonNumber(poses[o + k]);
+    out += `${i ? ',' : ''}${head}${byId.get(bodyIds[i]) ?? `"body_${bodyIds[i]}"`},"translation":{"x":${n(0)},"y":${n(1)},"z":${n(2)}},"rotation":{"x":${n(3)},"y":${n(4)},"z":${n(5)},"w":${n(6)}}}`;
+  }
+  return `${out}]}`;
 }
 
 /**

@@ -180,9 +180,9 @@ export function createView(container) {
       if (body.role === 'uav') mesh.add(quadrotor(Math.max(8 * body.size[0], 0.03 * span), body.color));
       // The gripper's hand and fingers are bodies of their own: name them, so the jaws read as one tool.
       if (body.role === 'gripper') mesh.userData.part = body.name;
-      // Objects on a table carry their names (the target first among them).
+      // Objects on a table carry their names (the target's label in green).
       if (body.role === 'target' || body.role === 'clutter') {
-        const l = label(body.role === 'target' ? `${body.name} (target)` : body.name, body.role);
+        const l = label(body.name, body.role);
         l.position.set(0, 0, (body.size[2] ?? body.size[0]) / 2 + 0.01);
         mesh.add(l);
       }

@@ -155,7 +155,7 @@ describe('ONNX export of the decision transformer at a fixed context', () => {
     let worst = 0;
     for (let n = 0; n < N; n++) {
       rt.reset();
-      let a = new Float32Array(0);
+      let a: Float32Array = new Float32Array(0);
       for (let j = K - lengths[n]; j < K; j++) {
         const i = n * K + j;
         const t = Number(timesteps[i]);

@@ -155,9 +155,9 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('viewer in headless Chr
       const e = (window as any).embody;
       const v = e.player.view;
       return {
-        legend: [...document.querySelectorAll('#legend .legend-row')].map((r) => r.textContent),
+        legend: Array.from(document.querySelectorAll('#legend .legend-row')).map((r) => r.textContent),
         labels: v.labels(),
-        visibleLabels: [...document.querySelectorAll('.labels .label')].filter((l) => (l as HTMLElement).style.display !== 'none').length,
+        visibleLabels: Array.from(document.querySelectorAll('.labels .label')).filter((l) => (l as HTMLElement).style.display !== 'none').length,
         scale: document.querySelector('#scale-bar span')!.textContent,
         scaleWidth: (document.querySelector('#scale-bar .bar') as HTMLElement).getBoundingClientRect().width,
         map: v.mapOverlays(),
@@ -205,7 +205,7 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('viewer in headless Chr
       expect(distinctColours(await sampleCanvas(page))).toBeGreaterThan(20);
       expect(await page.textContent('#hud')).toMatch(hudPattern);
       const drawn = await page.evaluate(() => ({
-        legend: [...document.querySelectorAll('#legend .legend-row')].map((r) => r.textContent),
+        legend: Array.from(document.querySelectorAll('#legend .legend-row')).map((r) => r.textContent),
         labels: (window as any).embody.player.view.labels() as string[],
         models: (window as any).embody.player.view.robotModels() as string[],
       }));
@@ -259,7 +259,7 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('viewer in headless Chr
         const r = (window as any).embody.runs;
         return {
           task: r.task,
-          tasks: [...document.querySelectorAll('#runs-task option')].map((o) => (o as HTMLOptionElement).value),
+          tasks: Array.from(document.querySelectorAll('#runs-task option')).map((o) => (o as HTMLOptionElement).value),
           split: r.split,
           metric: r.metric,
           metrics: r.metrics,

@@ -145,6 +145,46 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
   };
 }
 
+/**
+ * Many short pairs instead of a few long runs: on a shared, loaded machine the load changes
+ * within seconds, so each recorded run (a fresh sink on the process's warm recording thread,
+ * files complete on disk) is timed right next to its unrecorded peer, in ABBA order, and the
+ * overhead is the median of the per-pair ratios, with its quartiles.
+ */
+async function pairedShortRuns(scene: string, episodes: number, pairs: number) {
+  await episodeLoop(scene, 1, null);
+  const warm = createMcapSink(mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-')));
+  await warm.close?.(); // the recording thread is started once per process, before the clock
+  const ratios: number[] = [];
+  const loads: number[] = [];
+  let frames = 0;
+  for (let p = 0; p < pairs; p++) {
+    loads.push(os.loadavg()[0]);
+    const dir = mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-'));
+    const recorded = async () => {
+      const sink = createMcapSink(dir);
+      const res = await episodeLoop(scene, episodes, sink);
+      frames = res.steps + episodes;
+      return res.seconds;
+    };
+    const bare = async () => (await episodeLoop(scene, episodes, null)).seconds;
+    let none: number;
+    let rec: number;
+    if (p % 2 === 0) {
+      none = await bare();
+      rec = await recorded();
+    } else {
+      rec = await recorded();
+      none = await bare();
+    }
+    rmSync(dir, { recursive: true, force: true });
+    ratios.push(rec / none);
+  }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
+  return { scene, episodesPerRun: episodes, framesPerRun: frames, pairs, medianOverheadPct: 100 * (q(0.5) - 1), q1OverheadPct: 100 * (q(0.25) - 1), q3OverheadPct: 100 * (q(0.75) - 1), ratios, loadAverage1m: loads };
+}
+
 async function frameBytes(scene: string) {
   const env = await createEnv(scene, { seed: 0 });
   const controller = await createScripted('greedy', env.spec, { seed: 0, model: env.model });
@@ -226,6 +266,9 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
       })),
     ),
   );
+  const paired = [await pairedShortRuns('uav-small', opts.quick ? 1 : 4, opts.quick ? 4 : 41), await pairedShortRuns('uav-city', opts.quick ? 1 : 2, opts.quick ? 4 : 41)];
+  console.log('\nrecording overhead, short runs in ABBA pairs (median of per-pair ratios, quartiles)');
+  console.log(table(paired.map((p) => ({ scene: p.scene, 'frames/run': p.framesPerRun, pairs: p.pairs, 'median %': p.medianOverheadPct, 'q1 %': p.q1OverheadPct, 'q3 %': p.q3OverheadPct }))));
   const bytes = [await frameBytes('uav-small'), await frameBytes('uav-city')];
   console.log('\nlive stream frame size');
   console.log(table(bytes.map((b) => ({ scene: b.scene, 'bytes/frame': b.bytesPerFrame, 'control Hz': b.controlHz, 'bytes/s real time': b.bytesPerSecondRealTime }))));
@@ -239,7 +282,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
   // Other processes on a shared machine skew every figure: record how busy it was.
   const loadAverage = os.loadavg();
   console.log(`\nload average ${loadAverage.map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
-  const file = writeBenchResult(opts.outDir, opts.quick ? 'viewer-quick' : 'viewer', { loadAverage, recordingOverhead: overhead, frameBytes: bytes, pageFps: fps });
+  const file = writeBenchResult(opts.outDir, opts.quick ? 'viewer-quick' : 'viewer', { loadAverage, recordingOverhead: overhead, pairedShortRuns: paired, frameBytes: bytes, pageFps: fps });
   console.log(`\nwrote ${file}`);
 }
 

@@ -193,8 +193,13 @@ export function columnSize(scene: SceneDescription): { hMax: number; radius: num
   return { hMax: Math.max(5, 0.12 * span), radius: Math.max(1, 0.018 * span) };
 }
 
-/** Remaining data is drawn in steps of this fraction: a column changes ~50 times per episode, not every frame. */
+/**
+ * Remaining data is drawn in steps of this fraction, and columns are looked at every
+ * COLUMN_EVERY frames (1 s at the UAV's 5 Hz) and at the episode's end: a column changes a few
+ * dozen times per episode, not every frame (the columns were most of the overlay's bytes).
+ */
 const COLUMN_STEP = 0.02;
+const COLUMN_EVERY = 5;
 const TRAIL_CHUNK = 10;
 const ALLOCATION_EVERY = 5;
 
@@ -232,6 +237,21 @@ function uavOverlay(): FoxgloveOverlay {
     );
   };
   const trailEntity = (stamp: Time): Entity => sceneEntity(stamp, WORLD_FRAME, `uav/trail/${chunk}`, { lines: [line(0, trail, 2, TRAIL_COLOR)] });
+  let lastScene: SceneDescription | null = null;
+  let lastRemaining: number[] = [];
+  /** The columns whose drawn (quantised) height differs from the last frame's data. */
+  const changedColumns = (stamp: Time): Entity[] => {
+    const devices = (lastScene?.overlay?.devices as Device[] | undefined) ?? [];
+    const out: Entity[] = [];
+    for (let k = 0; k < devices.length; k++) {
+      const q = Math.round((lastRemaining[k] ?? 1) / COLUMN_STEP) * COLUMN_STEP;
+      if (q !== shown[k]) {
+        shown[k] = q;
+        out.push(column(lastScene!, devices[k], k, q, stamp));
+      }
+    }
+    return out;
+  };
   return {
     start(scene, stamp) {
       const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
@@ -254,14 +274,9 @@ function uavOverlay(): FoxgloveOverlay {
     frame(scene, frame, stamp) {
       const out: Entity[] = [];
       const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
-      const remaining = (frame.overlay.remaining as number[] | undefined) ?? [];
-      for (let k = 0; k < devices.length; k++) {
-        const q = Math.round((remaining[k] ?? 1) / COLUMN_STEP) * COLUMN_STEP;
-        if (q !== shown[k]) {
-          shown[k] = q;
-          out.push(column(scene, devices[k], k, q, stamp));
-        }
-      }
+      lastScene = scene;
+      lastRemaining = (frame.overlay.remaining as number[] | undefined) ?? [];
+      if (frames % COLUMN_EVERY === 0) out.push(...changedColumns(stamp));
       const i = uavIndex(scene, frame);
       if (i < 0) return out;
       const pt = { x: frame.poses[7 * i], y: frame.poses[7 * i + 1], z: frame.poses[7 * i + 2] };
@@ -287,7 +302,7 @@ function uavOverlay(): FoxgloveOverlay {
       return out;
     },
     finish(stamp) {
-      return trail.length > 1 ? [trailEntity(stamp)] : [];
+      return [...changedColumns(stamp), ...(trail.length > 1 ? [trailEntity(stamp)] : [])];
     },
   };
 }

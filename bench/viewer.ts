@@ -14,7 +14,8 @@ import { table, writeBenchResult } from './results-io.js';
 /**
  * `npx tsx bench/viewer.ts [--quick]` (or `embody bench viewer`): what watching and recording cost.
  * - MCAP recording overhead on an `embody run uav-small --controller greedy`-style loop:
- *   the same episodes with and without the sink (issue: < 10% slower), as wall time, as the
+ *   the same episodes with and without the sink (issue: <= 10% slower; best of interleaved
+ *   reps, with the median, the first rep (cold recording thread) and each rep's load average), as wall time, as the
  *   main thread's CPU time (the run's slowdown when the recorder's worker has a core; robust
  *   to a busy machine) and as all threads' CPU time (the total work);
  * - live frame bytes (per frame, and per second at the task's control rate) and MCAP bytes per frame;
@@ -80,34 +81,41 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
   const cpu = { none: [] as number[], frames: [] as number[], worker: [] as number[], inline: [] as number[] };
   const mainCpu = { none: [] as number[], frames: [] as number[], worker: [] as number[], inline: [] as number[] };
   const startupMs: number[] = [];
+  // The load average before each rep: on a shared machine it explains the spread.
+  const loadBeforeRep: number[] = [];
   let mcapBytes = 0;
   let frames = 0;
-  for (let r = 0; r < reps; r++) {
-    // Interleaved and best-of: other processes on a shared machine only ever slow a run down.
-    const base = await episodeLoop(scene, episodes, null);
-    times.none.push(base.seconds);
-    cpu.none.push(base.cpuSeconds);
-    if (base.mainCpuSeconds !== null) mainCpu.none.push(base.mainCpuSeconds);
-    // A sink that drops everything: what the env's frame() itself costs (the runner calls it only when some sink is attached).
-    const framesOnly = await episodeLoop(scene, episodes, { describe() {}, frame() {} });
-    times.frames.push(framesOnly.seconds);
-    cpu.frames.push(framesOnly.cpuSeconds);
-    for (const mode of ['worker', 'inline'] as const) {
-      const dir = mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-'));
-      const t0 = performance.now();
-      const sink = createMcapSink(dir, { worker: mode === 'worker' });
-      await sink.flush();
-      if (mode === 'worker') startupMs.push(performance.now() - t0);
-      const res = await episodeLoop(scene, episodes, sink);
+  const runMode = async (mode: 'none' | 'frames' | 'worker' | 'inline') => {
+    if (mode === 'none' || mode === 'frames') {
+      // 'frames': a sink that drops everything, i.e. what the env's frame() itself costs (the runner calls it only when some sink is attached).
+      const res = await episodeLoop(scene, episodes, mode === 'none' ? null : { describe() {}, frame() {} });
       times[mode].push(res.seconds);
       cpu[mode].push(res.cpuSeconds);
       if (res.mainCpuSeconds !== null) mainCpu[mode].push(res.mainCpuSeconds);
-      mcapBytes = readdirSync(dir).reduce((s, f) => s + statSync(path.join(dir, f)).size, 0);
-      frames = res.steps + episodes;
-      rmSync(dir, { recursive: true, force: true });
+      return;
     }
+    const dir = mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-'));
+    const t0 = performance.now();
+    const sink = createMcapSink(dir, { worker: mode === 'worker' });
+    await sink.flush();
+    if (mode === 'worker') startupMs.push(performance.now() - t0);
+    const res = await episodeLoop(scene, episodes, sink);
+    times[mode].push(res.seconds);
+    cpu[mode].push(res.cpuSeconds);
+    if (res.mainCpuSeconds !== null) mainCpu[mode].push(res.mainCpuSeconds);
+    mcapBytes = readdirSync(dir).reduce((s, f) => s + statSync(path.join(dir, f)).size, 0);
+    frames = res.steps + episodes;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let r = 0; r < reps; r++) {
+    // Interleaved, in ABBA order: the recorded run and its unrecorded peer run back to back,
+    // first one then the other, so a change in the machine's load hits both alike.
+    loadBeforeRep.push(os.loadavg()[0]);
+    const order = r % 2 === 0 ? (['none', 'worker', 'frames', 'inline'] as const) : (['worker', 'none', 'inline', 'frames'] as const);
+    for (const mode of order) await runMode(mode);
   }
   const best = (xs: number[]) => Math.min(...xs);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const b = best(times.none);
   return {
     scene,
@@ -124,10 +132,57 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
     inlineCpuOverheadPct: (100 * (best(cpu.inline) - best(cpu.none))) / best(cpu.none),
     workerMainThreadCpuOverheadPct: mainCpu.none.length ? (100 * (best(mainCpu.worker) - best(mainCpu.none))) / best(mainCpu.none) : null,
     inlineMainThreadCpuOverheadPct: mainCpu.none.length ? (100 * (best(mainCpu.inline) - best(mainCpu.none))) / best(mainCpu.none) : null,
-    workerStartupMs: best(startupMs),
+    // The process's recording thread is shared by its sinks: the first rep starts it and runs
+    // its encoder cold (before the JIT has compiled it), later reps find it warm.
+    workerStartupMs: startupMs[0],
+    workerFirstRepOverheadPct: (100 * (times.worker[0] - times.none[0])) / times.none[0],
+    medianWorkerOverheadPct: (100 * (median(times.worker) - median(times.none))) / median(times.none),
+    // Each recorded run against the unrecorded one next to it, then the median over reps.
+    pairedMedianWorkerOverheadPct: 100 * (median(times.worker.map((w, i) => w / times.none[i])) - 1),
+    perRep: { loadAverage1m: loadBeforeRep, noSinkS: times.none, workerS: times.worker, inlineS: times.inline },
     mcapBytesPerFrame: mcapBytes / frames,
     mcapBytes,
   };
+}
+
+/**
+ * Many short pairs instead of a few long runs: on a shared, loaded machine the load changes
+ * within seconds, so each recorded run (a fresh sink on the process's warm recording thread,
+ * files complete on disk) is timed right next to its unrecorded peer, in ABBA order, and the
+ * overhead is the median of the per-pair ratios, with its quartiles.
+ */
+async function pairedShortRuns(scene: string, episodes: number, pairs: number) {
+  await episodeLoop(scene, 1, null);
+  const warm = createMcapSink(mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-')));
+  await warm.close?.(); // the recording thread is started once per process, before the clock
+  const ratios: number[] = [];
+  const loads: number[] = [];
+  let frames = 0;
+  for (let p = 0; p < pairs; p++) {
+    loads.push(os.loadavg()[0]);
+    const dir = mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-'));
+    const recorded = async () => {
+      const sink = createMcapSink(dir);
+      const res = await episodeLoop(scene, episodes, sink);
+      frames = res.steps + episodes;
+      return res.seconds;
+    };
+    const bare = async () => (await episodeLoop(scene, episodes, null)).seconds;
+    let none: number;
+    let rec: number;
+    if (p % 2 === 0) {
+      none = await bare();
+      rec = await recorded();
+    } else {
+      rec = await recorded();
+      none = await bare();
+    }
+    rmSync(dir, { recursive: true, force: true });
+    ratios.push(rec / none);
+  }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
+  return { scene, episodesPerRun: episodes, framesPerRun: frames, pairs, medianOverheadPct: 100 * (q(0.5) - 1), q1OverheadPct: 100 * (q(0.25) - 1), q3OverheadPct: 100 * (q(0.75) - 1), ratios, loadAverage1m: loads };
 }
 
 async function frameBytes(scene: string) {
@@ -204,11 +259,16 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
         'worker main-thread cpu %': o.workerMainThreadCpuOverheadPct ?? NaN,
         'worker all-threads cpu %': o.workerCpuOverheadPct,
         'inline cpu %': o.inlineCpuOverheadPct,
-        'worker start ms': o.workerStartupMs,
+        'worker paired median %': o.pairedMedianWorkerOverheadPct,
+        'worker 1st rep %': o.workerFirstRepOverheadPct,
+        'thread start ms': o.workerStartupMs,
         'MCAP B/frame': o.mcapBytesPerFrame,
       })),
     ),
   );
+  const paired = [await pairedShortRuns('uav-small', opts.quick ? 1 : 4, opts.quick ? 4 : 41), await pairedShortRuns('uav-city', opts.quick ? 1 : 2, opts.quick ? 4 : 41)];
+  console.log('\nrecording overhead, short runs in ABBA pairs (median of per-pair ratios, quartiles)');
+  console.log(table(paired.map((p) => ({ scene: p.scene, 'frames/run': p.framesPerRun, pairs: p.pairs, 'median %': p.medianOverheadPct, 'q1 %': p.q1OverheadPct, 'q3 %': p.q3OverheadPct }))));
   const bytes = [await frameBytes('uav-small'), await frameBytes('uav-city')];
   console.log('\nlive stream frame size');
   console.log(table(bytes.map((b) => ({ scene: b.scene, 'bytes/frame': b.bytesPerFrame, 'control Hz': b.controlHz, 'bytes/s real time': b.bytesPerSecondRealTime }))));
@@ -222,7 +282,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
   // Other processes on a shared machine skew every figure: record how busy it was.
   const loadAverage = os.loadavg();
   console.log(`\nload average ${loadAverage.map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
-  const file = writeBenchResult(opts.outDir, opts.quick ? 'viewer-quick' : 'viewer', { loadAverage, recordingOverhead: overhead, frameBytes: bytes, pageFps: fps });
+  const file = writeBenchResult(opts.outDir, opts.quick ? 'viewer-quick' : 'viewer', { loadAverage, recordingOverhead: overhead, pairedShortRuns: paired, frameBytes: bytes, pageFps: fps });
   console.log(`\nwrote ${file}`);
 }
 

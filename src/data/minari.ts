@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../experiment/atomic.js';
 import { ValidationError } from '../core/errors.js';
@@ -15,17 +15,91 @@ import type { DatasetMeta, Episode, OfflineDataset } from './dataset.js';
  *     /  attrs: total_episodes, total_steps, dataset_id, minari_version (older Minari read these here)
  *     /episode_<id>/  attrs: id, seed, total_steps (+ ours: source, return, end_reason, metrics/<name>)
  *        observations  float32 [T+1, obsDim]  (the initial and final observation are both kept)
- *        actions       float32 [T, actDim]    (absent for action-free trajectories)
+ *        actions       float32 [T, actDim]    (int64 [T] for a Discrete space; absent for action-free trajectories)
  *        rewards       float64 [T]
- *        terminations  uint8   [T]            (h5py's bool is an enum that h5wasm cannot write; 0/1 reads the same)
+ *        terminations  uint8   [T]            0/1, see BOOL_NOTE
  *        truncations   uint8   [T]
  *        infos/        group of per-step arrays [T+1]: `t` (seconds since reset)
+ *   Every dataset is chunked with an unlimited first dimension, as Minari's own
+ *   (`create_dataset(..., chunks=True, maxshape=(None, ...))`), so Minari can extend an episode.
  *
+ * In a Minari root (~/.minari/datasets, `minariDatasetDir`) a dataset lives at
+ * `<root>/<namespace>/<name>-v<N>/`, its path being its `dataset_id`.
  * Every file is written to a temp name and renamed into place.
  */
 export const MINARI_VERSION = '0.5.2';
 export const MAIN_FILE = 'main_data.hdf5';
 export const METADATA_FILE = 'metadata.json';
+
+/**
+ * Why the flags are uint8, not bool: h5py stores numpy bool as an HDF5 enum {FALSE: 0, TRUE: 1}
+ * over int8, and h5wasm 0.10.3 (the newest) cannot create an enum type: its
+ * `create_h5_datatype_from_metadata` (src/hdf5_util.cc) builds string, integer, float,
+ * reference and compound types only and throws "data type not supported" otherwise, and no
+ * binding exposes H5Tenum_create. h5py reads the flags as uint8 0/1, which numpy and Minari
+ * use as truth values unchanged (`np.logical_or(terminations, truncations)`).
+ */
+export const BOOL_NOTE = 'uint8 0/1 (h5wasm cannot write the HDF5 enum h5py uses for bool)';
+
+/** Rows per chunk: whole short episodes in one chunk, long ones in 4096-row pieces. */
+const chunkRows = (rows: number) => Math.max(1, Math.min(rows, 4096));
+
+/** A Minari dataset id: `[namespace/]name-v<version>`, namespaces nested with `/`. */
+export const DATASET_ID = /^([A-Za-z0-9_.-]+\/)*[A-Za-z0-9_.-]+-v\d+$/;
+
+/**
+ * Where `--out` puts a dataset. A Minari root (an existing directory named `datasets` inside
+ * `.minari`, or one already holding `<namespace>/<name>-vN/data/metadata.json` datasets) gets
+ * the dataset at `<root>/<dataset_id>`, so `minari.load_dataset(dataset_id)` finds it; any
+ * other path is the dataset directory itself.
+ */
+export function minariDatasetDir(out: string, datasetId: string): { dir: string; inRoot: boolean } {
+  if (!DATASET_ID.test(datasetId)) throw new ValidationError(`dataset id "${datasetId}": expected [namespace/]name-v<N>, e.g. embody/uav-small-greedy-v0`);
+  return isMinariRoot(out) ? { dir: path.join(out, ...datasetId.split('/')), inRoot: true } : { dir: out, inRoot: false };
+}
+
+function isMinariRoot(dir: string): boolean {
+  if (!existsSync(dir) || existsSync(path.join(dir, 'data', METADATA_FILE))) return false;
+  const abs = path.resolve(dir);
+  if (path.basename(abs) === 'datasets' && path.basename(path.dirname(abs)) === '.minari') return true;
+  const holdsDataset = (d: string, depth: number): boolean => {
+    if (depth > 3) return false;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const sub = path.join(d, e.name);
+      if (/-v\d+$/.test(e.name) && existsSync(path.join(sub, 'data', METADATA_FILE))) return depth > 0;
+      if (holdsDataset(sub, depth + 1)) return true;
+    }
+    return false;
+  };
+  return holdsDataset(abs, 0);
+}
+
+/**
+ * Gymnasium EnvSpec JSON (`EnvSpec.to_json()`) for the tasks that are ports of a registered
+ * Gymnasium env, so `dataset.recover_environment()` makes the env itself. Keys that
+ * gymnasium 0.28-1.x all accept; Minari strips `order_enforce`/`autoreset` anyway.
+ */
+const GYMNASIUM_ENTRY_POINTS: Record<string, { entry_point: string; reward_threshold: number | null }> = {
+  'Pendulum-v1': { entry_point: 'gymnasium.envs.classic_control.pendulum:PendulumEnv', reward_threshold: null },
+  'CartPole-v1': { entry_point: 'gymnasium.envs.classic_control.cartpole:CartPoleEnv', reward_threshold: 475 },
+};
+
+export function gymnasiumEnvSpec(taskId: string, maxEpisodeSteps: number): string | null {
+  const e = GYMNASIUM_ENTRY_POINTS[taskId];
+  if (!e) return null;
+  return JSON.stringify({
+    id: taskId,
+    entry_point: e.entry_point,
+    reward_threshold: e.reward_threshold,
+    nondeterministic: false,
+    max_episode_steps: maxEpisodeSteps,
+    disable_env_checker: false,
+    kwargs: {},
+    additional_wrappers: [],
+    vector_entry_point: null,
+  });
+}
 
 type H5 = typeof import('h5wasm/node').default;
 let h5: H5 | null = null;
@@ -60,15 +134,21 @@ function writeEpisode(file: import('h5wasm/node').File, ep: Episode, meta: Datas
   g.create_attribute('end_reason', ep.endReason);
   g.create_attribute('return', ep.rewards.reduce((a, b) => a + b, 0), null, '<d');
   for (const [k, v] of Object.entries(ep.metrics)) g.create_attribute(`metrics/${k}`, v, null, '<d');
-  g.create_dataset({ name: 'observations', data: ep.observations, shape: [T + 1, meta.obsDim], dtype: '<f' });
-  if (ep.actions) g.create_dataset({ name: 'actions', data: ep.actions, shape: [T, meta.actDim], dtype: '<f' });
-  g.create_dataset({ name: 'rewards', data: ep.rewards, shape: [T], dtype: '<d' });
-  g.create_dataset({ name: 'terminations', data: ep.terminations, shape: [T], dtype: '<B' });
-  g.create_dataset({ name: 'truncations', data: ep.truncations, shape: [T], dtype: '<B' });
+  // Chunked and resizable along time, as Minari writes them.
+  const put = (group: import('h5wasm/node').Group, name: string, data: import('h5wasm/node').GuessableDataTypes, shape: number[], dtype: string) =>
+    group.create_dataset({ name, data, shape, dtype, maxshape: [null, ...shape.slice(1)], chunks: [chunkRows(shape[0]), ...shape.slice(1)] });
+  put(g, 'observations', ep.observations, [T + 1, meta.obsDim], '<f');
+  // A Discrete action is one int64 per step, as Minari writes gymnasium's Discrete samples.
+  const discrete = (meta.actionSpace as { kind?: string } | undefined)?.kind === 'discrete';
+  if (ep.actions && discrete) put(g, 'actions', BigInt64Array.from(ep.actions, (a) => BigInt(Math.round(a))), [T], '<q');
+  else if (ep.actions) put(g, 'actions', ep.actions, [T, meta.actDim], '<f');
+  put(g, 'rewards', ep.rewards, [T], '<d');
+  put(g, 'terminations', ep.terminations, [T], '<B');
+  put(g, 'truncations', ep.truncations, [T], '<B');
   const infos = g.create_group('infos');
   const t = new Float64Array(T + 1);
   for (let i = 0; i <= T; i++) t[i] = i * meta.controlPeriod;
-  infos.create_dataset({ name: 't', data: t, shape: [T + 1], dtype: '<d' });
+  put(infos, 't', t, [T + 1], '<d');
 }
 
 /** Write episodes into one HDF5 file in Minari's layout (temp file + rename). */
@@ -113,7 +193,7 @@ export async function readEpisodesHdf5(file: string): Promise<{ episodes: Episod
       let actions: Float32Array | null = null;
       if (actDs) {
         actDim = actDs.shape?.[1] ?? 1;
-        actions = Float32Array.from(actDs.value as ArrayLike<number>);
+        actions = Float32Array.from(actDs.value as ArrayLike<number | bigint>, Number);
       }
       const rewards = Float64Array.from((g.get('rewards') as import('h5wasm/node').Dataset).value as ArrayLike<number>);
       const flags = (n: string) => Uint8Array.from(((g.get(n) as import('h5wasm/node').Dataset).value as ArrayLike<number | boolean>) as ArrayLike<number>, Number);
@@ -140,6 +220,7 @@ export async function readEpisodesHdf5(file: string): Promise<{ episodes: Episod
 
 /** Minari's metadata.json content for a dataset. */
 export function minariMetadata(meta: DatasetMeta, episodes: Episode[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const envSpec = gymnasiumEnvSpec(meta.taskId, meta.maxEpisodeSteps);
   return {
     dataset_id: meta.datasetId,
     total_episodes: episodes.length,
@@ -149,7 +230,10 @@ export function minariMetadata(meta: DatasetMeta, episodes: Episode[], extra: Re
     action_space: serializeSpace(meta.actionSpace),
     minari_version: MINARI_VERSION,
     algorithm_name: extra.algorithm_name ?? 'embody collect',
-    author: 'embody',
+    // Lists: Minari reads author/author_email with set(), which splits a string into letters.
+    author: ['embody'],
+    author_email: [],
+    ...(envSpec ? { env_spec: envSpec } : {}),
     code_permalink: 'src/data/collect.ts',
     // Not Minari keys: what our readers need to rebuild the env and the spaces.
     embody: { taskId: meta.taskId, scene: meta.scene, controlPeriod: meta.controlPeriod, maxEpisodeSteps: meta.maxEpisodeSteps, observationSpace: meta.observationSpace, actionSpace: meta.actionSpace },

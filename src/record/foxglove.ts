@@ -20,6 +20,50 @@ export interface Rgba {
 }
 type Entity = Record<string, unknown>;
 
+/** The primitive lists of a foxglove.SceneEntity: all required, most of them empty. */
+interface Primitives {
+  arrows?: unknown[];
+  cubes?: unknown[];
+  spheres?: unknown[];
+  cylinders?: unknown[];
+  lines?: unknown[];
+  texts?: unknown[];
+}
+
+/**
+ * A complete foxglove.SceneEntity: the official schema requires every primitive list and
+ * `metadata`, even when empty (Foxglove itself tolerates gaps; other readers need not).
+ */
+export function sceneEntity(stamp: Time, frameId: string, id: string, parts: Primitives, metadata: { key: string; value: string }[] = [], frameLocked = false): Entity {
+  return {
+    timestamp: stamp,
+    frame_id: frameId,
+    id,
+    lifetime: { sec: 0, nsec: 0 },
+    frame_locked: frameLocked,
+    metadata,
+    arrows: parts.arrows ?? [],
+    cubes: parts.cubes ?? [],
+    spheres: parts.spheres ?? [],
+    cylinders: parts.cylinders ?? [],
+    lines: parts.lines ?? [],
+    triangles: [],
+    texts: parts.texts ?? [],
+    models: [],
+  };
+}
+
+type Point = { x: number; y: number; z: number };
+/** A foxglove.LinePrimitive of one colour (type 0 strip, 1 loop, 2 list); `colors`/`indices` empty means "use all points, one colour". */
+function line(type: 0 | 1 | 2, points: Point[], thickness: number, color: Rgba) {
+  return { type, pose: IDENTITY, thickness, scale_invariant: true, points, color, colors: [], indices: [] };
+}
+
+/** A billboard label (foxglove.TextPrimitive), `size` in pixels. */
+function label(position: Point, text: string, size = 14) {
+  return { pose: { position, orientation: IDENTITY.orientation }, billboard: true, font_size: size, scale_invariant: true, color: { r: 1, g: 1, b: 1, a: 0.9 }, text };
+}
+
 export function timeOf(ns: bigint): Time {
   return { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) };
 }
@@ -46,7 +90,7 @@ function poseOf(p: ArrayLike<number>, offset = 0) {
 }
 
 /** Primitives of one body, posed relative to `pose`. Capsules: cylinder of `height` plus two end spheres (Rapier's convention). */
-function primitivesOf(body: BodyDescription, pose: ReturnType<typeof poseOf>): Entity {
+function primitivesOf(body: BodyDescription, pose: ReturnType<typeof poseOf>): Primitives {
   const color = hexToRgba(body.color);
   const [a, b = a] = body.size;
   switch (body.shape) {
@@ -70,39 +114,44 @@ function primitivesOf(body: BodyDescription, pose: ReturnType<typeof poseOf>): E
 
 /** The bodies as one SceneUpdate: static bodies in `world`, dynamic ones locked to their own frame. */
 export function sceneUpdateOfScene(scene: SceneDescription, stamp: Time): Record<string, unknown> {
-  const entities = scene.bodies.map((body) => ({
-    timestamp: stamp,
-    frame_id: body.dynamic ? bodyFrameId(body) : WORLD_FRAME,
-    id: `body/${body.id}`,
-    lifetime: { sec: 0, nsec: 0 },
-    frame_locked: body.dynamic,
-    metadata: [
-      { key: 'name', value: body.name },
-      { key: 'role', value: body.role },
-    ],
-    ...primitivesOf(body, body.dynamic ? IDENTITY : poseOf(body.pose)),
-  }));
+  const entities = scene.bodies.map((body) =>
+    sceneEntity(
+      stamp,
+      body.dynamic ? bodyFrameId(body) : WORLD_FRAME,
+      `body/${body.id}`,
+      primitivesOf(body, body.dynamic ? IDENTITY : poseOf(body.pose)),
+      [
+        { key: 'name', value: body.name },
+        { key: 'role', value: body.role },
+      ],
+      body.dynamic,
+    ),
+  );
   return { deletions: [{ timestamp: stamp, type: 1, id: '' }], entities };
 }
 
 const frameIds = new WeakMap<SceneDescription, Map<number, string>>();
 
-/** world → body transforms of the dynamic bodies in one frame. */
-export function frameTransformsOf(scene: SceneDescription, frame: Frame, stamp: Time): Record<string, unknown> {
+/** A JSON number as JSON.stringify writes it (NaN and ±Infinity as null). */
+export const jsonNumber = (x: number): string => (Number.isFinite(x) ? String(x) : 'null');
+
+/**
+ * world → body transforms of the dynamic bodies in one frame, as foxglove.FrameTransforms JSON
+ * text. Written as a template, not an object through JSON.stringify: it is the one Foxglove
+ * message of every frame, and building the objects cost more than the rest of the frame.
+ * `poses` are the frame's poses (already rounded by the caller).
+ */
+export function frameTransformsJson(scene: SceneDescription, bodyIds: ArrayLike<number>, poses: ArrayLike<number>, stamp: Time): string {
   let byId = frameIds.get(scene);
-  if (!byId) frameIds.set(scene, (byId = new Map(scene.bodies.map((b) => [b.id, bodyFrameId(b)]))));
-  const transforms = frame.bodyIds.map((id, i) => {
-    const o = i * 7;
-    const p = frame.poses;
-    return {
-      timestamp: stamp,
-      parent_frame_id: WORLD_FRAME,
-      child_frame_id: byId.get(id) ?? `body_${id}`,
-      translation: { x: p[o], y: p[o + 1], z: p[o + 2] },
-      rotation: { x: p[o + 3], y: p[o + 4], z: p[o + 5], w: p[o + 6] },
-    };
-  });
-  return { transforms };
+  if (!byId) frameIds.set(scene, (byId = new Map(scene.bodies.map((b) => [b.id, JSON.stringify(bodyFrameId(b))]))));
+  const head = `{"timestamp":{"sec":${stamp.sec},"nsec":${stamp.nsec}},"parent_frame_id":"${WORLD_FRAME}","child_frame_id":`;
+  let out = '{"transforms":[';
+  for (let i = 0; i < bodyIds.length; i++) {
+    const o = 7 * i;
+    const n = (k: number) => jsonNumber(poses[o + k]);
+    out += `${i ? ',' : ''}${head}${byId.get(bodyIds[i]) ?? `"body_${bodyIds[i]}"`},"translation":{"x":${n(0)},"y":${n(1)},"z":${n(2)}},"rotation":{"x":${n(3)},"y":${n(4)},"z":${n(5)},"w":${n(6)}}}`;
+  }
+  return `${out}]}`;
 }
 
 /**
@@ -144,8 +193,13 @@ export function columnSize(scene: SceneDescription): { hMax: number; radius: num
   return { hMax: Math.max(5, 0.12 * span), radius: Math.max(1, 0.018 * span) };
 }
 
-/** Remaining data is drawn in steps of this fraction: a column changes ~50 times per episode, not every frame. */
+/**
+ * Remaining data is drawn in steps of this fraction, and columns are looked at every
+ * COLUMN_EVERY frames (1 s at the UAV's 5 Hz) and at the episode's end: a column changes a few
+ * dozen times per episode, not every frame (the columns were most of the overlay's bytes).
+ */
 const COLUMN_STEP = 0.02;
+const COLUMN_EVERY = 5;
 const TRAIL_CHUNK = 10;
 const ALLOCATION_EVERY = 5;
 
@@ -156,61 +210,73 @@ function uavOverlay(): FoxgloveOverlay {
   let frames = 0;
   let shown: number[] = [];
   let lastAllocation = '';
-  const base = (stamp: Time, id: string) => ({ timestamp: stamp, frame_id: WORLD_FRAME, id, lifetime: { sec: 0, nsec: 0 }, frame_locked: false });
   const column = (scene: SceneDescription, d: Device, k: number, fraction: number, stamp: Time): Entity => {
     const { hMax, radius } = columnSize(scene);
     const h = Math.max(0.05, hMax * fraction);
-    return {
-      ...base(stamp, `uav/device/${k}`),
-      metadata: [
-        { key: 'name', value: d.name ?? `device-${k}` },
+    const name = d.name ?? `device-${k}`;
+    return sceneEntity(
+      stamp,
+      WORLD_FRAME,
+      `uav/device/${k}`,
+      {
+        cylinders: [
+          {
+            pose: { position: { x: d.position[0], y: d.position[1], z: h / 2 }, orientation: IDENTITY.orientation },
+            size: { x: 2 * radius, y: 2 * radius, z: h },
+            bottom_scale: 1,
+            top_scale: 1,
+            color: { r: 0.31 + 0.6 * fraction, g: 0.75 - 0.11 * fraction, b: 0.42 - 0.19 * fraction, a: 0.85 },
+          },
+        ],
+        texts: [label({ x: d.position[0], y: d.position[1], z: h + radius }, name)],
+      },
+      [
+        { key: 'name', value: name },
         { key: 'remaining', value: fraction.toFixed(2) },
       ],
-      cylinders: [
-        {
-          pose: { position: { x: d.position[0], y: d.position[1], z: h / 2 }, orientation: IDENTITY.orientation },
-          size: { x: 2 * radius, y: 2 * radius, z: h },
-          bottom_scale: 1,
-          top_scale: 1,
-          color: { r: 0.31 + 0.6 * fraction, g: 0.75 - 0.11 * fraction, b: 0.42 - 0.19 * fraction, a: 0.85 },
-        },
-      ],
-    };
+    );
   };
-  const trailEntity = (stamp: Time): Entity => ({
-    ...base(stamp, `uav/trail/${chunk}`),
-    lines: [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: trail, color: { r: 1, g: 0.8, b: 0.2, a: 1 } }],
-  });
+  const trailEntity = (stamp: Time): Entity => sceneEntity(stamp, WORLD_FRAME, `uav/trail/${chunk}`, { lines: [line(0, trail, 2, TRAIL_COLOR)] });
+  let lastScene: SceneDescription | null = null;
+  let lastRemaining: number[] = [];
+  /** The columns whose drawn (quantised) height differs from the last frame's data. */
+  const changedColumns = (stamp: Time): Entity[] => {
+    const devices = (lastScene?.overlay?.devices as Device[] | undefined) ?? [];
+    const out: Entity[] = [];
+    for (let k = 0; k < devices.length; k++) {
+      const q = Math.round((lastRemaining[k] ?? 1) / COLUMN_STEP) * COLUMN_STEP;
+      if (q !== shown[k]) {
+        shown[k] = q;
+        out.push(column(lastScene!, devices[k], k, q, stamp));
+      }
+    }
+    return out;
+  };
   return {
     start(scene, stamp) {
       const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
       shown = devices.map(() => 1);
       const rings = devices
         .filter((d) => (d.rangeM ?? 0) > 0)
-        .map((d) => ({
-          type: 1,
-          pose: IDENTITY,
-          thickness: 2,
-          scale_invariant: true,
-          points: Array.from({ length: 48 }, (_, k) => {
-            const a = (2 * Math.PI * k) / 48;
-            return { x: d.position[0] + d.rangeM! * Math.cos(a), y: d.position[1] + d.rangeM! * Math.sin(a), z: 0.05 };
-          }),
-          color: { r: 0.3, g: 0.64, b: 1, a: 0.6 },
-        }));
-      return [{ ...base(stamp, 'uav/range-rings'), lines: rings }, ...devices.map((d, k) => column(scene, d, k, 1, stamp))];
+        .map((d) =>
+          line(
+            1,
+            Array.from({ length: 48 }, (_, k) => {
+              const a = (2 * Math.PI * k) / 48;
+              return { x: d.position[0] + d.rangeM! * Math.cos(a), y: d.position[1] + d.rangeM! * Math.sin(a), z: 0.05 };
+            }),
+            2,
+            { r: 0.3, g: 0.64, b: 1, a: 0.6 },
+          ),
+        );
+      return [sceneEntity(stamp, WORLD_FRAME, 'uav/range-rings', { lines: rings }), ...devices.map((d, k) => column(scene, d, k, 1, stamp))];
     },
     frame(scene, frame, stamp) {
       const out: Entity[] = [];
       const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
-      const remaining = (frame.overlay.remaining as number[] | undefined) ?? [];
-      for (let k = 0; k < devices.length; k++) {
-        const q = Math.round((remaining[k] ?? 1) / COLUMN_STEP) * COLUMN_STEP;
-        if (q !== shown[k]) {
-          shown[k] = q;
-          out.push(column(scene, devices[k], k, q, stamp));
-        }
-      }
+      lastScene = scene;
+      lastRemaining = (frame.overlay.remaining as number[] | undefined) ?? [];
+      if (frames % COLUMN_EVERY === 0) out.push(...changedColumns(stamp));
       const i = uavIndex(scene, frame);
       if (i < 0) return out;
       const pt = { x: frame.poses[7 * i], y: frame.poses[7 * i + 1], z: frame.poses[7 * i + 2] };
@@ -230,19 +296,19 @@ function uavOverlay(): FoxgloveOverlay {
           const d = devices[k];
           if (k >= 0 && d) links.push(pt, { x: d.position[0], y: d.position[1], z: d.position[2] ?? 0 });
         }
-        out.push({ ...base(stamp, 'uav/allocation'), lines: links.length ? [{ type: 2, pose: IDENTITY, thickness: 3, scale_invariant: true, points: links, color: { r: 0.24, g: 1, b: 0.48, a: 1 } }] : [] });
+        out.push(sceneEntity(stamp, WORLD_FRAME, 'uav/allocation', { lines: links.length ? [line(2, links, 3, { r: 0.24, g: 1, b: 0.48, a: 1 })] : [] }));
       }
       frames++;
       return out;
     },
     finish(stamp) {
-      return trail.length > 1 ? [trailEntity(stamp)] : [];
+      return [...changedColumns(stamp), ...(trail.length > 1 ? [trailEntity(stamp)] : [])];
     },
   };
 }
 
 const flat = (pts: unknown, z: number) => ((pts as number[][] | undefined) ?? []).map((p) => ({ x: p[0], y: p[1], z }));
-const baseEntity = (stamp: Time, id: string) => ({ timestamp: stamp, frame_id: WORLD_FRAME, id, lifetime: { sec: 0, nsec: 0 }, frame_locked: false });
+const TRAIL_COLOR = { r: 1, g: 0.8, b: 0.2, a: 1 };
 
 /** Navigation: goals (reached, current, ahead), the planned path and the executed path. */
 function navigationOverlay(): FoxgloveOverlay {
@@ -251,39 +317,41 @@ function navigationOverlay(): FoxgloveOverlay {
   let goalKey = '';
   let plannedKey = '';
   let executed: unknown = [];
-  const executedEntity = (stamp: Time): Entity => ({
-    ...baseEntity(stamp, 'nav/executed'),
-    lines: [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: flat(executed, 0.03), color: { r: 1, g: 0.8, b: 0.2, a: 1 } }],
-  });
+  const executedEntity = (stamp: Time): Entity => sceneEntity(stamp, WORLD_FRAME, 'nav/executed', { lines: [line(0, flat(executed, 0.03), 2, TRAIL_COLOR)] });
   return {
+    start(scene, stamp) {
+      // Named places (rooms, doors) as labels on the floor plan.
+      const places = (scene.overlay?.places as { name: string; position: number[] }[] | undefined) ?? [];
+      return places.length ? [sceneEntity(stamp, WORLD_FRAME, 'nav/places', { texts: places.map((p) => label({ x: p.position[0], y: p.position[1], z: 0.5 }, p.name, 12)) })] : [];
+    },
     frame(scene, frame, stamp) {
       const out: Entity[] = [];
       const o = frame.overlay;
       const goals = (o.goals as number[][] | undefined) ?? [];
       const index = (o.goalIndex as number | undefined) ?? 0;
+      const names = (o.goalNames as string[] | undefined) ?? [];
       const r = (scene.overlay?.goalRadius as number | undefined) ?? 0.3;
       const key = `${index}|${goals.join(';')}`;
       if (key !== goalKey) {
         goalKey = key;
-        out.push({
-          ...baseEntity(stamp, 'nav/goals'),
-          cylinders: goals.map((g, i) => ({
+        out.push(
+          sceneEntity(stamp, WORLD_FRAME, 'nav/goals', {
+            cylinders: goals.map((g, i) => ({
             pose: { position: { x: g[0], y: g[1], z: 0.01 }, orientation: IDENTITY.orientation },
             size: { x: 2 * r, y: 2 * r, z: 0.02 },
             bottom_scale: 1,
             top_scale: 1,
             color: i < index ? { r: 0.31, g: 0.75, b: 0.42, a: 0.7 } : i === index ? { r: 1, g: 0.55, b: 0.2, a: 0.8 } : { r: 0.54, g: 0.58, b: 0.65, a: 0.5 },
-          })),
-        });
+            })),
+            texts: goals.map((g, i) => label({ x: g[0], y: g[1], z: 0.3 }, names[i] ?? `goal ${i + 1}`, 12)),
+          }),
+        );
       }
       const planned = (o.plannedPath as number[][] | undefined) ?? [];
       const pk = `${planned.length}|${planned[0]}|${planned[planned.length - 1]}`;
       if (pk !== plannedKey) {
         plannedKey = pk;
-        out.push({
-          ...baseEntity(stamp, 'nav/planned'),
-          lines: planned.length > 1 ? [{ type: 0, pose: IDENTITY, thickness: 2, scale_invariant: true, points: flat(planned, 0.04), color: { r: 0.2, g: 0.84, b: 1, a: 1 } }] : [],
-        });
+        out.push(sceneEntity(stamp, WORLD_FRAME, 'nav/planned', { lines: planned.length > 1 ? [line(0, flat(planned, 0.04), 2, { r: 0.2, g: 0.84, b: 1, a: 1 })] : [] }));
       }
       executed = o.executedPath ?? [];
       if (frames++ % EXECUTED_EVERY === 0) out.push(executedEntity(stamp));
@@ -308,20 +376,24 @@ function manipulationOverlay(): FoxgloveOverlay {
       const len = Math.max(0.05, (scene.overlay?.pushLength as number | undefined) ?? 0.1);
       const grasp = p.primitive === 'grasp';
       return [
-        {
-          ...baseEntity(stamp, 'manipulation/primitive'),
-          metadata: [{ key: 'primitive', value: p.primitive }],
-          arrows: [
-            {
-              pose: { position: { x: p.x, y: p.y, z: 0.01 }, orientation: { x: 0, y: 0, z: Math.sin(p.theta / 2), w: Math.cos(p.theta / 2) } },
-              shaft_length: 0.7 * len,
-              shaft_diameter: 0.06 * len,
-              head_length: 0.3 * len,
-              head_diameter: 0.2 * len,
-              color: grasp ? { r: 0.31, g: 0.75, b: 0.42, a: 1 } : { r: 1, g: 0.55, b: 0.2, a: 1 },
-            },
-          ],
-        },
+        sceneEntity(
+          stamp,
+          WORLD_FRAME,
+          'manipulation/primitive',
+          {
+            arrows: [
+              {
+                pose: { position: { x: p.x, y: p.y, z: 0.01 }, orientation: { x: 0, y: 0, z: Math.sin(p.theta / 2), w: Math.cos(p.theta / 2) } },
+                shaft_length: 0.7 * len,
+                shaft_diameter: 0.06 * len,
+                head_length: 0.3 * len,
+                head_diameter: 0.2 * len,
+                color: grasp ? { r: 0.31, g: 0.75, b: 0.42, a: 1 } : { r: 1, g: 0.55, b: 0.2, a: 1 },
+              },
+            ],
+          },
+          [{ key: 'primitive', value: p.primitive }],
+        ),
       ];
     },
   };

@@ -49,6 +49,11 @@ export function encodeFrame(frame: Frame): Uint8Array {
 
 /** The inverse of encodeFrame (the page has the same decoder in web/frame-codec.js). */
 export function decodeFrame(bytes: Uint8Array): Frame {
+  return decodeFrameWithTail(bytes).frame;
+}
+
+/** decodeFrame, also returning the JSON tail's text (the recorder splices it into its JSON). */
+export function decodeFrameWithTail(bytes: Uint8Array): { frame: Frame; tail: string } {
   // Copy to an aligned buffer: typed-array views need 4-byte alignment.
   const buf = bytes.byteOffset % 8 === 0 ? bytes.buffer : bytes.slice().buffer;
   const base = bytes.byteOffset % 8 === 0 ? bytes.byteOffset : 0;
@@ -58,8 +63,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (version !== FRAME_VERSION) throw new Error(`unsupported frame version ${version}`);
   const n = v.getUint16(6, true);
   const tailBytes = v.getUint32(12, true);
-  const tail = JSON.parse(dec.decode(new Uint8Array(buf, base + HEADER_BYTES + 32 * n, tailBytes)));
-  return {
+  const text = dec.decode(new Uint8Array(buf, base + HEADER_BYTES + 32 * n, tailBytes));
+  const tail = JSON.parse(text);
+  const frame: Frame = {
     episode: v.getUint32(8, true),
     t: v.getFloat64(16, true),
     reward: v.getFloat64(24, true),
@@ -69,4 +75,5 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     hud: tail.hud ?? {},
     overlay: tail.overlay ?? {},
   };
+  return { frame, tail: text };
 }

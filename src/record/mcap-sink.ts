@@ -3,10 +3,10 @@ import { open, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { McapWriter, type IWritable } from '@mcap/core';
-import { decodeFrame, encodeFrame } from './frame-codec.js';
+import { decodeFrameWithTail, encodeFrame } from './frame-codec.js';
 import type { Frame, FrameSink, SceneDescription } from '../core/frames.js';
-import { FOXGLOVE_OVERLAYS, frameTransformsOf, sceneUpdateOfScene, timeOf, type FoxgloveOverlay } from './foxglove.js';
-import { EMBODY_FRAME_SCHEMA, EMBODY_SCENE_SCHEMA, FRAME_TRANSFORMS_SCHEMA, SCENE_UPDATE_SCHEMA } from './foxglove-schemas.js';
+import { FOXGLOVE_OVERLAYS, frameTransformsJson, jsonNumber, sceneUpdateOfScene, timeOf, type FoxgloveOverlay } from './foxglove.js';
+import { EMBODY_FRAME_SCHEMA, EMBODY_SCENE_SCHEMA, FRAME_TRANSFORMS_SCHEMA, SCENE_UPDATE_SCHEMA } from './schemas.js';
 
 /**
  * Episode recording: one MCAP file per episode, `episodes/<nnnn>.mcap`, written to a temp file
@@ -56,6 +56,15 @@ export function roundPoses(p: ArrayLike<number>): number[] {
   const out = new Array<number>(p.length);
   for (let i = 0; i < p.length; i++) out[i] = Math.round(p[i] * 1e5) / 1e5;
   return out;
+}
+
+/**
+ * An embody.Frame as JSON text: the numbers written here, then `tail`, the frame's
+ * `{"hud":…,"overlay":…}` JSON as the binary frame already carries it (so the recorder's
+ * thread splices it in rather than parsing and re-serialising it).
+ */
+function embodyFrameJson(frame: Frame, poses: number[], tail: string): string {
+  return `{"t":${jsonNumber(frame.t)},"episode":${frame.episode},"poses":[${poses.map(jsonNumber).join(',')}],"bodyIds":[${frame.bodyIds.join(',')}],"reward":${jsonNumber(frame.reward)},"return":${jsonNumber(frame.return)},${tail.slice(1)}`;
 }
 
 type ChannelKey = keyof typeof TOPICS;
@@ -154,6 +163,12 @@ export interface McapSink extends FrameSink {
   flush(): Promise<void>;
 }
 
+/** The recorder on the calling thread. */
+export interface InlineMcapSink extends McapSink {
+  /** frame() with the frame's `{"hud":…,"overlay":…}` JSON already written (the recording thread has it from the binary frame). */
+  frameWithTail(frame: Frame, tail: string): Promise<void>;
+}
+
 /** Queued jobs above which frame() makes its caller wait, so memory stays bounded. */
 const MAX_QUEUED = 256;
 
@@ -164,7 +179,7 @@ const MAX_QUEUED = 256;
  * describe/frame/endEpisode return at once unless the queue is long; close() and flush()
  * wait for everything, and report a write error if one happened.
  */
-export function createMcapSinkInline(episodesDir: string, options: McapSinkOptions = {}): McapSink {
+export function createMcapSinkInline(episodesDir: string, options: McapSinkOptions = {}): InlineMcapSink {
   let scene: SceneDescription | null = null;
   // Encoding state, advanced synchronously in call order.
   let episode: number | null = null;
@@ -251,6 +266,34 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
     return rest.length ? [{ channel: 'overlay', time: lastTime, data: json({ deletions: [], entities: rest }) }] : [];
   };
 
+  function frameWithTail(frame: Frame, tail: string): Promise<void> {
+    if (!scene) return Promise.reject(new Error('mcap sink: frame() before describe()'));
+    const steps: Step[] = [];
+    const messages: Encoded[] = [];
+    if (frame.episode !== episode) {
+      if (episode !== null) steps.push({ finish: closingMessages() });
+      episode = frame.episode;
+      steps.push({ open: frame.episode });
+      t0 = BigInt(Date.now()) * 1_000_000n;
+      const stamp = timeOf(t0);
+      const make = FOXGLOVE_OVERLAYS[scene.task];
+      overlay = make ? make() : null;
+      messages.push({ channel: 'embodyScene', time: t0, data: json(scene) });
+      messages.push({ channel: 'scene', time: t0, data: json(sceneUpdateOfScene(scene, stamp)) });
+      const start = overlay?.start?.(scene, stamp);
+      if (start?.length) messages.push({ channel: 'overlay', time: t0, data: json({ deletions: [], entities: start }) });
+    }
+    const time = (lastTime = t0 + BigInt(Math.round(frame.t * 1e9)));
+    const stamp = timeOf(time);
+    const poses = roundPoses(frame.poses);
+    messages.push({ channel: 'embodyFrame', time, data: enc.encode(embodyFrameJson(frame, poses, tail)) });
+    messages.push({ channel: 'tf', time, data: enc.encode(frameTransformsJson(scene, frame.bodyIds, poses, stamp)) });
+    const changed = overlay?.frame(scene, frame, stamp);
+    if (changed?.length) messages.push({ channel: 'overlay', time, data: json({ deletions: [], entities: changed }) });
+    steps.push({ frame: messages });
+    return push(...steps);
+  }
+
   return {
     written,
     describe(desc: SceneDescription) {
@@ -261,31 +304,9 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
       return Promise.resolve();
     },
     frame(frame: Frame) {
-      if (!scene) return Promise.reject(new Error('mcap sink: frame() before describe()'));
-      const steps: Step[] = [];
-      const messages: Encoded[] = [];
-      if (frame.episode !== episode) {
-        if (episode !== null) steps.push({ finish: closingMessages() });
-        episode = frame.episode;
-        steps.push({ open: frame.episode });
-        t0 = BigInt(Date.now()) * 1_000_000n;
-        const stamp = timeOf(t0);
-        const make = FOXGLOVE_OVERLAYS[scene.task];
-        overlay = make ? make() : null;
-        messages.push({ channel: 'embodyScene', time: t0, data: json(scene) });
-        messages.push({ channel: 'scene', time: t0, data: json(sceneUpdateOfScene(scene, stamp)) });
-        const start = overlay?.start?.(scene, stamp);
-        if (start?.length) messages.push({ channel: 'overlay', time: t0, data: json({ deletions: [], entities: start }) });
-      }
-      const time = (lastTime = t0 + BigInt(Math.round(frame.t * 1e9)));
-      const stamp = timeOf(time);
-      messages.push({ channel: 'embodyFrame', time, data: json({ ...frame, poses: roundPoses(frame.poses), bodyIds: [...frame.bodyIds] }) });
-      messages.push({ channel: 'tf', time, data: json(frameTransformsOf(scene, frame, stamp)) });
-      const changed = overlay?.frame(scene, frame, stamp);
-      if (changed?.length) messages.push({ channel: 'overlay', time, data: json({ deletions: [], entities: changed }) });
-      steps.push({ frame: messages });
-      return push(...steps);
+      return frameWithTail(frame, JSON.stringify({ hud: frame.hud, overlay: frame.overlay }));
     },
+    frameWithTail,
     endEpisode(ep: number, metrics: Record<string, number>) {
       if (ep !== episode) return Promise.resolve();
       return push({ finish: closingMessages(), metrics });
@@ -301,14 +322,15 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
   };
 }
 
-/** What the main thread sends the recording worker (mcap-worker.ts). */
+/** What the main thread sends the recording worker (mcap-worker.ts), for one sink. */
 export type WorkerOp =
+  | { k: 'open'; episodesDir: string; durable: boolean }
   | { k: 'describe'; scene: SceneDescription }
   /** Frames in the binary frame format (frame-codec.ts), each as u32 length + bytes, padded to 8. */
   | { k: 'frames'; buf: ArrayBuffer }
   | { k: 'end'; episode: number; metrics: Record<string, number> };
-export type WorkerRequest = { type: 'ops'; ops: WorkerOp[] } | { type: 'flush' | 'close'; id: number; ops: WorkerOp[] };
-export type WorkerReply = { type: 'ack'; id: number; error?: string; written: string[] } | { type: 'error'; error: string };
+export type WorkerRequest = { type: 'ops'; sink: number; ops: WorkerOp[] } | { type: 'flush' | 'close'; sink: number; id: number; ops: WorkerOp[] };
+export type WorkerReply = { type: 'ack'; sink: number; id: number; error?: string; written: string[] } | { type: 'error'; sink: number; error: string };
 
 /** Frames per message to the worker. */
 const BATCH = 64;
@@ -329,35 +351,85 @@ function packFrames(frames: Uint8Array[]): ArrayBuffer {
   return buf;
 }
 
-/** The inverse of packFrames. */
-export function unpackFrames(buf: ArrayBuffer): Frame[] {
+/** The inverse of packFrames: each frame with its JSON tail text. */
+export function unpackFrames(buf: ArrayBuffer): { frame: Frame; tail: string }[] {
   const view = new DataView(buf);
-  const out: Frame[] = [];
+  const out: { frame: Frame; tail: string }[] = [];
   for (let off = 0; off < buf.byteLength; ) {
     const n = view.getUint32(off, true);
-    out.push(decodeFrame(new Uint8Array(buf, off + 8, n)));
+    out.push(decodeFrameWithTail(new Uint8Array(buf, off + 8, n)));
     off += 8 + Math.ceil(n / 8) * 8;
   }
   return out;
+}
+
+interface SinkHandler {
+  reply(msg: WorkerReply): void;
+  fail(err: Error): void;
+}
+
+/**
+ * One recording thread per process, shared by every sink: starting a worker costs ~200 ms,
+ * and a fresh thread runs the encoder cold (interpreted) for its first few thousand frames,
+ * at 2-3x the warm cost. Training opens a sink per evaluation, so a thread per sink paid
+ * both each time. The thread is unref'd while no sink is open and ends after IDLE_MS idle.
+ */
+const IDLE_MS = 30_000;
+let recorder: { worker: Worker; sinks: Map<number, SinkHandler>; idle: NodeJS.Timeout | null } | null = null;
+let nextSinkId = 1;
+
+function recorderThread() {
+  if (recorder) {
+    if (recorder.idle) clearTimeout(recorder.idle);
+    recorder.idle = null;
+    return recorder;
+  }
+  const worker = new Worker(new URL('./mcap-worker.mjs', import.meta.url));
+  worker.unref(); // a run that never calls close() must still be able to exit
+  const r = (recorder = { worker, sinks: new Map<number, SinkHandler>(), idle: null as NodeJS.Timeout | null });
+  worker.on('message', (msg: WorkerReply) => r.sinks.get(msg.sink)?.reply(msg));
+  const failAll = (err: Error) => {
+    if (recorder === r) recorder = null;
+    for (const h of r.sinks.values()) h.fail(err);
+    r.sinks.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`mcap recorder worker exited (code ${code})`)));
+  return r;
+}
+
+function releaseSink(id: number): void {
+  const r = recorder;
+  if (!r) return;
+  r.sinks.delete(id);
+  if (r.sinks.size) return;
+  r.idle = setTimeout(() => {
+    if (recorder === r && !r.sinks.size) {
+      recorder = null;
+      void r.worker.terminate();
+    }
+  }, IDLE_MS);
+  r.idle.unref();
 }
 
 /**
  * A FrameSink writing `episodesDir/<nnnn>.mcap` per episode (n = Frame.episode), each file
  * written to a temp name and renamed into place when its episode ends.
  *
- * Encoding and writing run in a worker thread, so that recording costs the run little
- * (issue: < 10%; see bench/viewer.ts): frame() packs the frame into the compact binary
- * layout of the live stream (a few µs) and returns; batches go to the worker as transferred
- * buffers. close() waits until every file is complete; errors surface there and in flush().
- * `{ worker: false }` records on the calling thread instead.
+ * Encoding and writing run in the process's recording thread, so that recording costs the
+ * run little (issue: <= 10%; see bench/viewer.ts): frame() packs the frame into the compact
+ * binary layout of the live stream (a few µs) and returns; batches go to the thread as
+ * transferred buffers. close() waits until every file is complete; errors surface there and
+ * in flush(). `{ worker: false }` records on the calling thread instead.
  */
 export function createMcapSink(episodesDir: string, options: McapSinkOptions = {}): McapSink {
   if (options.worker === false) return createMcapSinkInline(episodesDir, options);
-  const worker = new Worker(new URL('./mcap-worker.mjs', import.meta.url), { workerData: { episodesDir: path.resolve(episodesDir), durable: options.durable ?? false } });
-  worker.unref(); // a run that never calls close() must still be able to exit
+  const thread = recorderThread();
+  const worker = thread.worker;
+  const sinkId = nextSinkId++;
   const written: string[] = [];
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  let ops: WorkerOp[] = [];
+  let ops: WorkerOp[] = [{ k: 'open', episodesDir: path.resolve(episodesDir), durable: options.durable ?? false }];
   let frames: Uint8Array[] = [];
   let nextId = 1;
   let failure: Error | null = null;
@@ -368,18 +440,17 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
     for (const w of waiting.values()) w.reject(failure);
     waiting.clear();
   };
-  worker.on('message', (msg: WorkerReply) => {
-    if (msg.type === 'error') return fail(new Error(`mcap recorder: ${msg.error}`));
-    written.splice(0, written.length, ...msg.written);
-    const w = waiting.get(msg.id);
-    waiting.delete(msg.id);
-    if (!w) return;
-    if (msg.error) w.reject(new Error(`mcap recorder: ${msg.error}`));
-    else w.resolve();
-  });
-  worker.on('error', (err) => fail(err));
-  worker.on('exit', (code) => {
-    if (!closed) fail(new Error(`mcap recorder worker exited (code ${code})`));
+  thread.sinks.set(sinkId, {
+    fail,
+    reply(msg) {
+      if (msg.type === 'error') return fail(new Error(`mcap recorder: ${msg.error}`));
+      written.splice(0, written.length, ...msg.written);
+      const w = waiting.get(msg.id);
+      waiting.delete(msg.id);
+      if (!w) return;
+      if (msg.error) w.reject(new Error(`mcap recorder: ${msg.error}`));
+      else w.resolve();
+    },
   });
 
   /** Move the pending frames into one ops entry, keeping call order. */
@@ -396,7 +467,7 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
   };
   const post = () => {
     const [list, transfer] = takeOps();
-    if (list.length) worker.postMessage({ type: 'ops', ops: list } satisfies WorkerRequest, transfer);
+    if (list.length) worker.postMessage({ type: 'ops', sink: sinkId, ops: list } satisfies WorkerRequest, transfer);
   };
   const request = (type: 'flush' | 'close'): Promise<void> => {
     if (failure) return Promise.reject(failure);
@@ -404,7 +475,7 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
     const done = new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
     worker.ref(); // keep the process alive until the files are complete
     const [list, transfer] = takeOps();
-    worker.postMessage({ type, id, ops: list } satisfies WorkerRequest, transfer);
+    worker.postMessage({ type, sink: sinkId, id, ops: list } satisfies WorkerRequest, transfer);
     return done.finally(() => worker.unref());
   };
   const usable = (): Promise<void> | null => {
@@ -450,7 +521,7 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
         await request('close');
       } finally {
         closed = true;
-        await worker.terminate();
+        releaseSink(sinkId);
       }
     },
   };

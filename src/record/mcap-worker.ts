@@ -1,33 +1,43 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { createMcapSinkInline, unpackFrames, type WorkerOp, type WorkerReply, type WorkerRequest } from './mcap-sink.js';
+import { parentPort } from 'node:worker_threads';
+import { createMcapSinkInline, unpackFrames, type InlineMcapSink, type WorkerOp, type WorkerReply, type WorkerRequest } from './mcap-sink.js';
 
-/** The recording worker: applies batches of sink calls to an inline MCAP sink (see createMcapSink). */
+/** The recording thread: applies batches of sink calls to one inline MCAP sink per open sink (see createMcapSink). */
 const port = parentPort!;
-const { episodesDir, durable } = workerData as { episodesDir: string; durable: boolean };
-const sink = createMcapSinkInline(episodesDir, { durable });
+const sinks = new Map<number, { sink: InlineMcapSink; opError: unknown }>();
 
-let opError: unknown = null;
-
-function apply(ops: WorkerOp[]): void {
-  const note = (p: void | Promise<void>) => Promise.resolve(p).catch((err) => (opError ??= err));
+function apply(id: number, ops: WorkerOp[]) {
+  let entry = sinks.get(id);
   for (const op of ops) {
+    if (op.k === 'open') {
+      sinks.set(id, (entry = { sink: createMcapSinkInline(op.episodesDir, { durable: op.durable }), opError: null }));
+      continue;
+    }
+    if (!entry) throw new Error(`sink ${id} used before it was opened`);
+    const e = entry;
     // The inline sink queues its own file work; its errors surface at flush/close.
-    if (op.k === 'describe') note(sink.describe(op.scene));
-    else if (op.k === 'frames') for (const f of unpackFrames(op.buf)) note(sink.frame(f));
-    else note(sink.endEpisode!(op.episode, op.metrics));
+    const note = (p: void | Promise<void>) => Promise.resolve(p).catch((err) => (e.opError ??= err));
+    if (op.k === 'describe') note(e.sink.describe(op.scene));
+    else if (op.k === 'frames') for (const { frame, tail } of unpackFrames(op.buf)) note(e.sink.frameWithTail(frame, tail));
+    else note(e.sink.endEpisode!(op.episode, op.metrics));
   }
+  return entry;
 }
 
 port.on('message', async (msg: WorkerRequest) => {
+  let written: string[] = [];
   try {
-    apply(msg.ops);
+    const entry = apply(msg.sink, msg.ops);
     if (msg.type === 'ops') return;
-    if (msg.type === 'flush') await sink.flush();
-    else await sink.close!();
-    if (opError) throw opError;
-    port.postMessage({ type: 'ack', id: msg.id, written: sink.written } satisfies WorkerReply);
+    written = entry?.sink.written ?? [];
+    if (msg.type === 'flush') await entry?.sink.flush();
+    else {
+      sinks.delete(msg.sink);
+      await entry?.sink.close!();
+    }
+    if (entry?.opError) throw entry.opError;
+    port.postMessage({ type: 'ack', sink: msg.sink, id: msg.id, written } satisfies WorkerReply);
   } catch (err) {
     const error = (err as Error).message ?? String(err);
-    port.postMessage(msg.type === 'ops' ? ({ type: 'error', error } satisfies WorkerReply) : ({ type: 'ack', id: msg.id, error, written: sink.written } satisfies WorkerReply));
+    port.postMessage(msg.type === 'ops' ? ({ type: 'error', sink: msg.sink, error } satisfies WorkerReply) : ({ type: 'ack', sink: msg.sink, id: msg.id, error, written } satisfies WorkerReply));
   }
 });

@@ -7,8 +7,8 @@ import { createEnv } from '../../sim/registry.js';
 import { createScripted } from '../../controllers/registry.js';
 import { createMcapSink, EPISODE_METADATA, TOPICS } from './mcap-sink.js';
 import { openMcap, readEpisode } from './mcap-reader.js';
-import { checkAgainstSchema } from './schema-check.js';
-import { EMBODY_FRAME_SCHEMA, FRAME_TRANSFORMS_SCHEMA, SCENE_UPDATE_SCHEMA } from './foxglove-schemas.js';
+import { recordingErrors, strictSchema } from './validate.test-helper.js';
+import { EMBODY_FRAME_SCHEMA } from './schemas.js';
 
 const STEPS = [40, 25];
 let dir: string;
@@ -74,21 +74,13 @@ describe('MCAP episode recording', () => {
         const counts: Record<string, number> = {};
         const topicOf = new Map(channels.map((c) => [c.id, c.topic]));
         const dec = new TextDecoder();
-        const errors: string[] = [];
         let lastTime = -1n;
         for await (const m of reader.readMessages()) {
           const topic = topicOf.get(m.channelId)!;
           counts[topic] = (counts[topic] ?? 0) + 1;
           expect(m.logTime >= lastTime).toBe(true);
           lastTime = m.logTime;
-          const msg = JSON.parse(dec.decode(m.data));
-          const schema = topic === TOPICS.tf ? FRAME_TRANSFORMS_SCHEMA : topic === TOPICS.embodyFrame ? EMBODY_FRAME_SCHEMA : topic === TOPICS.embodyScene ? null : SCENE_UPDATE_SCHEMA;
-          if (schema) errors.push(...checkAgainstSchema(msg, schema, { strict: true }).map((e) => `${topic}: ${e}`));
-          // The schema text stored in the file is the one we validate against.
-          const stored = JSON.parse(dec.decode(reader.schemasById.get(reader.channelsById.get(m.channelId)!.schemaId)!.data));
-          if (schema) expect(stored.title).toBe(schema.title);
         }
-        expect(errors.slice(0, 5)).toEqual([]);
         // The scene once; tf and frame once per step; overlays at the start and when they change.
         const overlays = counts[TOPICS.overlay];
         delete counts[TOPICS.overlay];
@@ -144,11 +136,30 @@ describe('MCAP episode recording', () => {
     }
   });
 
-  it('the schema checker catches wrong messages', () => {
-    expect(checkAgainstSchema({ transforms: [{ translation: { x: 'a' } }] }, FRAME_TRANSFORMS_SCHEMA)).toEqual(['$.transforms[0].translation.x: expected a finite number, got "a"']);
-    expect(checkAgainstSchema({ entities: [{ frameId: 'world' }] }, SCENE_UPDATE_SCHEMA, { strict: true })).toEqual(['$.entities[0].frameId: not in the schema']);
-    expect(checkAgainstSchema({ entities: [{ lines: [{ type: 5 }] }] }, SCENE_UPDATE_SCHEMA)[0]).toMatch(/exactly one/);
-    expect(checkAgainstSchema({ t: 0 }, EMBODY_FRAME_SCHEMA)).toContain('$.episode: required');
+  it('every message validates against the official @foxglove/schemas (ajv) and the stored schema text is theirs', async () => {
+    for (let ep = 0; ep < STEPS.length; ep++) {
+      const { errors, counts } = await recordingErrors(path.join(dir, 'episodes', `000${ep}.mcap`));
+      expect(errors.slice(0, 5)).toEqual([]);
+      expect(counts[TOPICS.overlay]).toBeGreaterThan(1);
+    }
+  });
+
+  it('the validator catches wrong messages', async () => {
+    const { Ajv } = await import('ajv');
+    const { SceneUpdate, FrameTransforms } = await import('@foxglove/schemas/jsonschema.js');
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const tf = ajv.compile(strictSchema(FrameTransforms));
+    expect(tf({ transforms: [{ translation: { x: 'a' } }] })).toBe(false);
+    expect(tf.errors!.map((e) => `${e.instancePath} ${e.message}`)).toContain('/transforms/0/translation/x must be number');
+    // What the issue found: an entity without its empty primitive lists.
+    const scene = ajv.compile(strictSchema(SceneUpdate));
+    expect(scene({ deletions: [], entities: [{ timestamp: { sec: 0, nsec: 0 }, frame_id: 'world', id: 'a', lifetime: { sec: 0, nsec: 0 }, frame_locked: false, metadata: [], lines: [] }] })).toBe(false);
+    expect(scene.errors!.map((e) => e.message)).toContain("must have required property 'arrows'");
+    // A typo is caught too (the strict copy forbids properties the schema does not list).
+    expect(scene({ deletions: [], entities: [], frameId: 'world' })).toBe(false);
+    const frame = ajv.compile(EMBODY_FRAME_SCHEMA);
+    expect(frame({ t: 0 })).toBe(false);
+    expect(frame.errors!.map((e) => e.message)).toContain("must have required property 'episode'");
   });
 
   it('refuses a frame before the scene, and a non-MCAP file', async () => {
@@ -167,9 +178,12 @@ describe('MCAP episode recording', () => {
 
 describe('MCAP recording of the other tasks', () => {
   it.each([
+    ['uav-city', 30, 'uav/'],
     ['nav-apartment', 15, 'nav/'],
     ['manip-clutter', 3, 'manipulation/'],
-  ])('%s: every message validates and the frames read back', async (sceneName, steps, overlayPrefix) => {
+    ['pendulum', 20, null],
+    ['cartpole', 20, null],
+  ])('%s: every message validates against @foxglove/schemas and the frames read back', async (sceneName, steps, overlayPrefix) => {
     const out = mkdtempSync(path.join(tmpdir(), 'embody-mcap-task-'));
     try {
       const env = await createEnv(sceneName, { seed: 2 });
@@ -188,24 +202,10 @@ describe('MCAP recording of the other tasks', () => {
       await sink.close!();
       env.close();
       const file = path.join(out, '0000.mcap');
-      const { reader, readable } = await openMcap(file);
-      const dec = new TextDecoder();
-      const errors: string[] = [];
-      const overlayIds = new Set<string>();
-      try {
-        const topicOf = new Map([...reader.channelsById.values()].map((c) => [c.id, c.topic]));
-        for await (const m of reader.readMessages()) {
-          const topic = topicOf.get(m.channelId)!;
-          const msg = JSON.parse(dec.decode(m.data));
-          const schema = topic === TOPICS.tf ? FRAME_TRANSFORMS_SCHEMA : topic === TOPICS.embodyFrame ? EMBODY_FRAME_SCHEMA : topic === TOPICS.embodyScene ? null : SCENE_UPDATE_SCHEMA;
-          if (schema) errors.push(...checkAgainstSchema(msg, schema, { strict: true }).map((e) => `${topic}: ${e}`));
-          if (topic === TOPICS.overlay) for (const e of msg.entities) overlayIds.add(e.id);
-        }
-      } finally {
-        await readable.close();
-      }
+      const { errors, counts, overlayIds } = await recordingErrors(file);
       expect(errors.slice(0, 5)).toEqual([]);
-      expect([...overlayIds].some((id) => id.startsWith(overlayPrefix))).toBe(true);
+      expect(counts[TOPICS.tf]).toBe(steps);
+      if (overlayPrefix) expect([...overlayIds].some((id) => id.startsWith(overlayPrefix))).toBe(true);
       const rec = await readEpisode(file);
       expect(rec.frames).toHaveLength(steps);
       rec.frames.forEach((f, i) => f.poses.forEach((v, k) => expect(Math.abs(v - poses[i][k])).toBeLessThan(1e-4)));

@@ -21,6 +21,8 @@ import { startViewerServer } from './server.js';
 const OUT = path.resolve('test-output/viewer');
 const RUN_ID = '20261127-030000-uav-small-greedy-s7';
 const RUN_ID_2 = '20261127-020000-uav-small-sac-s2';
+const RUN_ID_3 = '20261127-021000-uav-small-sac-s3';
+const RUN_ID_CARTPOLE = '20261126-010000-cartpole-dqn-s0';
 let runsDir: string;
 let viewer: LiveViewer;
 let browser: Browser;
@@ -87,6 +89,22 @@ describe('viewer in headless Chromium', () => {
     mkdirSync(path.join(runsDir, RUN_ID_2));
     const curve = Array.from({ length: 20 }, (_, i) => JSON.stringify({ step: 1500 * (i + 1), wallTime: i, 'eval/return': 10 + 30 * (1 - Math.exp(-i / 5)) }));
     writeFileSync(path.join(runsDir, RUN_ID_2, 'metrics.jsonl'), curve.join('\n') + '\n{"step": 31000, "eval/ret');
+    writeFileSync(path.join(runsDir, RUN_ID_2, 'config.json'), JSON.stringify({ command: 'train', scene: 'uav-small', controller: 'sac', seed: 2 }));
+    // Its second seed, as embody train writes metrics (kind rows, with bookkeeping keys), and a run of another task.
+    const trainRows = (seed: number, amp: number) =>
+      Array.from({ length: 20 }, (_, i) => [
+        { step: 1500 * (i + 1), kind: 'train', seed, episode: i, wallTime: i, actorLoss: 1 / (i + 1) },
+        { step: 1500 * (i + 1), kind: 'episode', seed, episode: i, return: amp * i },
+        { step: 1500 * (i + 1), kind: 'eval', seed, wallTime: i, return: 10 + amp * (1 - Math.exp(-i / 5)), length: 100 },
+      ]).flat();
+    mkdirSync(path.join(runsDir, RUN_ID_3));
+    writeFileSync(path.join(runsDir, RUN_ID_3, 'config.json'), JSON.stringify({ command: 'train', scene: 'uav-small', controller: 'sac', seed: 3 }));
+    writeFileSync(path.join(runsDir, RUN_ID_3, 'metrics.jsonl'), trainRows(3, 60).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    // The first SAC seed gets the same keys (its eval/ rows above plus length), so they are one curve.
+    writeFileSync(path.join(runsDir, RUN_ID_2, 'metrics.jsonl'), [...curve.map((l) => JSON.stringify({ ...JSON.parse(l), 'eval/length': 100 })), ...trainRows(2, 30).filter((r) => r.kind !== 'eval').map((r) => JSON.stringify(r))].join('\n') + '\n{"step": 31000, "eval/ret');
+    mkdirSync(path.join(runsDir, RUN_ID_CARTPOLE));
+    writeFileSync(path.join(runsDir, RUN_ID_CARTPOLE, 'config.json'), JSON.stringify({ command: 'train', scene: 'cartpole', controller: 'dqn', seed: 0 }));
+    writeFileSync(path.join(runsDir, RUN_ID_CARTPOLE, 'metrics.jsonl'), trainRows(0, 400).map((r) => JSON.stringify(r)).join('\n') + '\n');
     viewer = await startLiveViewer({ port: 0, runsDir });
     browser = await launchChromium();
   });
@@ -131,13 +149,44 @@ describe('viewer in headless Chromium', () => {
     // The page shows what the env sent: its UAV is where the env's last frame put it.
     const last = env.frame(0).poses;
     expect(posB[0]).toBeCloseTo(last[0], 3);
+    // Readable as Foxglove: a legend row per overlay, device labels, a scale bar and north
+    // arrow, the UAV as a quadrotor, and the time-series panel of the task's figures.
+    const drawn = await page.evaluate(() => {
+      const e = (window as any).embody;
+      const v = e.player.view;
+      return {
+        legend: Array.from(document.querySelectorAll('#legend .legend-row')).map((r) => r.textContent),
+        labels: v.labels(),
+        visibleLabels: Array.from(document.querySelectorAll('.labels .label')).filter((l) => (l as HTMLElement).style.display !== 'none').length,
+        scale: document.querySelector('#scale-bar span')!.textContent,
+        scaleWidth: (document.querySelector('#scale-bar .bar') as HTMLElement).getBoundingClientRect().width,
+        map: v.mapOverlays(),
+        north: (document.querySelector('#north-arrow .needle') as HTMLElement).style.transform,
+        models: v.robotModels(),
+        series: { points: e.player.series.points, metric: e.player.series.metric, drawn: e.player.series.chart?.data[0].length ?? 0 },
+        seriesCanvas: !!document.querySelector('#timeseries canvas'),
+      };
+    });
+    expect(drawn.legend).toEqual(['device: data left (column height)', 'radio range', 'allocation UAV → device', 'UAV trail']);
+    const devices = (env.describe().overlay as { devices: { name: string }[] }).devices.map((d) => d.name);
+    expect(drawn.labels).toEqual(expect.arrayContaining(devices));
+    expect(drawn.visibleLabels).toBeGreaterThanOrEqual(devices.length);
+    expect(drawn.scale).toMatch(/^(1|2|5)0* (m|cm)$/);
+    // The bar is as long as its label says, at the view's scale.
+    expect(Math.abs(drawn.scaleWidth - drawn.map.scaleMetres / drawn.map.metresPerPixel)).toBeLessThan(6);
+    expect(drawn.north).toMatch(/^rotate\(-?\d+(\.\d)?deg\)$/);
+    expect(drawn.models).toContain('quadrotor');
+    expect(drawn.series.points).toBeGreaterThanOrEqual(45);
+    expect(drawn.series.metric).toBe('batteryPct');
+    expect(drawn.series.drawn).toBeGreaterThan(5);
+    expect(drawn.seriesCanvas).toBe(true);
     await page.close();
   });
 
   it.each([
-    ['nav-apartment', 8, /goals/],
-    ['manip-clutter', 2, /primitive/],
-  ])('live: %s draws with its task overlay, without page errors', async (sceneName, steps, hudPattern) => {
+    ['nav-apartment', 8, /goals/, 'planned path', /./, null],
+    ['manip-clutter', 2, /primitive/, 'grasp: succeeded', /^target$/, 'gripper-hand'],
+  ])('live: %s draws with its task overlay, legend and labels, without page errors', async (sceneName, steps, hudPattern, legendRow, labelPattern, model) => {
     const page = await openViewer(browser, `${viewer.url}?mode=live&scale=1`);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -155,7 +204,19 @@ describe('viewer in headless Chromium', () => {
       expect(errors).toEqual([]);
       expect(distinctColours(await sampleCanvas(page))).toBeGreaterThan(20);
       expect(await page.textContent('#hud')).toMatch(hudPattern);
-      await shot(page, `live-${sceneName}`, false);
+      const drawn = await page.evaluate(() => ({
+        legend: Array.from(document.querySelectorAll('#legend .legend-row')).map((r) => r.textContent),
+        labels: (window as any).embody.player.view.labels() as string[],
+        models: (window as any).embody.player.view.robotModels() as string[],
+      }));
+      expect(drawn.legend).toContain(legendRow);
+      // Navigation labels its rooms and doors; manipulation its objects, the target marked.
+      const desc = env.describe();
+      if (sceneName.startsWith('nav')) expect(drawn.labels).toEqual(expect.arrayContaining((desc.overlay!.places as { name: string }[]).map((p) => p.name)));
+      else expect(drawn.labels).toEqual(expect.arrayContaining(desc.bodies.filter((b) => b.role === 'target' || b.role === 'clutter').map((b) => b.name)));
+      expect(drawn.labels.some((l) => labelPattern.test(l))).toBe(true);
+      if (model) expect(drawn.models).toContain(model);
+      await shot(page, `live-${sceneName}`, sceneName.startsWith('nav'));
     } finally {
       env.close();
       await page.close();
@@ -191,31 +252,72 @@ describe('viewer in headless Chromium', () => {
     await page.close();
   });
 
-  it('runs: plots the learning curve of a run with uPlot', async () => {
-    const page = await openViewer(browser, `${viewer.url}?mode=runs`);
-    const state = await page.evaluate(() => {
-      const r = (window as any).embody.runs;
-      const [xs, ys] = r.chart.data;
-      return { metric: r.metric, series: r.series, y: ys[xs.indexOf(30000)] };
-    });
-    expect(state.metric).toBe('eval/return');
-    // Both runs on one chart (newest first); the second one's torn last line is skipped.
-    expect(state.series).toEqual([
-      { id: RUN_ID, points: 30 },
-      { id: RUN_ID_2, points: 20 },
+  it('runs: one task per chart, eval and train apart, smoothing, mean ± std across seeds, no bookkeeping keys', async () => {
+    const page = await openViewer(browser, `${viewer.url}?mode=runs&smooth=0`);
+    const read = () =>
+      page.evaluate(() => {
+        const r = (window as any).embody.runs;
+        return {
+          task: r.task,
+          tasks: Array.from(document.querySelectorAll('#runs-task option')).map((o) => (o as HTMLOptionElement).value),
+          split: r.split,
+          metric: r.metric,
+          metrics: r.metrics,
+          groups: r.groups,
+          data: r.chart?.data.map((c: ArrayLike<number | null>) => Array.from(c)),
+        };
+      });
+    let state = await read();
+    // Runs of uav-small only (the newest run's task); the cartpole run is on its own chart.
+    expect(state.tasks.sort()).toEqual(['cartpole', 'uav-small']);
+    expect(state.task).toBe('uav-small');
+    expect(state.split).toBe('eval');
+    expect(state.metric).toBe('return');
+    // The metric list holds metrics only: no step, seed, episode or clock.
+    expect(state.metrics).toEqual(['length', 'return']);
+    // Two SAC seeds make one curve with a std band; greedy is one run. The torn last line is skipped.
+    expect(state.groups).toEqual([
+      { label: 'greedy', runs: 1, points: 30, maxStd: 0 },
+      { label: 'sac', runs: 2, points: 20, maxStd: expect.any(Number) },
     ]);
-    // uPlot.join aligns both runs on the union of their steps: find RUN_ID's last point.
-    expect(state.y).toBeCloseTo(20 + 40 * (1 - Math.exp(-29 / 8)), 6);
-    // The curve is drawn: the plot canvas holds many pixels of the series colour (#4a90d9).
-    const curvePixels = await page.evaluate(() => {
+    expect(state.groups[1].maxStd).toBeGreaterThan(1);
+    // Greedy's raw last evaluation (no smoothing): mean = the run's value.
+    const [xs, greedyMean] = state.data;
+    expect(greedyMean[xs.indexOf(30000)]).toBeCloseTo(20 + 40 * (1 - Math.exp(-29 / 8)), 6);
+    // The band is drawn: many pixels of SAC's colour (#d62728) at 20 % over white.
+    const bandPixels = await page.evaluate(() => {
       const c = document.querySelector('#runs-chart canvas') as HTMLCanvasElement;
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0x4a) < 40 && Math.abs(d[i + 1] - 0x90) < 40 && Math.abs(d[i + 2] - 0xd9) < 40) n++;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 247) < 12 && Math.abs(d[i + 1] - 212) < 14 && Math.abs(d[i + 2] - 212) < 14) n++;
       return n;
     });
-    expect(curvePixels).toBeGreaterThan(200);
+    expect(bandPixels).toBeGreaterThan(300);
+    // Smoothing as TensorBoard's (debiased EMA): the rising curve's last point drops below the raw one.
+    await page.evaluate(() => {
+      (document.getElementById('runs-smooth') as HTMLInputElement).value = '0.9';
+      return (window as any).embody.runs.draw();
+    });
+    state = await read();
+    const raw = Array.from({ length: 30 }, (_, i) => 20 + 40 * (1 - Math.exp(-i / 8)));
+    let last = 0;
+    const expected = raw.map((y, n) => ((last = 0.9 * last + 0.1 * y), last / (1 - 0.9 ** (n + 1))));
+    expect(state.data[1][state.data[0].indexOf(30000)]).toBeCloseTo(expected[29], 6);
+    expect(expected[29]).toBeLessThan(raw[29] - 1);
     await shot(page, 'runs');
+    // Training figures apart: the train split lists the learner's losses, not the eval return.
+    await page.selectOption('#runs-split', 'train');
+    await page.waitForFunction(() => (window as any).embody.runs.split === 'train');
+    state = await read();
+    expect(state.metrics).toEqual(['actorLoss', 'return']);
+    expect(state.groups.map((g: { label: string }) => g.label)).toEqual(['sac']);
+    // Another task: only its runs.
+    await page.selectOption('#runs-task', 'cartpole');
+    await page.waitForFunction(() => (window as any).embody.runs.task === 'cartpole');
+    await page.selectOption('#runs-split', 'eval');
+    await page.waitForFunction(() => (window as any).embody.runs.split === 'eval' && (window as any).embody.runs.groups.length > 0);
+    state = await read();
+    expect(state.groups.map((g: { label: string }) => g.label)).toEqual(['dqn']);
     await page.close();
   });
 

@@ -27,9 +27,9 @@ export function register(program: Command): void {
     .option('-n, --episodes <n>', 'number of episodes', '100')
     .option('--noise <sigma>', 'σ of Gaussian noise on the normalised action (and for "+noise" in --mix)', '0')
     .option('-s, --seed <s>', 'seed of the first episode; episode i uses seed + i', '0')
-    .option('-o, --out <dir>', 'dataset directory', '')
+    .option('-o, --out <dir>', 'dataset directory, or a Minari root (~/.minari/datasets) to write <root>/<dataset id>/', '')
     .option('--chunk <n>', 'episodes per resumable chunk', '25')
-    .option('--id <datasetId>', 'Minari dataset id (default <scene>/<out name>-v0)')
+    .option('--id <datasetId>', 'Minari dataset id (default <scene>/<out name>-v0; embody/<scene>-<sources>-v0 in a Minari root)')
     .action(async (scene: string, opts: CollectCliOptions) => {
       const { collect } = await import('../../data/collect.js');
       const { parseMix, sourceLabel } = await import('../../data/mix.js');
@@ -42,7 +42,12 @@ export function register(program: Command): void {
       const sources = opts.mix
         ? parseMix(opts.mix, noise > 0 ? noise : 0.3)
         : [{ controller: opts.controller ?? 'greedy', noise, fraction: 1, label: sourceLabel(opts.controller ?? 'greedy', noise) }];
-      const out = opts.out || `datasets/${scene.replace(/[^A-Za-z0-9_-]+/g, '_')}-${sources.map((s) => s.label).join('_')}`;
+      const name = `${scene.replace(/[^A-Za-z0-9_-]+/g, '_')}-${sources.map((s) => s.label).join('_')}`;
+      // --out may be a Minari root (~/.minari/datasets): the dataset then goes to <root>/<dataset_id>.
+      const { minariDatasetDir } = await import('../../data/minari.js');
+      const placed = minariDatasetDir(opts.out || `datasets/${name}`, opts.id ?? `embody/${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}-v0`);
+      const out = placed.dir;
+      const datasetId = opts.id ?? (placed.inRoot ? `embody/${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}-v0` : undefined);
       const t0 = performance.now();
       const { card, resumedChunks } = await collect({
         scene,
@@ -51,7 +56,7 @@ export function register(program: Command): void {
         seed,
         out,
         chunkSize: Number(opts.chunk),
-        datasetId: opts.id,
+        datasetId,
         onEpisode: (ep, done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} episodes`);
           void ep;

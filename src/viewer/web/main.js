@@ -21,7 +21,8 @@ async function main() {
     return;
   }
   const fixedScale = params.has('scale') ? Math.min(1, Math.max(0.25, Number(params.get('scale')) || 1)) : null;
-  const player = createPlayer($('view'), $('hud'), { fixedScale });
+  const player = createPlayer($('view'), $('hud'), { fixedScale, legendEl: $('legend'), timeSeriesEl: $('timeseries') });
+  document.body.classList.add('with-timeseries', `mode-${mode}`);
   embody.player = player;
   embody.uavPosition = () => player.uavPosition();
   Object.defineProperty(embody, 'fps', { get: () => player.fps });

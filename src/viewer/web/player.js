@@ -4,13 +4,27 @@
 import { createView } from './scene.js';
 import { overlayFor } from './overlays/index.js';
 import { formatHud } from './hud.js';
+import { createTimeSeries } from './timeseries.js';
+
+/** The overlay's legend: one row per thing it draws, with its colour and shape. */
+function drawLegend(el, overlay) {
+  const rows = overlay?.legend ?? [];
+  el.hidden = rows.length === 0;
+  el.innerHTML = rows
+    .map((r) => {
+      const fill = r.to ? `linear-gradient(to top, ${r.to}, ${r.color})` : r.color;
+      return `<div class="legend-row"><span class="swatch swatch-${r.shape}" style="background:${fill};border-color:${r.color}"></span>${r.label}</div>`;
+    })
+    .join('');
+}
 
 /**
  * `fixedScale` pins the render resolution (1 = full); otherwise it adapts: on a slow renderer
  * (software GL on a busy machine) it steps down to hold 30 fps, and back up when there is room.
  */
-export function createPlayer(container, hudEl, { fixedScale = null } = {}) {
+export function createPlayer(container, hudEl, { fixedScale = null, legendEl = null, timeSeriesEl = null } = {}) {
   const view = createView(container);
+  const series = timeSeriesEl ? createTimeSeries(timeSeriesEl) : null;
   let scale = fixedScale ?? 1;
   view.setScale(scale);
   let overlay = null;
@@ -31,6 +45,8 @@ export function createPlayer(container, hudEl, { fixedScale = null } = {}) {
     group = new view.THREE.Group();
     view.scene.add(group);
     overlay = overlayFor(desc.task).create(view.THREE, group, desc);
+    if (legendEl) drawLegend(legendEl, overlay);
+    series?.reset();
     episode = null;
     last = null;
     dirty = true;
@@ -41,16 +57,19 @@ export function createPlayer(container, hudEl, { fixedScale = null } = {}) {
     if (!view.desc) return;
     if (frame.episode !== episode) {
       overlay?.reset();
+      series?.reset();
       episode = frame.episode;
     }
     view.applyFrame(frame);
     overlay?.frame(frame, bodyPosition);
+    series?.push(frame);
     last = frame;
     dirty = true;
   }
 
   function resetOverlay() {
     overlay?.reset();
+    series?.reset();
     episode = null;
   }
 
@@ -71,6 +90,7 @@ export function createPlayer(container, hudEl, { fixedScale = null } = {}) {
     }
     if (hudDue && last && hudEl) hudEl.textContent = formatHud(view.desc, last, overlay, fps, scale);
     view.render();
+    series?.tick(now);
     rendered++;
     dirty = false;
     requestAnimationFrame(loop);
@@ -95,5 +115,9 @@ export function createPlayer(container, hudEl, { fixedScale = null } = {}) {
       return last;
     },
     uavPosition: () => view.uavPosition(),
+    series,
+    get legend() {
+      return (overlay?.legend ?? []).map((r) => r.label);
+    },
   };
 }

@@ -2,6 +2,50 @@
 // World frame is z-up metres (as in src/core/frames.ts), so the camera's up is +z.
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import { CSS2DObject, CSS2DRenderer } from 'three/addons/renderers/CSS2DRenderer.js';
+
+/**
+ * A quadrotor for the UAV: hub, four arms and four rotor discs, `size` metres across. A
+ * sphere a few decimetres wide vanishes from 200 m away, so the model is drawn at a size
+ * read from the workspace (as Foxglove scales its markers), not the body's own.
+ */
+function quadrotor(size, color) {
+  const g = new THREE.Group();
+  g.name = 'quadrotor';
+  const dark = new THREE.MeshLambertMaterial({ color: 0x2b2f36 });
+  const body = new THREE.MeshLambertMaterial({ color });
+  const hub = new THREE.Mesh(new THREE.BoxGeometry(0.3 * size, 0.3 * size, 0.12 * size), body);
+  g.add(hub);
+  const rotor = new THREE.MeshBasicMaterial({ color: 0xdfe6ee, transparent: true, opacity: 0.55, side: THREE.DoubleSide });
+  for (let k = 0; k < 4; k++) {
+    const a = Math.PI / 4 + (k * Math.PI) / 2;
+    const arm = new THREE.Mesh(new THREE.BoxGeometry(0.5 * size, 0.06 * size, 0.05 * size), dark);
+    arm.position.set(0.25 * size * Math.cos(a), 0.25 * size * Math.sin(a), 0);
+    arm.rotation.z = a;
+    g.add(arm);
+    const disc = new THREE.Mesh(new THREE.CircleGeometry(0.2 * size, 20), rotor);
+    disc.position.set(0.5 * size * Math.cos(a), 0.5 * size * Math.sin(a), 0.05 * size);
+    disc.name = 'rotor';
+    g.add(disc);
+  }
+  return g;
+}
+
+/** A text label in the page, pinned to a point of the 3D scene (CSS2DRenderer). */
+function label(text, kind) {
+  const el = document.createElement('div');
+  el.className = `label label-${kind}`;
+  el.textContent = text;
+  const obj = new CSS2DObject(el);
+  obj.name = `label:${text}`;
+  return obj;
+}
+
+/** A round length for the scale bar: 1, 2 or 5 × 10^k metres. */
+function niceLength(maxMetres) {
+  const mag = 10 ** Math.floor(Math.log10(maxMetres));
+  return [5, 2, 1].map((k) => k * mag).find((v) => v <= maxMetres) ?? mag;
+}
 
 /** Mesh geometry for a body: box [x,y,z]; sphere [r]; cylinder/capsule [r, h] along z. */
 function geometryOf(body) {
@@ -55,6 +99,21 @@ export function createView(container) {
   renderer.setPixelRatio(1);
   renderer.setSize(container.clientWidth, container.clientHeight);
   container.appendChild(renderer.domElement);
+  // Labels (devices, places, objects) as HTML over the canvas: crisp text at any render scale.
+  const labels = new CSS2DRenderer();
+  labels.setSize(container.clientWidth, container.clientHeight);
+  labels.domElement.className = 'labels';
+  container.appendChild(labels.domElement);
+  // Scale bar and north arrow, as a map has them.
+  const scaleBar = document.createElement('div');
+  scaleBar.id = 'scale-bar';
+  scaleBar.innerHTML = '<div class="bar"></div><span></span>';
+  container.appendChild(scaleBar);
+  const north = document.createElement('div');
+  north.id = 'north-arrow';
+  north.title = 'north (+y)';
+  north.innerHTML = '<div class="needle">▲</div><span>N</span>';
+  container.appendChild(north);
 
   const scene = new THREE.Scene();
   scene.background = new THREE.Color('#1b2028');
@@ -81,6 +140,7 @@ export function createView(container) {
 
   function clear() {
     world.traverse((o) => {
+      if (o.isCSS2DObject) o.element.remove();
       o.geometry?.dispose?.();
       o.material?.dispose?.();
     });
@@ -117,15 +177,30 @@ export function createView(container) {
       mesh.position.set(px, py, pz);
       mesh.quaternion.copy(q);
       mesh.name = body.name;
-      if (body.role === 'uav') {
-        // A sphere a few decimetres across vanishes from 200 m away: add a marker ring that keeps it findable.
-        const marker = new THREE.Mesh(new THREE.TorusGeometry(Math.max(2, body.size[0] * 4), 0.35, 8, 32), new THREE.MeshBasicMaterial({ color: body.color }));
-        mesh.add(marker);
+      if (body.role === 'uav') mesh.add(quadrotor(Math.max(8 * body.size[0], 0.03 * span), body.color));
+      // The gripper's hand and fingers are bodies of their own: name them, so the jaws read as one tool.
+      if (body.role === 'gripper') mesh.userData.part = body.name;
+      // Objects on a table carry their names (the target's label in green).
+      if (body.role === 'target' || body.role === 'clutter') {
+        const l = label(body.name, body.role);
+        l.position.set(0, 0, (body.size[2] ?? body.size[0]) / 2 + 0.01);
+        mesh.add(l);
       }
       // The body the follow camera tracks and the tests ask about: the UAV, the robot, the hand.
       if (uavId === null && (body.role === 'uav' || body.role === 'robot' || body.name === 'gripper-hand')) uavId = body.id;
       bodies.set(body.id, mesh);
       world.add(mesh);
+    }
+    // Named devices (UAV task) and places (rooms, doors: navigation), as labels.
+    for (const d of desc.overlay?.devices ?? []) {
+      const l = label(d.name, 'device');
+      l.position.set(d.position[0], d.position[1], Math.max(5, 0.12 * span) * 1.08);
+      world.add(l);
+    }
+    for (const p of desc.overlay?.places ?? []) {
+      const l = label(p.name, 'place');
+      l.position.set(p.position[0], p.position[1], 0.05);
+      world.add(l);
     }
     // Frame the whole workspace, whatever its scale (a 300 m city or a 0.5 m table).
     const cx = (x0 + x1) / 2;
@@ -167,11 +242,30 @@ export function createView(container) {
     return uav ? [uav.position.x, uav.position.y, uav.position.z] : null;
   }
 
+  /** Scale bar: the longest round length under 120 px at the orbit target; north arrow: +y on screen. */
+  const a = new THREE.Vector3();
+  const b = new THREE.Vector3();
+  const overlayState = { metresPerPixel: 0, scaleMetres: 0, northDeg: 0 };
+  function updateMapOverlays() {
+    const h = container.clientHeight || 1;
+    const dist = camera.position.distanceTo(controls.target);
+    const mpp = (2 * dist * Math.tan((camera.fov * Math.PI) / 360)) / h;
+    const metres = niceLength(120 * mpp);
+    scaleBar.firstChild.style.width = `${(metres / mpp).toFixed(0)}px`;
+    scaleBar.lastChild.textContent = metres >= 1 ? `${metres} m` : `${Math.round(metres * 100)} cm`;
+    a.copy(controls.target).project(camera);
+    b.copy(controls.target).add(new THREE.Vector3(0, dist * 0.1, 0)).project(camera);
+    const deg = (Math.atan2(b.x - a.x, b.y - a.y) * 180) / Math.PI;
+    north.firstChild.style.transform = `rotate(${deg.toFixed(1)}deg)`;
+    Object.assign(overlayState, { metresPerPixel: mpp, scaleMetres: metres, northDeg: deg });
+  }
+
   function resize() {
     const w = container.clientWidth;
     const h = container.clientHeight;
     if (!w || !h) return;
     renderer.setSize(w, h);
+    labels.setSize(w, h);
     camera.aspect = w / h;
     camera.updateProjectionMatrix();
   }
@@ -215,6 +309,22 @@ export function createView(container) {
     render() {
       controls.update();
       renderer.render(scene, camera);
+      labels.render(scene, camera);
+      updateMapOverlays();
+    },
+    /** What the map overlays show (for tests): metres per pixel, the scale bar's length, the north arrow's angle. */
+    mapOverlays: () => ({ ...overlayState }),
+    /** Label texts currently in the scene. */
+    labels() {
+      const out = [];
+      world.traverse((o) => o.isCSS2DObject && out.push(o.element.textContent));
+      return out;
+    },
+    /** The robot models drawn (quadrotor, gripper parts). */
+    robotModels() {
+      const out = [];
+      world.traverse((o) => (o.name === 'quadrotor' || o.userData.part) && out.push(o.userData.part ?? o.name));
+      return out;
     },
     dispose() {
       clear();

@@ -30,6 +30,12 @@ export function create(THREE, group, desc) {
     pos.set([a[0], a[1], Z, b[0], b[1], Z], 6 * i);
   };
   return {
+    legend: [
+      { label: 'workspace', color: '#888888', shape: 'line' },
+      { label: 'push (arrow along θ)', color: '#4fa3ff', shape: 'line' },
+      { label: 'grasp: succeeded', color: '#3dff7a', shape: 'line' },
+      { label: 'grasp: failed', color: '#ffa13d', shape: 'line' },
+    ],
     reset() {
       geom.setDrawRange(0, 0);
       label = '';

@@ -88,6 +88,16 @@ export function create(THREE, group, desc) {
   }
 
   return {
+    legend: [
+      { label: 'goal: current', color: '#3dff7a', shape: 'ring' },
+      { label: 'goal: ahead', color: '#4fa3ff', shape: 'ring' },
+      { label: 'goal: reached', color: '#777777', shape: 'ring' },
+      { label: 'planned path', color: '#33d6ff', shape: 'line' },
+      { label: 'executed path', color: '#ffcc33', shape: 'line' },
+      { label: 'lidar hits', color: '#ff4fd8', shape: 'dot' },
+      { label: 'critic: corrective node / replan / turn', color: '#ff9f1a', shape: 'pin' },
+      { label: 'named place', color: '#ffffff', shape: 'dot' },
+    ],
     reset() {
       planned.set([]);
       executed.set([]);

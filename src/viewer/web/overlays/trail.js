@@ -11,6 +11,7 @@ export function create(THREE, group, desc) {
   const mover = desc.bodies.find((b) => b.dynamic);
   let n = 0;
   return {
+    legend: [{ label: 'trail', color: '#ffcc33', shape: 'line' }],
     reset() {
       n = 0;
       geom.setDrawRange(0, 0);

@@ -50,6 +50,12 @@ export function create(THREE, group, desc) {
   group.add(links);
 
   return {
+    legend: [
+      { label: 'device: data left (column height)', color: COLUMN_FULL, to: COLUMN_EMPTY, shape: 'column' },
+      { label: 'radio range', color: '#4fa3ff', shape: 'ring' },
+      { label: 'allocation UAV → device', color: '#3dff7a', shape: 'line' },
+      { label: 'UAV trail', color: '#ffcc33', shape: 'line' },
+    ],
     reset() {
       path.reset();
       linkGeom.setDrawRange(0, 0);

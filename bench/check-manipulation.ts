@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { Controller } from '../src/core/controller.js';
@@ -183,6 +184,8 @@ async function main() {
   const training = readTraining(policyDir);
   if (controllers.some((c) => c === 'critic' || c === 'critic-no-rules') && !training.report) throw new Error(`${policyDir}/agent.json: no trained critic there (run with --train)`);
   const rows: Row[] = [];
+  // The machine is shared: its load goes into the results beside the figures.
+  const loadAtStart = os.loadavg();
   for (const scene of scenes) {
     for (const name of controllers) {
       for (let seed = 0; seed < seeds; seed++) {
@@ -201,6 +204,7 @@ async function main() {
     training: training.curve,
     trainingReport: training.report,
     policy: policyDir,
+    loadAverage: { start: loadAtStart, end: os.loadavg() },
     table: lines.join('\n'),
   });
   writeFileSync(file.replace(/\.json$/, '.md'), lines.join('\n') + '\n');

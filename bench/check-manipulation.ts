@@ -59,7 +59,13 @@ async function makeController(name: string, env: TaskEnv, seed: number, policyDi
  */
 export async function evaluateCell(scene: string, controller: string, seed: number, episodes: number, policyDir = DEFAULT_POLICY): Promise<Row> {
   const env = (await createEnv(scene, { seed })) as TaskEnv;
-  const ctl = await makeController(controller, env, seed, policyDir);
+  let ctl: Controller;
+  try {
+    ctl = await makeController(controller, env, seed, policyDir);
+  } catch (err) {
+    env.close();
+    throw err;
+  }
   let success = 0;
   let grasps = 0;
   let graspOk = 0;

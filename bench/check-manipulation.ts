@@ -1,20 +1,33 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import type { Controller } from '../src/core/controller.js';
+import { renderSvg } from '../src/experiment/plot.js';
+import { writeFileAtomic } from '../src/experiment/atomic.js';
 import { createEnv } from '../sim/registry.js';
 import type { TaskEnv } from '../sim/task-env.js';
 import { writeBenchResult } from './results-io.js';
 
 /**
- * `npm run check:manipulation`: success within 20 motions over N episodes × S seeds for the
- * scripted `random` and `heuristic` controllers and the trained critic (controllers/manipulation),
- * on manip-clutter (target visible) and manip-hidden (target hidden). Prints a markdown table
- * and writes bench/results/<date>-check-manipulation.json.
+ * `npm run check:manipulation`: success within 20 motions over N episodes × S seeds on
+ * manip-clutter (target visible) and manip-hidden (target hidden), for
+ * - `random`: uniform random actions;
+ * - `heuristic`: the scripted baseline (controllers/scripted/manipulation.ts);
+ * - `critic-untrained`: the paper's agent (controllers/manipulation) with its initial weights;
+ * - `critic`: the same agent with the trained critic (the committed policy artifact);
+ * - `critic-no-rules`: the ablation, the trained critic with every decision rule off (raw argmax).
  *
- * The critic is trained here first (bounded by --train-motions), unless --critic names a saved
- * agent directory. Training is small and stated in the output: read the numbers with that.
+ * The trained critic is read from --policy (committed under controllers/manipulation/policies/);
+ * `--train` retrains it first (--train-motions on --train-scene) and writes it there. The
+ * training curve (motions, loss, success) stored with the policy goes into the results JSON
+ * (`figures.training`) and is plotted to docs/manipulation-training.svg.
+ * Writes bench/results/<date>-check-manipulation[-<controllers>].json and a .md table beside it.
  */
-interface Row {
+export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-no-rules'] as const;
+export const DEFAULT_POLICY = 'controllers/manipulation/policies/manip-critic';
+
+export interface Row {
   scene: string;
   controller: string;
   seed: number;
@@ -23,54 +36,143 @@ interface Row {
   graspSuccessRate: number;
   motionsPerSuccess: number;
   hiddenAtStart: number;
+  targetLost: number;
   seconds: number;
 }
 
-async function evaluate(env: TaskEnv, ctl: Controller, seed: number, episodes: number, state = false): Promise<Omit<Row, 'scene' | 'controller' | 'seed'>> {
+async function makeController(name: string, env: TaskEnv, seed: number, policyDir: string): Promise<Controller> {
+  const context = { seed, model: env.model };
+  if (name.startsWith('critic')) {
+    const mod = await import('../controllers/manipulation/agent.js');
+    if (name === 'critic-untrained') return mod.createCriticAgent(env.spec, context);
+    if (name === 'critic') return mod.loadCriticAgent(policyDir, env.spec, context);
+    if (name === 'critic-no-rules') return mod.loadCriticAgent(policyDir, env.spec, context, mod.NO_RULES);
+    throw new Error(`--controllers: unknown critic variant '${name}' (expected one of ${CONTROLLERS.join(', ')})`);
+  }
+  const { createScripted } = await import('../controllers/registry.js');
+  return createScripted(name, env.spec, context);
+}
+
+/**
+ * One cell of the table: `episodes` episodes of one controller on one scene and seed. A plain
+ * function of its arguments, so cells can run in any order or in separate processes.
+ */
+export async function evaluateCell(scene: string, controller: string, seed: number, episodes: number, policyDir = DEFAULT_POLICY): Promise<Row> {
+  const env = (await createEnv(scene, { seed })) as TaskEnv;
+  let ctl: Controller;
+  try {
+    ctl = await makeController(controller, env, seed, policyDir);
+  } catch (err) {
+    env.close();
+    throw err;
+  }
   let success = 0;
   let grasps = 0;
   let graspOk = 0;
   let motionsOnSuccess = 0;
   let hidden = 0;
+  let lost = 0;
   const t0 = performance.now();
-  for (let ep = 0; ep < episodes; ep++) {
-    // Episode seeds are disjoint from any the critic trained on (training uses 0..1e5).
-    let { obs } = env.reset({ seed: 1_000_000 + seed * 10_000 + ep });
-    ctl.reset();
-    for (;;) {
-      const r = env.step(ctl.act(obs, state ? env.state : undefined));
-      obs = r.obs;
-      if (r.terminated || r.truncated) {
-        const m = (r.info.episode as { metrics: Record<string, number> }).metrics;
-        success += m.success;
-        grasps += m.grasps;
-        graspOk += m.graspSuccesses;
-        hidden += m.hiddenAtStart;
-        if (m.success) motionsOnSuccess += m.motions;
-        break;
+  try {
+    for (let ep = 0; ep < episodes; ep++) {
+      // Episode seeds are disjoint from any the critic trained on (training uses 0..1e5).
+      let { obs } = env.reset({ seed: 1_000_000 + seed * 10_000 + ep });
+      ctl.reset();
+      for (;;) {
+        const r = env.step(ctl.act(obs));
+        obs = r.obs;
+        if (r.terminated || r.truncated) {
+          const m = (r.info.episode as { metrics: Record<string, number> }).metrics;
+          success += m.success;
+          grasps += m.grasps;
+          graspOk += m.graspSuccesses;
+          hidden += m.hiddenAtStart;
+          lost += m.targetLost;
+          if (m.success) motionsOnSuccess += m.motions;
+          break;
+        }
       }
     }
+  } finally {
+    ctl.dispose?.();
+    env.close();
   }
   return {
+    scene,
+    controller,
+    seed,
     episodes,
     success: success / episodes,
     graspSuccessRate: grasps ? graspOk / grasps : 0,
     motionsPerSuccess: success ? motionsOnSuccess / success : NaN,
     hiddenAtStart: hidden / episodes,
+    targetLost: lost / episodes,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** Mean and population std over seeds of the finite values. */
+function meanStd(xs: number[]): { m: number; sd: number } {
+  const v = xs.filter((x) => Number.isFinite(x));
+  const m = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  return { m, sd: Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length)) };
+}
+
+export function summarise(rows: Row[], scenes: string[], controllers: string[]) {
+  const lines = ['| scene | controller | success (20 motions) | grasp success | motions / success | target lost | episodes |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const summary: Record<string, unknown>[] = [];
+  for (const scene of scenes) {
+    for (const name of controllers) {
+      const rs = rows.filter((r) => r.scene === scene && r.controller === name);
+      if (!rs.length) continue;
+      const s = meanStd(rs.map((r) => r.success));
+      const g = meanStd(rs.map((r) => r.graspSuccessRate));
+      const mo = meanStd(rs.map((r) => r.motionsPerSuccess));
+      const lost = meanStd(rs.map((r) => r.targetLost));
+      const episodes = rs.reduce((a, r) => a + r.episodes, 0);
+      lines.push(
+        `| ${scene} | ${name} | ${(100 * s.m).toFixed(1)}% ± ${(100 * s.sd).toFixed(1)} | ${(100 * g.m).toFixed(1)}% | ${Number.isFinite(mo.m) && rs.some((r) => r.success > 0) ? mo.m.toFixed(1) : '–'} | ${(100 * lost.m).toFixed(1)}% | ${rs.length} × ${rs[0].episodes} |`,
+      );
+      summary.push({ scene, controller: name, success: s.m, successStd: s.sd, successPercent: Number((100 * s.m).toFixed(1)), successStdPercent: Number((100 * s.sd).toFixed(1)), graspSuccessRate: g.m, motionsPerSuccess: mo.m, targetLost: lost.m, seeds: rs.length, episodes });
+    }
+  }
+  return { lines, summary };
+}
+
+/** The training curve stored with the policy (agent.json's `training`), or [] when it has none. */
+export function readTraining(policyDir: string): { report: Record<string, unknown> | null; curve: { motions: number; loss: number; success: number }[] } {
+  const file = path.join(policyDir, 'agent.json');
+  if (!existsSync(file)) return { report: null, curve: [] };
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { training?: { curve?: { motions: number; loss: number; success: number }[] } & Record<string, unknown> };
+  const { curve = [], ...report } = saved.training ?? {};
+  return { report, curve };
+}
+
+export function trainingSvg(curve: { motions: number; loss: number; success: number }[], title: string): string {
+  const steps = curve.map((p) => p.motions);
+  const zeros = curve.map(() => 0);
+  return renderSvg(
+    [
+      { label: 'success, last 20 training episodes (ε-greedy)', steps, mean: curve.map((p) => p.success), std: zeros, runs: 1 },
+      { label: 'Huber loss on the executed pixel', steps, mean: curve.map((p) => p.loss), std: zeros, runs: 1 },
+    ],
+    title,
+    'success · loss',
+  ).replace('>env steps<', '>motions<');
 }
 
 async function main() {
   const program = new Command()
     .option('--scenes <list>', 'comma-separated scenes', 'manip-clutter,manip-hidden')
-    .option('--controllers <list>', 'random, heuristic, critic', 'random,heuristic,critic')
+    .option('--controllers <list>', CONTROLLERS.join(', '), CONTROLLERS.join(','))
     .option('--episodes <n>', 'episodes per seed', '50')
     .option('--seeds <n>', 'seeds', '3')
-    .option('--critic <dir>', 'a saved critic agent directory (skips training)')
-    .option('--train-motions <n>', 'motions of critic training when no --critic is given', '800')
+    .option('--policy <dir>', 'the trained critic (a saved agent directory)', DEFAULT_POLICY)
+    .option('--train', 'retrain the critic first and write it to --policy')
+    .option('--train-motions <n>', 'motions of critic training with --train', '800')
+    .option('--train-seconds <s>', 'wall-clock budget of --train (stops early, saves what it has)')
     .option('--train-scene <name>', 'the scene the critic trains on (hidden in half of the resets)', 'manip-mixed')
-    .option('--save <dir>', 'where to save the trained critic', 'runs/manip-critic')
+    .option('--plot <file>', 'where to plot the training curve', 'docs/manipulation-training.svg')
     .option('--out <dir>', 'results directory', 'bench/results')
     .parse();
   const o = program.opts();
@@ -78,61 +180,45 @@ async function main() {
   const controllers = String(o.controllers).split(',');
   const episodes = Number(o.episodes);
   const seeds = Number(o.seeds);
+  const policyDir = String(o.policy);
+  if (o.train) {
+    // One critic, trained once on the mixed scene (target hidden in half of the resets), then
+    // evaluated on every scene and seed: the seeds are evaluation seeds, not training seeds.
+    const { trainCritic } = await import('../controllers/manipulation/agent.js');
+    await trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), maxSeconds: o.trainSeconds ? Number(o.trainSeconds) : undefined, saveDir: policyDir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
+  }
+  const training = readTraining(policyDir);
+  if (controllers.some((c) => c === 'critic' || c === 'critic-no-rules') && !training.report) throw new Error(`${policyDir}/agent.json: no trained critic there (run with --train)`);
   const rows: Row[] = [];
-  const training: Record<string, unknown>[] = [];
+  // The machine is shared: its load goes into the results beside the figures.
+  const loadAtStart = os.loadavg();
   for (const scene of scenes) {
     for (const name of controllers) {
       for (let seed = 0; seed < seeds; seed++) {
-        const env = (await createEnv(scene, { seed })) as TaskEnv;
-        let ctl: Controller;
-        if (name === 'critic') {
-          // One critic, trained once on the mixed scene (target hidden in half of the resets), then
-          // evaluated on every scene and seed: the 3 seeds are evaluation seeds, not training seeds.
-          const mod = await import('../controllers/manipulation/agent.js');
-          let dir = o.critic ? String(o.critic) : String(o.save);
-          if (!o.critic && !training.length) {
-            const report = await mod.trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), saveDir: dir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
-            training.push(report);
-            console.log(JSON.stringify({ training: report }));
-          }
-          ctl = await mod.loadCriticAgent(dir, env.spec, { seed, model: env.model });
-        } else {
-          const { createScripted } = await import('../controllers/registry.js');
-          ctl = await createScripted(name, env.spec, { seed, model: env.model });
-        }
-        const res = await evaluate(env, ctl, seed, episodes);
-        const row = { scene, controller: name, seed, ...res };
+        const row = await evaluateCell(scene, name, seed, episodes, policyDir);
         rows.push(row);
         console.log(JSON.stringify(row));
-        ctl.dispose?.();
-        env.close();
       }
     }
   }
-  // Mean ± std over seeds.
-  const lines = ['| scene | controller | success (20 motions) | grasp success | motions / success | episodes |', '| --- | --- | --- | --- | --- | --- |'];
-  const summary: Record<string, unknown>[] = [];
-  for (const scene of scenes) {
-    for (const name of controllers) {
-      const rs = rows.filter((r) => r.scene === scene && r.controller === name);
-      if (!rs.length) continue;
-      const ms = (k: keyof Row) => {
-        const xs = rs.map((r) => r[k] as number).filter((v) => Number.isFinite(v));
-        const m = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-        const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length));
-        return { m, sd };
-      };
-      const s = ms('success');
-      const g = ms('graspSuccessRate');
-      const mo = ms('motionsPerSuccess');
-      lines.push(`| ${scene} | ${name} | ${(100 * s.m).toFixed(1)}% ± ${(100 * s.sd).toFixed(1)} | ${(100 * g.m).toFixed(1)}% | ${mo.m.toFixed(1)} | ${rs.length} × ${episodes} |`);
-      summary.push({ scene, controller: name, success: s.m, successStd: s.sd, graspSuccessRate: g.m, motionsPerSuccess: mo.m, seeds: rs.length, episodes });
-    }
-  }
+  const { lines, summary } = summarise(rows, scenes, controllers);
   console.log(lines.join('\n'));
-  const file = writeBenchResult(o.out, `check-manipulation-${controllers.join('-')}`, { rows, summary, training, table: lines.join('\n') });
+  const all = CONTROLLERS.every((c) => controllers.includes(c));
+  const file = writeBenchResult(o.out, all ? 'check-manipulation' : `check-manipulation-${controllers.join('-')}`, {
+    rows,
+    summary,
+    training: training.curve,
+    trainingReport: training.report,
+    policy: policyDir,
+    loadAverage: { start: loadAtStart, end: os.loadavg() },
+    table: lines.join('\n'),
+  });
   writeFileSync(file.replace(/\.json$/, '.md'), lines.join('\n') + '\n');
+  if (training.curve.length && o.plot) {
+    writeFileAtomic(String(o.plot), trainingSvg(training.curve, `Manipulation critic training on ${training.report?.scene ?? '?'} (${file.split('/').pop()})`));
+    console.log(`wrote ${o.plot}`);
+  }
   console.log(`wrote ${file}`);
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import type { Controller, ControllerContext } from '../../src/core/controller.js';
 import type { Action, EnvSpec } from '../../src/core/env.js';
 import { Rng } from '../../src/core/rng.js';
@@ -38,6 +39,30 @@ export const HP = {
   pushEdgeMargin: 0.06, // pushes must end this far inside the workspace, or the target may be pushed out, m
 };
 
+/**
+ * The decision rules around the critic. The first three are the paper's method; the last is
+ * ours. Each can be switched off (the ablation in `npm run check:manipulation` turns all off:
+ * then every choice is an argmax of the raw Q maps over the whole workspace).
+ */
+export const criticRulesSchema = z.strictObject({
+  /** Grasps only at the target's pixels: the paper's target-oriented grasp (Yang et al., sec. III-A: Q_grasp is read on the target mask). */
+  targetGrasps: z.boolean().default(true),
+  /**
+   * Pushes only from pixels the push heuristic allows (an edge of a pile, on the table) within
+   * HP.pushRegion of the target: the paper's target-oriented push (sec. III-A; its push heuristic
+   * mask is the one the Bayesian prior uses, sec. III-C).
+   */
+  pushCandidates: z.boolean().default(true),
+  /** Target hidden: the Bayesian push search, prior = push heuristic ⊙ Q_push, updated by the last 3 pushes (sec. III-C). */
+  bayesianSearch: z.boolean().default(true),
+  /** Ours, not the paper's: a motion that left the heightmap unchanged is followed by the other primitive. */
+  stuckSwitch: z.boolean().default(true),
+});
+export type CriticRules = z.infer<typeof criticRulesSchema>;
+
+/** The rules off: the ablation row. */
+export const NO_RULES: CriticRules = { targetGrasps: false, pushCandidates: false, bayesianSearch: false, stuckSwitch: false };
+
 interface Decision {
   action: Action;
   motion: Motion;
@@ -68,11 +93,17 @@ export class CriticAgent implements Controller {
   /** Target area when fully seen, px (for the normalised-area feature). */
   private readonly fullTargetPx: number;
 
+  readonly rules: CriticRules;
+
   constructor(
     readonly spec: EnvSpec,
     context: ControllerContext,
+    rules: Partial<CriticRules> = {},
   ) {
     this.model = requireModel(context, spec);
+    const parsed = criticRulesSchema.safeParse(rules);
+    if (!parsed.success) throw new Error(`manipulation critic rules: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    this.rules = parsed.data;
     const g = this.model.geometry;
     this.rng = new Rng(context.seed);
     this.critic = new FcnCritic(g.P, this.rng.fork(), HP.lr);
@@ -182,12 +213,16 @@ export class CriticAgent implements Controller {
     }
     cr /= targetPx.length;
     cc /= targetPx.length;
-    const heur = pushHeuristicMap(o.height, g.P, g.res);
-    const reach = HP.pushRegion / g.res;
+    const all = Array.from({ length: n }, (_, p) => p);
     const pushPx: number[] = [];
-    for (let p = 0; p < n; p++) if (heur[p] && Math.hypot(Math.floor(p / g.P) - cr, (p % g.P) - cc) <= reach) pushPx.push(p);
-    const bg = this.argmax(q[1], targetPx);
-    const bp = pushPx.length ? this.argmax(q[0], pushPx, this.pushStaysInside) : { k: 0, p: 0, v: -Infinity };
+    if (this.rules.pushCandidates) {
+      const heur = pushHeuristicMap(o.height, g.P, g.res);
+      const reach = HP.pushRegion / g.res;
+      for (let p = 0; p < n; p++) if (heur[p] && Math.hypot(Math.floor(p / g.P) - cr, (p % g.P) - cc) <= reach) pushPx.push(p);
+    } else pushPx.push(...all);
+    const graspPx = this.rules.targetGrasps ? targetPx : all;
+    const bg = this.argmax(q[1], graspPx);
+    const bp = pushPx.length ? this.argmax(q[0], pushPx, this.rules.pushCandidates ? this.pushStaysInside : undefined) : { k: 0, p: 0, v: -Infinity };
     const state = { targetMask: Uint8Array.from(o.mask, (v) => (v > 0.5 ? 1 : 0)), heightmap: o.height, targetPixels: targetPx.length } as unknown as ManipState;
     const margin = marginOccupancy(state, g.P, this.model.scene.reward.marginWidth / g.res, this.model.scene.reward.occupiedHeight);
     const features = [
@@ -200,11 +235,11 @@ export class CriticAgent implements Controller {
     if (this.rng.next() < this.epsilon) {
       // Explore: a random primitive at a random candidate pixel and rotation.
       if (pushPx.length && this.rng.next() < 0.5) return this.make(0, this.rng.int(g.R), pushPx[this.rng.int(pushPx.length)], features);
-      return this.make(1, this.rng.int(g.R), targetPx[this.rng.int(targetPx.length)], features);
+      return this.make(1, this.rng.int(g.R), graspPx[this.rng.int(graspPx.length)], features);
     }
     let grasp: boolean;
     if (!pushPx.length || !Number.isFinite(bp.v)) grasp = true;
-    else if (this.stuck && this.last) grasp = this.last.primitive === 0; // nothing moved: switch primitive
+    else if (this.rules.stuckSwitch && this.stuck && this.last) grasp = this.last.primitive === 0; // nothing moved: switch primitive
     else if (this.coordinatorFitted) grasp = this.coordinator.pGrasp(features) >= 0.5;
     else grasp = bg.v >= bp.v;
     if (grasp) this.consecutiveFails = this.last?.primitive === 1 ? this.consecutiveFails : 0;
@@ -219,6 +254,13 @@ export class CriticAgent implements Controller {
       const px: number[] = [];
       for (let p = 0; p < g.P * g.P; p++) if (heur[p]) px.push(p);
       if (px.length) return this.make(0, this.rng.int(g.R), px[this.rng.int(px.length)], null);
+    }
+    if (!this.rules.bayesianSearch) {
+      // No search: the best of both raw Q maps over the whole workspace.
+      const all = Array.from({ length: g.P * g.P }, (_, p) => p);
+      const bp = this.argmax(q[0], all);
+      const bg = this.argmax(q[1], all);
+      return bg.v > bp.v ? this.make(1, bg.k, bg.p, null) : this.make(0, bp.k, bp.p, null);
     }
     const c = bayesianPush(o.height, q[0], this.recentPushEnds, g, this.model.scene.gripper.pushLength, 0.05, HP.pushEdgeMargin);
     return this.make(0, c.rotation, c.pixel, null);
@@ -260,14 +302,14 @@ export class CriticAgent implements Controller {
   }
 }
 
-export async function createCriticAgent(spec: EnvSpec, context: ControllerContext): Promise<CriticAgent> {
+export async function createCriticAgent(spec: EnvSpec, context: ControllerContext, rules: Partial<CriticRules> = {}): Promise<CriticAgent> {
   await initBackend();
-  return new CriticAgent(spec, context);
+  return new CriticAgent(spec, context, rules);
 }
 
 /** The agent of a `manip-critic` artifact (policy/load-policy.ts checked its files and spaces). */
 export async function manipCriticController(dir: string, manifest: ManipCriticManifest, spec: EnvSpec, context: ControllerContext): Promise<CriticAgent> {
-  const agent = await createCriticAgent(spec, context);
+  const agent = await createCriticAgent(spec, context, rulesFromOptions(context.options));
   const { P, R } = manifest.manipCritic;
   const g = agent.model.geometry;
   if (P !== g.P || R !== g.R) {
@@ -311,10 +353,26 @@ export function upgradeLegacyCritic(dir: string, spec: { id: string; scene?: str
   }) as ManipCriticManifest;
 }
 
+/**
+ * The rules as controller options (`--controller-opt targetGrasps=false`): how they reach an
+ * agent loaded through the one policy loader.
+ */
+export function rulesFromOptions(options: Record<string, string> | undefined): Partial<CriticRules> {
+  const out: Partial<CriticRules> = {};
+  for (const key of Object.keys(criticRulesSchema.shape) as (keyof CriticRules)[]) {
+    const v = options?.[key];
+    if (v === undefined) continue;
+    if (v !== 'true' && v !== 'false') throw new ValidationError(`manipulation critic option ${key}=${v}: expected true or false`);
+    out[key] = v === 'true';
+  }
+  return out;
+}
+
 /** Load a saved critic agent directory (v2, or legacy agent.json) for `spec`, through the one policy loader. */
-export async function loadCriticAgent(dir: string, spec: EnvSpec, context: ControllerContext): Promise<CriticAgent> {
+export async function loadCriticAgent(dir: string, spec: EnvSpec, context: ControllerContext, rules: Partial<CriticRules> = {}): Promise<CriticAgent> {
   const { loadPolicy } = await import('../policy/load-policy.js');
-  const { controller } = await loadPolicy(dir, { spec, context });
+  const options = { ...context.options, ...Object.fromEntries(Object.entries(rules).map(([k, v]) => [k, String(v)])) };
+  const { controller } = await loadPolicy(dir, { spec, context: { ...context, options } });
   if (!(controller instanceof CriticAgent)) throw new ValidationError(`${dir}: not a manipulation critic artifact`);
   return controller;
 }
@@ -323,6 +381,30 @@ function heightmapChanged(a: ArrayLike<number>, b: ArrayLike<number>, n: number)
   let moved = 0;
   for (let i = 0; i < n; i++) if (Math.abs(a[i] - b[i]) > 0.01) moved++;
   return moved >= HP.changedPixels;
+}
+
+/** One point of the training curve: means over the motions since the previous point. */
+export interface TrainingPoint {
+  motions: number;
+  /** Huber loss of the newly executed sample (before its update). */
+  loss: number;
+  /** |pred − y| of the newly executed sample (its replay priority). */
+  absError: number;
+  /** Success rate of the last 20 finished training episodes (ε-greedy, so below greedy). */
+  success: number;
+  epsilon: number;
+  episodes: number;
+  seconds: number;
+}
+
+export interface TrainingReport {
+  scene: string;
+  motions: number;
+  episodes: number;
+  trainSuccessRate: number;
+  coordinatorLabels: number;
+  seconds: number;
+  curve: TrainingPoint[];
 }
 
 /**
@@ -334,8 +416,12 @@ export async function trainCritic(opts: {
   seed: number;
   motions: number;
   saveDir: string;
+  /** Motions between two points of the training curve. */
+  curveEvery?: number;
+  /** Wall-clock budget, s: training stops (and saves) at the first motion past it. */
+  maxSeconds?: number;
   log?: (line: string) => void;
-}): Promise<Record<string, number | string>> {
+}): Promise<TrainingReport> {
   const { createEnv, loadScene } = await import('../../sim/registry.js');
   const sceneConfig = loadScene(opts.sceneName).scene;
   const env = await createEnv(sceneConfig, { seed: opts.seed });
@@ -354,7 +440,14 @@ export async function trainCritic(opts: {
   let successes = 0;
   let recentSucc: number[] = [];
   let lossSum = 0;
+  let huberSum = 0;
+  let samples = 0;
+  const curve: TrainingPoint[] = [];
+  const every = opts.curveEvery ?? 25;
+  let trained = 0;
   for (let t = 0; t < opts.motions; t++) {
+    if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds) break;
+    trained = t + 1;
     agent.epsilon = HP.epsilon0 * Math.pow(HP.epsilonDecay, t) + HP.epsilonMin;
     const d = agent.decide(obs, q);
     const r = env.step(d.action);
@@ -384,6 +477,8 @@ export async function trainCritic(opts: {
       const preds = agent.critic.train(input, batch.length, Int32Array.from(batch, (b) => b.picked), Float32Array.from(batch, (b) => b.label));
       batch.forEach((b, i) => (b.err = Math.abs(preds[i] - b.label)));
       lossSum += batch[0].err;
+      huberSum += batch[0].err <= 1 ? 0.5 * batch[0].err ** 2 : batch[0].err - 0.5;
+      samples++;
       replay.push(batch[0]);
       if (replay.length > 3000) replay.shift();
     }
@@ -415,21 +510,35 @@ export async function trainCritic(opts: {
       obs = r.obs;
       q = qNext;
     }
-    if ((t + 1) % 100 === 0) {
+    const last = t + 1 === opts.motions || (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds);
+    if ((t + 1) % every === 0 || last) {
       const recent = recentSucc.reduce((a, b) => a + b, 0) / Math.max(1, recentSucc.length);
+      const point: TrainingPoint = {
+        motions: t + 1,
+        loss: huberSum / Math.max(1, samples),
+        absError: lossSum / Math.max(1, samples),
+        success: recent,
+        epsilon: agent.epsilon,
+        episodes,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      curve.push(point);
       opts.log?.(
-        `motion ${t + 1}/${opts.motions} ε=${agent.epsilon.toFixed(3)} episodes=${episodes} success(last 20)=${(100 * recent).toFixed(0)}% |err|=${(lossSum / 100).toFixed(3)} coordinator labels=${coordY.length} ${((performance.now() - t0) / 1000).toFixed(0)}s`,
+        `motion ${t + 1}/${opts.motions} ε=${point.epsilon.toFixed(3)} episodes=${episodes} success(last 20)=${(100 * recent).toFixed(0)}% huber=${point.loss.toFixed(4)} |err|=${point.absError.toFixed(3)} coordinator labels=${coordY.length} ${point.seconds.toFixed(0)}s`,
       );
       lossSum = 0;
+      huberSum = 0;
+      samples = 0;
     }
   }
-  const report = {
+  const report: TrainingReport = {
     scene: opts.sceneName,
-    motions: opts.motions,
+    motions: trained,
     episodes,
     trainSuccessRate: episodes ? successes / episodes : 0,
     coordinatorLabels: coordY.length,
     seconds: (performance.now() - t0) / 1000,
+    curve,
   };
   await agent.save(opts.saveDir, { training: report }, { task: env.taskParams(sceneConfig) });
   agent.dispose();

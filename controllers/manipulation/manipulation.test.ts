@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { createEnv } from '../../sim/registry.js';
 import { initBackend } from '../backend.js';
-import { createCriticAgent, loadCriticAgent } from './agent.js';
+import { createCriticAgent, loadCriticAgent, NO_RULES } from './agent.js';
 import { bayesianPush } from './bayes.js';
 import { Coordinator } from './coordinator.js';
 import { CRITIC_CHANNELS, FcnCritic, Rotations } from './critic.js';
@@ -115,6 +115,30 @@ describe('critic agent on the real task', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
       agent.dispose();
+      env.close();
+    }
+  });
+
+  it('rules are options: with them a grasp lands on the target, without them it may land anywhere; a bad option names its field', async () => {
+    const env = await createEnv('manip-clutter', { seed: 0 });
+    const withRules = await createCriticAgent(env.spec, { seed: 0, model: env.model });
+    const without = await createCriticAgent(env.spec, { seed: 0, model: env.model }, NO_RULES);
+    try {
+      const { obs } = env.reset({ seed: 5 });
+      const n = 64 * 64;
+      const onTarget = (d: { primitive: number; pixel: number }) => d.primitive === 0 || obs[2 * n + d.pixel] > 0.5;
+      expect(onTarget(withRules.decide(obs))).toBe(true);
+      expect(without.rules).toEqual(NO_RULES);
+      // Without rules, the choice is the raw argmax over all pixels of both maps.
+      const q = without.qMaps(obs);
+      let best = -Infinity;
+      for (const m of q) for (const r of m) for (const v of r) best = Math.max(best, v);
+      const d = without.decide(obs, q);
+      expect(q[d.primitive][d.rotation][d.pixel]).toBe(best);
+      await expect(createCriticAgent(env.spec, { seed: 0, model: env.model }, { targetGrasps: 'yes' } as never)).rejects.toThrow(/targetGrasps/);
+    } finally {
+      withRules.dispose();
+      without.dispose();
       env.close();
     }
   });

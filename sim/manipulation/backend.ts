@@ -22,9 +22,11 @@ import type { ManipulationScene } from './scene.js';
 interface SlotSpec {
   id: number;
   name: string;
-  shape: 'box' | 'cylinder';
-  /** box: [sx, sy, sz]; cylinder: [radius, height]. */
+  shape: 'box' | 'cylinder' | 'hull';
+  /** box and hull: [sx, sy, sz] (the hull's bounding extents); cylinder: [radius, height]. */
   size: number[];
+  /** hull: its points [x, y, z, ...] in the body frame, centred on the bounding box. */
+  points?: Float32Array;
   color: string;
   colorClass: number;
   isTarget: boolean;
@@ -37,7 +39,7 @@ interface SimObject {
   name: string;
   body: RigidBody | null;
   collider: Collider | null;
-  shape: 'box' | 'cylinder';
+  shape: 'box' | 'cylinder' | 'hull';
   /** box: [sx, sy, sz]; cylinder: [radius, height]. */
   size: number[];
   color: string;
@@ -121,9 +123,13 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     const clutter: SlotSpec[] = [];
     for (let k = 0; k < c.count[1]; k++) {
       const cls = 1 + rng.int(c.colors.length);
-      if (rng.next() < c.cylinderFraction) {
+      const u = rng.next();
+      if (u < c.cylinderFraction) {
         const size = [rng.uniform(...c.cylinderRadius), rng.uniform(...c.cylinderHeight)];
         clutter.push({ id: id++, name: `cylinder-${k}`, shape: 'cylinder', size, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: Math.max(size[1], 2 * size[0]) });
+      } else if (u < c.cylinderFraction + c.hullFraction) {
+        const { points, size } = randomHull(rng, [rng.uniform(...c.hullSize), rng.uniform(...c.hullSize), rng.uniform(...c.hullSize)], c.hullPoints);
+        clutter.push({ id: id++, name: `hull-${k}`, shape: 'hull', size, points, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: Math.max(...size) });
       } else {
         const size = [rng.uniform(...c.boxSize), rng.uniform(...c.boxSize), rng.uniform(...c.boxSize)];
         clutter.push({ id: id++, name: `box-${k}`, shape: 'box', size, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: Math.max(...size) });
@@ -220,7 +226,10 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     );
     let desc;
     if (shape === 'box') desc = R.ColliderDesc.cuboid(size[0] / 2, size[1] / 2, size[2] / 2);
-    else {
+    else if (shape === 'hull') {
+      desc = R.ColliderDesc.convexHull(spec.points!);
+      if (!desc) throw new Error(`${spec.name}: its ${spec.points!.length / 3} points span no convex hull`);
+    } else {
       // Rapier's cylinder axis is local y; turn it to the body's z so the pose reads as the viewer's "cylinder along z".
       desc = R.ColliderDesc.cylinder(size[1] / 2, size[0]).setRotation({ x: Math.SQRT1_2, y: 0, z: 0, w: Math.SQRT1_2 });
     }
@@ -287,7 +296,12 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     }
     // Hidden: two covers straight over the target first, then the clutter on and around them.
     const drops = hidden ? [covers.shift()!, covers.shift()!, ...chosen] : chosen;
+    const among = !hidden && scene.target.placement === 'among' ? rng.int(drops.length) : -1;
     drops.forEach((spec, k) => {
+      if (k === among) {
+        dropTarget(z + pool.target.height / 2);
+        z += pool.target.height + 0.005;
+      }
       const cover = hidden && k < 2;
       const a = rng.uniform(0, 2 * Math.PI);
       const r = cover ? 0.008 * rng.next() : c.spawnRadius * Math.sqrt(rng.next());
@@ -298,16 +312,24 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     this.settle(scene.settleSeconds);
     this.s = this.freshState();
     this.observeWorld();
-    if (!hidden) {
+    if (among >= 0 && this.s.targetPixels === 0) {
+      // Dropped among the clutter but buried: take it out and drop it on top instead.
+      this.removeObject(this.target);
+      this.objects = this.objects.filter((o) => o !== this.target);
+      this.observeWorld();
+    }
+    if (!hidden && (among < 0 || !this.objects.includes(this.target))) {
       // Visible: dropped last, from just above the pile, so that it lands among the clutter.
       dropTarget(this.maxHeight() + pool.target.height / 2 + 0.01);
       this.settle(0.6);
       this.observeWorld();
     }
-    // The hidden case must really hide: add covers over the target until no pixel of it shows.
-    while (hidden && this.s.targetPixels > 0 && covers.length) {
+    // The hidden case must really hide: add covers over the target until no pixel of it shows,
+    // then the clutter objects this episode did not draw.
+    const spares = [...covers, ...pool.clutter.filter((o) => !chosen.includes(o))];
+    while (hidden && this.s.targetPixels > 0 && spares.length) {
       const tp = this.target.body!.translation();
-      const spec = covers.shift()!;
+      const spec = spares.shift()!;
       this.addObject(spec, [tp.x, tp.y, this.maxHeight() + spec.height / 2 + 0.01], this.randomRotation(false));
       this.settle(0.6);
       this.observeWorld();
@@ -744,7 +766,8 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
       bodies.push({
         id: slot.id,
         name: slot.name,
-        shape: slot.shape,
+        // The viewer contract (src/core/frames.ts) has no mesh kind: a hull is drawn as its bounding box.
+        shape: slot.shape === 'hull' ? 'box' : slot.shape,
         size: [...slot.size],
         color: slot.color,
         pose: o?.body ? this.poseOf(o.body) : [...GONE_POSE],
@@ -828,4 +851,24 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     this.world?.free();
     this.ray = undefined as unknown as Ray;
   }
+}
+
+/**
+ * An irregular convex object: `n` points drawn on a jittered ellipsoid of semi-axes extents / 2
+ * (radius 0.6..1 of the surface, so facets are uneven), re-centred on their bounding box. Returns
+ * the points and the bounding extents (for drop heights and the viewer).
+ */
+function randomHull(rng: Rng, extents: number[], n: number): { points: Float32Array; size: number[] } {
+  const pts: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const zc = rng.uniform(-1, 1);
+    const a = rng.uniform(0, 2 * Math.PI);
+    const rxy = Math.sqrt(1 - zc * zc);
+    const r = rng.uniform(0.6, 1);
+    pts.push([(r * rxy * Math.cos(a) * extents[0]) / 2, (r * rxy * Math.sin(a) * extents[1]) / 2, (r * zc * extents[2]) / 2]);
+  }
+  const lo = [0, 1, 2].map((d) => Math.min(...pts.map((p) => p[d])));
+  const hi = [0, 1, 2].map((d) => Math.max(...pts.map((p) => p[d])));
+  const points = Float32Array.from(pts.flatMap((p) => p.map((v, d) => v - (lo[d] + hi[d]) / 2)));
+  return { points, size: hi.map((h, d) => h - lo[d]) };
 }

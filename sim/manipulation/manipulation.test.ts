@@ -103,6 +103,42 @@ describe('manipulation world', () => {
     expect(visible.backend.reset(new Rng(0)).targetPixels).toBeGreaterThan(0);
     visible.backend.close();
   });
+
+  it('builds irregular convex hulls, drops the target among the clutter, and replays a seed exactly', async () => {
+    const hard = manipulationSceneSchema.parse({
+      ...scene,
+      hiddenProbability: 0,
+      clutter: { count: [10, 10], cylinderFraction: 0.2, hullFraction: 0.5, spawnRadius: 0.04 },
+      target: { placement: 'among' },
+    });
+    const a = await buildManipulationTask(hard);
+    const b = await buildManipulationTask(hard);
+    try {
+      const hulls = a.backend.describe().bodies.filter((o) => o.name.startsWith('hull-'));
+      expect(hulls.length).toBeGreaterThan(2);
+      const sa = a.backend.reset(new Rng(4));
+      const sb = b.backend.reset(new Rng(4));
+      expect(sa.targetPixels).toBeGreaterThan(0);
+      expect(Array.from(sb.heightmap)).toEqual(Array.from(sa.heightmap));
+      expect((b.backend as ManipulationBackend).objectPositions()).toEqual((a.backend as ManipulationBackend).objectPositions());
+    } finally {
+      a.backend.close();
+      b.backend.close();
+    }
+  });
+
+  it('hull + cylinder fractions above 1 are refused, naming the field', () => {
+    expect(() => manipulationSceneSchema.parse({ ...scene, clutter: { cylinderFraction: 0.6, hullFraction: 0.5 } })).toThrow(/hullFraction/);
+  });
+
+  it('the hard scenes hide every target fully in manip-hidden', async () => {
+    const env = await createEnv('manip-hidden', { seed: 0 });
+    try {
+      for (let seed = 0; seed < 2; seed++) expect(env.reset({ seed }).obs.subarray(2 * 64 * 64).some((v) => v > 0.5)).toBe(false);
+    } finally {
+      env.close();
+    }
+  });
 });
 
 describe('manipulation task model', () => {

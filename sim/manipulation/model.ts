@@ -18,8 +18,8 @@ import type { ManipulationScene } from './scene.js';
  * |             | primitive 0 push, 1 grasp; θ = rotation · 2π / R. Or Box(-1, 1, [4]) (continuous)      |
  * | reward      | push: 0.25 target-oriented, 0.5 frees the target's margin; grasp: 0.5 on the target,   |
  * |             | 1.0 target grasped                                                                      |
- * | start state | seeded clutter of boxes and cylinders dropped in a pile; the target hidden under it    |
- * |             | with probability `hiddenProbability`                                                    |
+ * | start state | seeded clutter of boxes, cylinders and convex hulls dropped in a pile; the target      |
+ * |             | among it, or (with probability `hiddenProbability`) fully hidden under it               |
  * | episode end | terminated: target grasped (success) or target off the table; truncated: 20 motions    |
  *
  * Pixel (row, col) covers x = x0 + (col + ½)·res, y = y0 + (row + ½)·res, with (x0, y0) the

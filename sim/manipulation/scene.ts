@@ -17,8 +17,13 @@ const clutter = z
   .strictObject({
     /** Number of clutter objects per reset, drawn uniformly in [min, max]. */
     count: z.tuple([posInt().max(200, 'expected at most 200 objects'), posInt().max(200, 'expected at most 200 objects')], { error: 'expected [min, max]' }).default([6, 9]),
-    /** Fraction of clutter objects that are cylinders (the rest are boxes). */
+    /** Fraction of clutter objects that are cylinders. */
     cylinderFraction: fraction().default(0.4),
+    /** Fraction that are irregular convex hulls (Rapier convexHull of random points); the rest are boxes. */
+    hullFraction: fraction().default(0),
+    /** Hull bounding extents, m, and the number of random points each hull is built from. */
+    hullSize: range(0.03, 0.06),
+    hullPoints: posInt().min(4, 'expected at least 4 points').max(64, 'expected at most 64 points').default(10),
     /** Box side lengths, m. */
     boxSize: range(0.025, 0.05),
     /** Cylinder radius and height, m. */
@@ -45,6 +50,12 @@ const target = z
     /** box: [sx, sy, sz]; cylinder: [radius, height]. */
     size: z.array(posNum()).min(2).max(3).default([0.035, 0.035, 0.025]),
     color: color().default('#e0245e'),
+    /**
+     * When the target starts visible: 'top' drops it last, onto the pile; 'among' drops it at a
+     * random place in the pile's drop order, so that clutter leans on it and hides part of it
+     * (if it ends fully hidden, it is dropped again on top).
+     */
+    placement: z.enum(['top', 'among']).default('top'),
   })
   .prefault({});
 
@@ -135,6 +146,7 @@ export const manipulationSceneSchema = z.strictObject({
   // A contact spring stiffer than the step rate cannot be integrated (Rapier: contact natural frequency).
   check(s.contactHz <= s.physicsHz, ['contactHz'], `expected at most physicsHz (${s.physicsHz})`);
   check(s.clutter.count[0] <= s.clutter.count[1], ['clutter', 'count'], 'expected min <= max');
+  check(s.clutter.cylinderFraction + s.clutter.hullFraction <= 1, ['clutter', 'hullFraction'], 'expected cylinderFraction + hullFraction <= 1');
   s.target.size.forEach((d, i) => check(d <= ws / 2, ['target', 'size', i], `expected at most half the workspace (${ws / 2} m)`));
   check(s.gripper.openWidth <= ws, ['gripper', 'openWidth'], `expected at most the workspace size (${ws} m)`);
   check(s.clutter.spawnRadius <= ws, ['clutter', 'spawnRadius'], `expected at most the workspace size (${ws} m)`);

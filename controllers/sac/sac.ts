@@ -293,12 +293,12 @@ export class SacLearner implements Learner {
    * The value the actor maximises and the target bootstraps from, for critics `nets`:
    * SAC: min(Q1, Q2); STAC: μ − β·σ.
    */
-  private pessimisticValue(nets: Mlp[], sa: tf.Tensor2D, noGrad = false): { value: tf.Tensor1D; mu: tf.Tensor1D; sigma?: tf.Tensor1D } {
+  private pessimisticValue(nets: Mlp[], sa: tf.Tensor2D, noGrad = false, frozen = false): { value: tf.Tensor1D; mu: tf.Tensor1D; sigma?: tf.Tensor1D } {
     if (this.config.critic === 'twin') {
-      const [q1, q2] = nets.map((q) => tf.reshape(q.apply(sa, null, { noGrad }), [-1]) as tf.Tensor1D);
+      const [q1, q2] = nets.map((q) => tf.reshape(q.apply(sa, null, { noGrad, frozen }), [-1]) as tf.Tensor1D);
       return { value: tf.minimum(q1, q2), mu: q1 };
     }
-    const { mu, sigma } = this.normalHead(nets[0].apply(sa, this.trainRng(), { noGrad }));
+    const { mu, sigma } = this.normalHead(nets[0].apply(sa, this.trainRng(), { noGrad, frozen }));
     return { value: tf.sub(mu, tf.mul(this.config.beta, sigma)), mu, sigma };
   }
 
@@ -359,7 +359,8 @@ export class SacLearner implements Learner {
         let logProbMean = 0;
         const actorStep = tf.variableGrads(() => {
           const { action, logProb } = this.policySample(obs);
-          const { value } = this.pessimisticValue(this.critics, this.criticInput(obs, action));
+          // The critics are constants here: only ∂V/∂a flows (their weight gradients are not needed).
+          const { value } = this.pessimisticValue(this.critics, this.criticInput(obs, action), false, true);
           logProbMean = tf.mean(logProb).dataSync()[0];
           return tf.mean(tf.sub(tf.mul(this.alpha, logProb), value)) as tf.Scalar;
         }, this.actor.vars);

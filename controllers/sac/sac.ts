@@ -19,7 +19,7 @@ import { replaceDirAtomic } from '../../src/experiment/atomic.js';
 import { initBackend } from '../backend.js';
 import { unknownConfigKeys, type LearnHooks, type Learner } from '../learner.js';
 import { Adam, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
-import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy } from '../policy/index.js';
+import { actionScalingFor, mlpSpec, NetworkRunner, PolicyController, RunningNormalizer, savePolicy } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
 import { ReplayBuffer, type Batch } from './replay-buffer.js';
 
@@ -114,6 +114,8 @@ export class SacLearner implements Learner {
   private epReturn = 0;
   private epLength = 0;
   private batch: Batch | null = null;
+  /** Pure-JS copy of the actor for acting (no tensors per env step); rebuilt after the actor changes. */
+  private actorRunner: NetworkRunner | null = null;
   private readonly stats = { criticLoss: 0, actorLoss: 0, entropy: 0, qMean: 0, sigmaMean: 0, n: 0, updateMs: 0, envMs: 0, envStepsTimed: 0, updatesTimed: 0 };
 
   constructor(
@@ -173,6 +175,19 @@ export class SacLearner implements Learner {
   private sampleAction(obs: Float32Array): Float32Array {
     const A = this.actSize;
     const eps = Float32Array.from({ length: A }, () => this.rng.normal());
+    if (!this.config.dropout) {
+      // Acting without tensors: the actor's weights in a JS forward pass, copied once per actor
+      // update (dropout nets keep the tfjs path: their masks draw from the learner's Rng).
+      this.actorRunner ??= new NetworkRunner(this.actor.spec, this.actor.getWeights());
+      const out = this.actorRunner.forward(this.norm(obs));
+      const { logStdMin: lo, logStdMax: hi } = this.config;
+      const a = new Float32Array(A);
+      for (let i = 0; i < A; i++) {
+        const logStd = lo + 0.5 * (hi - lo) * (Math.tanh(out[A + i]) + 1);
+        a[i] = Math.tanh(out[i] + Math.exp(logStd) * eps[i]);
+      }
+      return a;
+    }
     return tf.tidy(() => {
       const out = this.actor.apply(tf.tensor2d(this.norm(obs), [1, this.obsSize]), this.trainRng(), { noGrad: true });
       const { mean, logStd } = this.actorHead(out);
@@ -366,6 +381,7 @@ export class SacLearner implements Learner {
         }, this.actor.vars);
         const actorGrads = this.actor.vars.map((v) => actorStep.grads[v.name]);
         this.actorOpt.step(actorGrads);
+        this.actorRunner = null; // the acting copy is stale
         this.stats.actorLoss = actorStep.value.dataSync()[0];
         this.stats.entropy = -logProbMean;
         tf.dispose([actorStep.value, ...actorGrads]);
@@ -485,6 +501,7 @@ export class SacLearner implements Learner {
     };
     const takeN = (k: number) => Array.from({ length: k }, take);
     this.actor.setWeights(takeN(this.actor.vars.length));
+    this.actorRunner = null;
     for (const q of this.critics) q.setWeights(takeN(q.vars.length));
     for (const q of this.targets) q.setWeights(takeN(q.vars.length));
     const na = this.actor.vars.length;

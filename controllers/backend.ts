@@ -4,7 +4,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { NotFoundError } from '../src/core/errors.js';
 import { useBlasMatMul, type BlasInfo } from './nn/blas.js';
 import { useTransposeFreeMatMulGrad } from './nn/fast-grad.js';
-import { useSharedIdentity } from './nn/wasm-identity.js';
+import { useSharedIdentity, useSharedSaves } from './nn/wasm-identity.js';
 
 /**
  * TensorFlow.js backend selection (DESIGN.md "Backends"): tfjs-node-gpu → tfjs-node → wasm → cpu,
@@ -116,6 +116,7 @@ export async function initBackend(name?: string, options: { threads?: number; bl
         // OpenBLAS, when the system has it, runs matMul ~2.4× faster than XNNPACK, transposed
         // operands included (nn/blas.ts).
         if (useSharedIdentity(tf)) report.notes.push('Identity shares storage instead of copying (nn/wasm-identity.ts)');
+        if (useSharedSaves(tf)) report.notes.push('tensors kept for gradients are shared references, not Identity kernels (nn/wasm-identity.ts)');
         const blas = options.blas === false ? { ok: false as const, reason: 'switched off' } : useBlasMatMul(tf, options.blasThreads ?? 1);
         report.blas = blas.ok ? blas.info : { unavailable: blas.reason };
         if (blas.ok) {

@@ -147,7 +147,12 @@ function blasBatchMatMul(backend: WasmBackendLike, a: WasmTensorInfo, b: WasmTen
 }
 
 /** Fused activations that tfjs-wasm has as kernels of their own (applied after the product). */
-const ACTIVATION_KERNELS: Record<string, string | null> = { linear: null, relu: 'Relu', relu6: 'Relu6', sigmoid: 'Sigmoid', elu: 'Elu' };
+const ACTIVATION_KERNELS: Record<string, string | null> = { linear: null, relu: 'Relu', relu6: 'Relu6', sigmoid: 'Sigmoid', elu: 'Elu', tanh: 'Tanh' };
+
+/** Whether `_FusedMatMul` here takes this activation (tanh too, which tfjs's own fused kernels lack). */
+export function blasFusesActivation(activation: string): boolean {
+  return installed !== null && activation in ACTIVATION_KERNELS;
+}
 let installed: { batch: tfTypes.KernelConfig; fused: tfTypes.KernelConfig } | null = null;
 
 /**

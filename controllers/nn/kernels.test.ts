@@ -85,11 +85,11 @@ describe('fused dense layer with a hand-written backward (nn/mlp.ts dense)', () 
     const W = rand(rng, [6, 5]);
     const b = rand(rng, [5]);
     const up = rand(rng, [16, 5]);
-    for (const act of ['relu', 'linear'] as const) {
+    for (const act of ['relu', 'linear', 'tanh'] as const) {
       const loss = (f: (x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx as tf.Tensor2D, ww, bb), up));
       const ref = (xx: tf.Tensor2D, ww: tf.Tensor, bb: tf.Tensor) => {
         const h = tf.add(tf.matMul(xx, ww as tf.Tensor2D), bb);
-        return act === 'relu' ? tf.relu(h) : h;
+        return act === 'relu' ? tf.relu(h) : act === 'tanh' ? tf.tanh(h) : h;
       };
       const ours = tf.grads(loss((xx, ww, bb) => dense(xx, ww, bb, act)))([x, W, b]);
       const theirs = tf.grads(loss(ref))([x, W, b]);

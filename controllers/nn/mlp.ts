@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { weightShapes, type NetworkSpec } from '../policy/network.js';
-import { blasInUse } from './blas.js';
+import { blasFusesActivation, blasInUse } from './blas.js';
 import { readView, writableView } from './storage.js';
 
 /**
@@ -14,11 +14,11 @@ function fusedDenseIsFast(): boolean {
   return tf.getBackend() !== 'wasm' || blasInUse() !== null;
 }
 
-type DenseActivation = 'relu' | 'linear';
+type DenseActivation = 'relu' | 'linear' | 'tanh';
 const denseOps = new Map<string, (...args: tf.Tensor[]) => tf.Tensor>();
 
 /**
- * y = act(x·W + b) as one fused kernel, with its backward written out: g = dy ⊙ 1[y > 0] (relu),
+ * y = act(x·W + b) as one fused kernel, with its backward written out: g = dy ⊙ 1[y > 0] (relu), dy ⊙ (1 − y²) (tanh),
  * dx = g·Wᵀ, dW = xᵀ·g, db = Σ g. 1 forward kernel and 4–5 backward ones, against 3 and ~8 when
  * autodiff goes through matMul, add and relu. `frozen` treats W and b as constants (only dx
  * flows): the actor's loss goes through the critics without computing their weight gradients.
@@ -28,7 +28,7 @@ export function dense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: DenseActi
   let op = denseOps.get(act);
   if (!op) {
     const forward = (xIn: tf.Tensor, wIn: tf.Tensor, bIn: tf.Tensor) => fusedForward(xIn, wIn, bIn, act);
-    const gate = (dy: tf.Tensor, y: tf.Tensor) => (act === 'relu' ? tf.mul(dy, tf.step(y)) : dy);
+    const gate = (dy: tf.Tensor, y: tf.Tensor) => activationGrad(dy, y, act);
     op = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, bIn: tf.Tensor, save: tf.GradSaveFunc) => {
       const y = forward(xIn, wIn, bIn);
       save([xIn, wIn, y]);
@@ -46,7 +46,20 @@ export function dense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: DenseActi
 }
 
 function fusedForward(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, act: DenseActivation): tf.Tensor {
-  return tf.engine().runKernel('_FusedMatMul', { a: x, b: W, bias: b }, { transposeA: false, transposeB: false, activation: act, leakyreluAlpha: 0 }) as tf.Tensor;
+  // tfjs's own fused kernels have no tanh: there it is a second kernel.
+  const inKernel = act !== 'tanh' || blasFusesActivation('tanh');
+  const y = tf.engine().runKernel('_FusedMatMul', { a: x, b: W, bias: b }, { transposeA: false, transposeB: false, activation: inKernel ? act : 'linear', leakyreluAlpha: 0 }) as tf.Tensor;
+  if (inKernel) return y;
+  const t = tf.tanh(y);
+  y.dispose();
+  return t;
+}
+
+/** ∂act/∂x · dy from the layer's output y. */
+function activationGrad(dy: tf.Tensor, y: tf.Tensor, act: DenseActivation): tf.Tensor {
+  if (act === 'relu') return tf.mul(dy, tf.step(y));
+  if (act === 'tanh') return tf.mul(dy, tf.sub(1, tf.square(y)));
+  return dy;
 }
 
 /** `dense` with W and b as constants of the op (closed over, not inputs): only dx = g·Wᵀ is computed. */
@@ -59,7 +72,7 @@ function frozenDense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: DenseActiv
     op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
       const y = fusedForward(xIn, W, b, act);
       save([y]);
-      return { value: y, gradFunc: (dy: tf.Tensor, [ys]: tf.Tensor[]) => tf.matMul(act === 'relu' ? tf.mul(dy, tf.step(ys)) : dy, W, false, true) };
+      return { value: y, gradFunc: (dy: tf.Tensor, [ys]: tf.Tensor[]) => tf.matMul(activationGrad(dy, ys, act), W, false, true) };
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
     byAct.set(act, op);
   }
@@ -226,7 +239,7 @@ export class Mlp {
     const fusedGrad = !opts.noGrad && fusedDenseIsFast();
     for (const layer of this.spec.layers) {
       if (layer.type === 'dense') {
-        if (fusedGrad && layer.activation !== 'tanh') {
+        if (fusedGrad) {
           h = dense(h, this.vars[w], this.vars[w + 1], layer.activation, opts.frozen);
         } else if (opts.noGrad && layer.activation !== 'tanh') {
           // One fused kernel (matMul + bias + relu). Its tfjs gradient uses transposed matMuls,

@@ -143,7 +143,7 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
   console.log(table(rows));
   for (const f of figures.filter((f) => !('rapierStepsPerSec' in f) && 'envStepsPerSec' in f)) console.log(`${f.scene}: ${(f.envStepsPerSec as number).toFixed(0)} env steps/s`);
   console.log(`\nuav-small, 8 envs, ${par.cores} cores, load ${load[0].toFixed(1)}:`);
-  console.log(table(par.rows.map((r) => ({ vectorEnv: r.vectorEnv, workers: r.workers || '–', envStepsPerSec: r.envStepsPerSec, speedupOverSync: r.speedup }))));
+  console.log(table(par.rows.map((r) => ({ vectorEnv: r.vectorEnv, workers: r.workers ? String(r.workers) : '–', envStepsPerSec: r.envStepsPerSec, speedupOverSync: r.speedup }))));
   const file = writeBenchResult(opts.outDir, 'env', figures);
   console.log(`wrote ${file}`);
   return figures;

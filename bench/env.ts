@@ -1,4 +1,6 @@
-import { SyncVectorEnv } from '../src/core/vector-env.js';
+import os from 'node:os';
+import { AsyncVectorEnv } from '../src/core/async-vector-env.js';
+import { SyncVectorEnv, type VectorEnv } from '../src/core/vector-env.js';
 import { createEnv } from '../sim/registry.js';
 import type { TaskEnv } from '../sim/task-env.js';
 import type { UavBackend } from '../sim/uav/backend.js';
@@ -26,6 +28,34 @@ function timeEnvSteps(env: TaskEnv, steps: number): number {
     if (r.terminated || r.truncated) env.reset();
   }
   return steps / ((performance.now() - t0) / 1000);
+}
+
+function timeVectorSteps(vec: VectorEnv, steps: number): number {
+  vec.reset({ seed: 0 });
+  for (let i = 0; i < 10; i++) vec.step(Array.from({ length: vec.numEnvs }, () => policyAction(i)));
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) vec.step(Array.from({ length: vec.numEnvs }, () => policyAction(i)));
+  return (steps * vec.numEnvs) / ((performance.now() - t0) / 1000);
+}
+
+/** 8 envs of `scene`: SyncVectorEnv, then AsyncVectorEnv on 1, 2 and all cores; env steps/s and speed-up over sync. */
+async function asyncVectorRows(scene: string, steps: number) {
+  const N = 8;
+  const sync = new SyncVectorEnv(await Promise.all(Array.from({ length: N }, (_, i) => createEnv(scene, { seed: i }))));
+  const syncPerSec = timeVectorSteps(sync, steps);
+  sync.close();
+  const cores = os.availableParallelism();
+  const rows = [{ scene, vectorEnv: 'SyncVectorEnv', workers: 0, envs: N, envStepsPerSec: syncPerSec, speedup: 1 }];
+  for (const workers of [...new Set([1, 2, cores])]) {
+    const vec = await AsyncVectorEnv.create({ module: new URL('../sim/registry.ts', import.meta.url), exportName: 'createEnv', args: Array.from({ length: N }, (_, i) => [scene, { seed: i }]) }, { workers });
+    try {
+      const perSec = timeVectorSteps(vec, steps);
+      rows.push({ scene, vectorEnv: 'AsyncVectorEnv', workers, envs: N, envStepsPerSec: perSec, speedup: perSec / syncPerSec });
+    } finally {
+      vec.close();
+    }
+  }
+  return { cores, rows };
 }
 
 export async function runBench(opts: { quick: boolean; outDir: string }) {
@@ -106,8 +136,14 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
     figures.push({ scene: name, envStepsPerSec: sps });
     env.close();
   }
+  // Every core: the same 8 envs stepped in worker threads.
+  const load = os.loadavg();
+  const par = await asyncVectorRows('uav-small', opts.quick ? 40 : 400);
+  figures.push({ suite: 'async-vector-env', cores: par.cores, loadAverage: load, rows: par.rows });
   console.log(table(rows));
-  for (const f of figures.filter((f) => !('rapierStepsPerSec' in f))) console.log(`${f.scene}: ${(f.envStepsPerSec as number).toFixed(0)} env steps/s`);
+  for (const f of figures.filter((f) => !('rapierStepsPerSec' in f) && 'envStepsPerSec' in f)) console.log(`${f.scene}: ${(f.envStepsPerSec as number).toFixed(0)} env steps/s`);
+  console.log(`\nuav-small, 8 envs, ${par.cores} cores, load ${load[0].toFixed(1)}:`);
+  console.log(table(par.rows.map((r) => ({ vectorEnv: r.vectorEnv, workers: r.workers ? String(r.workers) : '–', envStepsPerSec: r.envStepsPerSec, speedupOverSync: r.speedup }))));
   const file = writeBenchResult(opts.outDir, 'env', figures);
   console.log(`wrote ${file}`);
   return figures;

@@ -5,7 +5,8 @@
  * - policy inference latency p50/p99 for one observation (the artifact's pure-JS controller);
  * - PPO env steps/s on CartPole with 8 envs, when controllers/ppo is registered.
  */
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -17,6 +18,7 @@ import { initBackend } from '../controllers/backend.js';
 import { parseSacConfig, SacLearner } from '../controllers/sac/sac.js';
 import { LEARNERS, createLearner } from '../controllers/registry.js';
 import { useStockMatMulGrad, useTransposeFreeMatMulGrad } from '../controllers/nn/fast-grad.js';
+import { blasInUse, useBlasMatMul, useWasmMatMul } from '../controllers/nn/blas.js';
 
 const OBS = 17;
 const ACT = 6;
@@ -65,16 +67,101 @@ interface Speed {
   cpuMsPerUpdate: number;
 }
 
-async function sacUpdatesPerSec(kind: 'sac' | 'stac', updates: number): Promise<Speed & { tensorsBefore: number; tensorsAfter: number }> {
+/** A SAC/STAC learner with a filled buffer, measured in rounds (so that the peer can run between them). */
+async function sacBench(kind: 'sac' | 'stac') {
   const config = parseSacConfig({ learningStarts: 512, batchSize: 256, hidden: [256, 256], policyFrequency: 1, bufferSize: 10_000, logEvery: 1_000_000 }, kind);
   const learner = new SacLearner(new SyntheticEnv(), 1, config, kind);
   await learner.learn(512, noHooks); // fill the buffer with random-action transitions
   for (let i = 0; i < 5; i++) learner.update(); // warm up (XNNPACK operator caches)
-  const tensorsBefore = tf.memory().numTensors;
-  const t = timeIt(updates, () => learner.update());
-  const tensorsAfter = tf.memory().numTensors;
-  learner.dispose();
-  return { updatesPerSec: 1000 / t.msPerCall, msPerUpdate: t.msPerCall, updatesPerCpuSec: 1000 / t.cpuMsPerCall, cpuMsPerUpdate: t.cpuMsPerCall, tensorsBefore, tensorsAfter };
+  return {
+    measure(updates: number): Speed & { tensorsBefore: number; tensorsAfter: number; kernelsPerUpdate?: number } {
+      const tensorsBefore = tf.memory().numTensors;
+      const t = timeIt(updates, () => learner.update());
+      const tensorsAfter = tf.memory().numTensors;
+      return { updatesPerSec: 1000 / t.msPerCall, msPerUpdate: t.msPerCall, updatesPerCpuSec: 1000 / t.cpuMsPerCall, cpuMsPerUpdate: t.cpuMsPerCall, tensorsBefore, tensorsAfter };
+    },
+    /** Kernels dispatched and tensors created by one update (tf.profile). */
+    async profile(): Promise<{ kernels: number; tensorsCreated: number }> {
+      const info = await tf.profile(() => learner.update());
+      let created = 0;
+      for (const k of info.kernels) created += k.outputShapes.length;
+      return { kernels: info.kernels.length, tensorsCreated: created };
+    },
+    dispose: () => learner.dispose(),
+  };
+}
+
+async function sacUpdatesPerSec(kind: 'sac' | 'stac', updates: number) {
+  const b = await sacBench(kind);
+  const speed = b.measure(updates);
+  const profile = await b.profile();
+  b.dispose();
+  return { ...speed, ...profile };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export interface PeerOptions {
+  /** The peer script; default ../shared/peers/sac_update_torch.py beside the repository. */
+  script?: string;
+  /** A Python with torch (Debian's python3-torch). */
+  python?: string;
+}
+
+export type PeerRound = { updatesPerSec: number; msPerUpdate: number; line: string };
+
+/**
+ * One run of the PyTorch peer (1 thread). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from
+ * its environment (they mis-tune OpenBLAS on this CPU), and BLAS/OpenMP are held to one thread
+ * as the peer holds torch.
+ */
+export function runPeerOnce(script: string, python: string): PeerRound {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync(python, [script, '1'], { env, encoding: 'utf8', timeout: 600_000 });
+  if (r.error) throw new Error(`peer: could not run ${python} ${script}: ${r.error.message}`);
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  const ups = /sac_updates_per_s=([\d.]+)/.exec(line);
+  if (r.status !== 0 || !ups) throw new Error(`peer: ${python} ${script} exited ${r.status}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
+  return { updatesPerSec: Number(ups[1]), msPerUpdate: 1000 / Number(ups[1]), line };
+}
+
+export function defaultPeerScript(): string {
+  return path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'shared', 'peers', 'sac_update_torch.py');
+}
+
+/** Ours and the peer, alternating, `rounds` times; medians and their ratio. */
+async function peerComparison(peer: PeerOptions, rounds: number, updates: number) {
+  const script = peer.script ? path.resolve(peer.script) : defaultPeerScript();
+  const python = peer.python ?? '/usr/bin/python3';
+  if (!existsSync(script)) return { skipped: `peer script not found at ${script} (pass --peer-script <path>)` };
+  const ours = await sacBench('sac');
+  const peerRounds: PeerRound[] = [];
+  const ourRounds: Speed[] = [];
+  const loads: number[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      loads.push(os.loadavg()[0]);
+      peerRounds.push(runPeerOnce(script, python));
+      ourRounds.push(ours.measure(updates));
+      console.log(`  round ${r + 1}/${rounds}: peer ${peerRounds[r].updatesPerSec.toFixed(1)} updates/s, embody ${ourRounds[r].updatesPerSec.toFixed(1)} updates/s (load ${loads[r].toFixed(1)})`);
+    }
+  } finally {
+    ours.dispose();
+  }
+  const peerMedian = median(peerRounds.map((p) => p.updatesPerSec));
+  const oursMedian = median(ourRounds.map((p) => p.updatesPerSec));
+  return {
+    script,
+    python,
+    torch: /torch (\S+)/.exec(peerRounds[0].line)?.[1] ?? 'unknown',
+    threads: 1,
+    rounds: peerRounds.map((p, i) => ({ peer: p, embody: ourRounds[i], ratio: ourRounds[i].updatesPerSec / p.updatesPerSec, loadAverage1m: loads[i] })),
+    peerUpdatesPerSec: peerMedian,
+    embodyUpdatesPerSec: oursMedian,
+    ratio: oursMedian / peerMedian,
+  };
 }
 
 /** The obvious tfjs SAC update: tf.layers models, tf.train.adam, optimizer.minimize. */
@@ -160,17 +247,28 @@ async function ppoStepsPerSec(quick: boolean): Promise<{ envStepsPerSec: number 
   return { envStepsPerSec: n / s };
 }
 
-export async function runBench(opts: { quick?: boolean; outDir?: string } = {}): Promise<Record<string, unknown>> {
+export async function runBench(opts: { quick?: boolean; outDir?: string; peer?: PeerOptions } = {}): Promise<Record<string, unknown>> {
   const quick = !!opts.quick;
   const backend = await initBackend(process.env.EMBODY_BACKEND);
   const n = quick ? 20 : 200;
+  const peer = opts.peer ? await peerComparison(opts.peer, quick ? 1 : 3, quick ? 50 : 300) : null;
   const sac = await sacUpdatesPerSec('sac', n);
   const stac = await sacUpdatesPerSec('stac', n);
-  // The baseline runs with tfjs's stock matMul gradient, as anyone would get it.
-  const fast = backend.notes.length > 0;
+  // The same SAC update on tfjs-wasm's own XNNPACK matMul (what a machine without OpenBLAS gets).
+  const blas = blasInUse();
+  let xnnpack: (Speed & { kernels: number }) | null = null;
+  if (blas) {
+    useWasmMatMul(tf);
+    useTransposeFreeMatMulGrad(tf);
+    xnnpack = await sacUpdatesPerSec('sac', quick ? 10 : 60);
+  }
+  // The baseline runs with tfjs's own kernels and stock matMul gradient, as anyone would get it.
   useStockMatMulGrad(tf);
   const naive = await naiveSacUpdatesPerSec(quick ? 5 : 30);
-  if (fast) useTransposeFreeMatMulGrad(tf);
+  if (backend.backend === 'wasm') {
+    if (blas) useBlasMatMul(tf, blas.threads);
+    else useTransposeFreeMatMulGrad(tf);
+  }
   const latency = await inferenceLatency(quick ? 2000 : 20000);
   const ppo = await ppoStepsPerSec(quick);
   const fmt = (x: number, d = 1) => x.toFixed(d);
@@ -179,13 +277,23 @@ export async function runBench(opts: { quick?: boolean; outDir?: string } = {}):
     ['', 'wall updates/s | per CPU-second (ms CPU/update)'],
     ['SAC updates/s (2×256, batch 256, obs 17, act 6)', `${fmt(sac.updatesPerSec)} | ${fmt(sac.updatesPerCpuSec)} (${fmt(sac.cpuMsPerUpdate)} ms)`],
     ['STAC updates/s (same sizes, dropout 0.01 + LayerNorm)', `${fmt(stac.updatesPerSec)} | ${fmt(stac.updatesPerCpuSec)} (${fmt(stac.cpuMsPerUpdate)} ms)`],
+    ...(xnnpack ? ([['SAC updates/s on XNNPACK matMul (no OpenBLAS)', `${fmt(xnnpack.updatesPerSec)} | ${fmt(xnnpack.updatesPerCpuSec)} (${fmt(xnnpack.cpuMsPerUpdate)} ms)`]] as [string, string][]) : []),
     ['naive tfjs SAC updates/s (tf.layers + minimize)', `${fmt(naive.updatesPerSec)} | ${fmt(naive.updatesPerCpuSec)} (${fmt(naive.cpuMsPerUpdate)} ms)`],
     ['speed-up over naive (wall | CPU)', `${fmt(sac.updatesPerSec / naive.updatesPerSec, 2)}× | ${fmt(sac.updatesPerCpuSec / naive.updatesPerCpuSec, 2)}×`],
     ['load average (1 min) during the bench', os.loadavg()[0].toFixed(1)],
     ['policy inference latency, 1 obs (p50 / p99)', `${fmt(latency.p50us)} µs / ${fmt(latency.p99us)} µs`],
     ['PPO env steps/s, CartPole, 8 envs', 'envStepsPerSec' in ppo ? fmt(ppo.envStepsPerSec) : `skipped: ${ppo.skipped}`],
     ['tensors before/after SAC updates', `${sac.tensorsBefore} / ${sac.tensorsAfter}`],
+    ['SAC kernels dispatched / tensors created per update', `${sac.kernels} / ${sac.tensorsCreated}`],
   ];
+  if (peer) {
+    if ('skipped' in peer) rows.push(['PyTorch peer', `skipped: ${peer.skipped}`]);
+    else {
+      rows.push([`PyTorch peer (torch ${peer.torch}, 1 thread), median of ${peer.rounds.length}`, `${fmt(peer.peerUpdatesPerSec)} updates/s`]);
+      rows.push(['embody SAC interleaved with the peer, median', `${fmt(peer.embodyUpdatesPerSec)} updates/s`]);
+      rows.push(['ratio embody / PyTorch', `${fmt(peer.ratio, 2)}×`]);
+    }
+  }
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`\nembody bench learners${quick ? ' (quick)' : ''}`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
@@ -197,6 +305,8 @@ export async function runBench(opts: { quick?: boolean; outDir?: string } = {}):
     sac,
     stac,
     naiveSac: naive,
+    sacXnnpack: xnnpack,
+    peer,
     speedupOverNaive: sac.updatesPerSec / naive.updatesPerSec,
     speedupOverNaiveCpu: sac.updatesPerCpuSec / naive.updatesPerCpuSec,
     loadAverage: os.loadavg(),
@@ -206,12 +316,13 @@ export async function runBench(opts: { quick?: boolean; outDir?: string } = {}):
   };
   const outDir = opts.outDir ?? 'bench/results';
   mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `${new Date().toISOString().slice(0, 10)}-learners${quick ? '-quick' : ''}.json`);
+  const file = path.join(outDir, `${new Date().toISOString().slice(0, 10)}-learners${peer ? '-peer' : ''}${quick ? '-quick' : ''}.json`);
   writeJsonAtomic(file, result);
   console.log(`  wrote ${file}`);
   return result;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runBench({ quick: process.argv.includes('--quick') });
+  const at = process.argv.indexOf('--peer-script');
+  await runBench({ quick: process.argv.includes('--quick'), peer: process.argv.includes('--peer') ? { script: at > 0 ? process.argv[at + 1] : undefined } : undefined });
 }

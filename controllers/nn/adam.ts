@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { assignAll } from './mlp.js';
+import { readView, writableView } from './storage.js';
 
 /**
  * Adam (Kingma & Ba 2015) and AdamW (decoupled weight decay, Loshchilov & Hutter 2019), with
@@ -58,9 +59,17 @@ export class Adam {
    */
   step(grads: (tf.Tensor | Float32Array)[]): number {
     if (grads.length !== this.vars.length) throw new RangeError(`Adam: ${this.vars.length} variables, ${grads.length} gradients`);
-    const g = grads.map((x) => (x instanceof Float32Array ? x : (x.dataSync() as Float32Array)));
+    // Gradients are read in place where the backend allows (views are taken again per tensor
+    // below, since the copying fallback allocates and may move the wasm heap).
+    const gradValues = (k: number): Float32Array => {
+      const x = grads[k];
+      return x instanceof Float32Array ? x : (readView(x) ?? (x.dataSync() as Float32Array));
+    };
     let sq = 0;
-    for (const a of g) for (let i = 0; i < a.length; i++) sq += a[i] * a[i];
+    for (let k = 0; k < grads.length; k++) {
+      const a = gradValues(k);
+      for (let i = 0; i < a.length; i++) sq += a[i] * a[i];
+    }
     const norm = Math.sqrt(sq);
     const clip = this.maxGradNorm !== undefined && norm > this.maxGradNorm ? this.maxGradNorm / (norm + 1e-6) : 1;
     this.t += 1;
@@ -71,26 +80,30 @@ export class Adam {
     const decay = 1 - lr * this.weightDecay;
     const c1 = 1 - b1;
     const c2 = 1 - b2;
-    const next = this.vars.map((variable, k) => {
-      // dataSync gives a copy on wasm, but the live storage on cpu: copy before writing.
-      const p = (variable.dataSync() as Float32Array).slice();
+    const update = (p: Float32Array, k: number) => {
       const m = this.m[k];
       const v = this.v[k];
-      const gk = g[k];
+      const gk = gradValues(k);
       const n = p.length;
       if (this.weightDecay) for (let i = 0; i < n; i++) p[i] *= decay;
       for (let i = 0; i < n; i++) {
         const gi = gk[i] * clip;
-        const mi = b1 * m[i] + c1 * gi;
-        const vi = b2 * v[i] + c2 * gi * gi;
+        // PyTorch: p −= (lr / bc1) · m / (√v / √bc2 + ε), with m and v as stored (float32).
+        const mi = Math.fround(b1 * m[i] + c1 * gi);
+        const vi = Math.fround(b2 * v[i] + c2 * gi * gi);
         m[i] = mi;
         v[i] = vi;
-        // PyTorch: p −= (lr / bc1) · m / (√v / √bc2 + ε), with m and v as stored (float32).
-        p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) * invSqrtBc2 + eps);
+        p[i] -= (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
       }
-      return p;
+    };
+    this.vars.forEach((variable, k) => {
+      // In place when the variable owns its storage (wasm, cpu); else copy, update, assign.
+      const live = writableView(variable);
+      if (live) return update(live, k);
+      const p = (variable.dataSync() as Float32Array).slice();
+      update(p, k);
+      assignAll([variable], [p]);
     });
-    assignAll(this.vars, next);
     return norm;
   }
 

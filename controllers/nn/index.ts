@@ -1,5 +1,6 @@
 /** Tensor plumbing for the learners: see README.md. */
-export { Mlp, initWeights, dropoutMask, layerNorm, softUpdate, assignAll, flatten, unflatten, type InitScheme } from './mlp.js';
+export { Mlp, dense, initWeights, dropoutMask, layerNorm, softUpdate, assignAll, flatten, unflatten, type InitScheme } from './mlp.js';
 export { Adam, ScalarAdam, type AdamOptions, type AdamState } from './adam.js';
 export * from './distributions.js';
 export { useTransposeFreeMatMulGrad, useStockMatMulGrad } from './fast-grad.js';
+export { useBlasMatMul, useWasmMatMul, blasInUse, type BlasInfo } from './blas.js';

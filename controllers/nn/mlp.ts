@@ -1,6 +1,83 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { weightShapes, type NetworkSpec } from '../policy/network.js';
+import { blasFusesActivation, blasInUse } from './blas.js';
+import { readView, writableView } from './storage.js';
+
+/**
+ * Whether differentiated dense layers may run as one fused kernel (matMul + bias + activation)
+ * with the hand-written backward below. That backward multiplies by transposed operands, which
+ * XNNPACK runs ~10× slower (nn/fast-grad.ts); OpenBLAS (nn/blas.ts) and the other backends run
+ * them at full speed.
+ */
+function fusedDenseIsFast(): boolean {
+  return tf.getBackend() !== 'wasm' || blasInUse() !== null;
+}
+
+type DenseActivation = 'relu' | 'linear' | 'tanh';
+const denseOps = new Map<string, (...args: tf.Tensor[]) => tf.Tensor>();
+
+/**
+ * y = act(x·W + b) as one fused kernel, with its backward written out: g = dy ⊙ 1[y > 0] (relu), dy ⊙ (1 − y²) (tanh),
+ * dx = g·Wᵀ, dW = xᵀ·g, db = Σ g. 1 forward kernel and 4–5 backward ones, against 3 and ~8 when
+ * autodiff goes through matMul, add and relu. `frozen` treats W and b as constants (only dx
+ * flows): the actor's loss goes through the critics without computing their weight gradients.
+ */
+export function dense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: DenseActivation, frozen = false): tf.Tensor2D {
+  if (frozen) return frozenDense(x, W, b, act);
+  let op = denseOps.get(act);
+  if (!op) {
+    const forward = (xIn: tf.Tensor, wIn: tf.Tensor, bIn: tf.Tensor) => fusedForward(xIn, wIn, bIn, act);
+    const gate = (dy: tf.Tensor, y: tf.Tensor) => activationGrad(dy, y, act);
+    op = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, bIn: tf.Tensor, save: tf.GradSaveFunc) => {
+      const y = forward(xIn, wIn, bIn);
+      save([xIn, wIn, y]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[]) => {
+          const g = gate(dy, ys);
+          return [tf.matMul(g, ws, false, true), tf.matMul(xs, g, true, false), tf.sum(g, 0)];
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...args: tf.Tensor[]) => tf.Tensor;
+    denseOps.set(act, op);
+  }
+  return op(x, W, b) as tf.Tensor2D;
+}
+
+function fusedForward(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, act: DenseActivation): tf.Tensor {
+  // tfjs's own fused kernels have no tanh: there it is a second kernel.
+  const inKernel = act !== 'tanh' || blasFusesActivation('tanh');
+  const y = tf.engine().runKernel('_FusedMatMul', { a: x, b: W, bias: b }, { transposeA: false, transposeB: false, activation: inKernel ? act : 'linear', leakyreluAlpha: 0 }) as tf.Tensor;
+  if (inKernel) return y;
+  const t = tf.tanh(y);
+  y.dispose();
+  return t;
+}
+
+/** ∂act/∂x · dy from the layer's output y. */
+function activationGrad(dy: tf.Tensor, y: tf.Tensor, act: DenseActivation): tf.Tensor {
+  if (act === 'relu') return tf.mul(dy, tf.step(y));
+  if (act === 'tanh') return tf.mul(dy, tf.sub(1, tf.square(y)));
+  return dy;
+}
+
+/** `dense` with W and b as constants of the op (closed over, not inputs): only dx = g·Wᵀ is computed. */
+const frozenOps = new WeakMap<tf.Tensor, Map<DenseActivation, (x: tf.Tensor) => tf.Tensor>>();
+function frozenDense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: DenseActivation): tf.Tensor2D {
+  let byAct = frozenOps.get(W);
+  if (!byAct) frozenOps.set(W, (byAct = new Map()));
+  let op = byAct.get(act);
+  if (!op) {
+    op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
+      const y = fusedForward(xIn, W, b, act);
+      save([y]);
+      return { value: y, gradFunc: (dy: tf.Tensor, [ys]: tf.Tensor[]) => tf.matMul(activationGrad(dy, ys, act), W, false, true) };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+    byAct.set(act, op);
+  }
+  return op(x) as tf.Tensor2D;
+}
 
 /**
  * A trainable network from a NetworkSpec (controllers/policy/network.ts): explicit tf.Variables
@@ -141,20 +218,30 @@ export class Mlp {
   ) {
     const shapes = weightShapes(spec);
     if (weights.length !== shapes.length) throw new RangeError(`${name}: expected ${shapes.length} weight tensors, got ${weights.length}`);
-    this.vars = shapes.map((s, i) => tf.variable(tf.tensor(weights[i], s.shape, 'float32'), true, `${name}/${s.name}/${uid++}`));
+    this.vars = shapes.map((s, i) => {
+      const initial = tf.tensor(weights[i], s.shape, 'float32');
+      const v = tf.variable(initial, true, `${name}/${s.name}/${uid++}`);
+      initial.dispose(); // the variable keeps its own reference to the storage
+      return v;
+    });
   }
 
   /**
    * Forward pass for a batch [N, in]. Dropout is applied only when `dropoutRng` is given
    * (training mode); without it the network is deterministic (evaluation mode). `noGrad` fuses
-   * dense + bias + activation into one kernel, for passes no gradient flows through.
+   * dense + bias + activation into one kernel, for passes no gradient flows through; where
+   * transposed matMuls are fast, differentiated passes fuse too (`dense`), and `frozen` lets
+   * gradients reach the input only (a critic inside the actor's loss).
    */
-  apply(x: tf.Tensor2D, dropoutRng?: Rng | null, opts: { noGrad?: boolean } = {}): tf.Tensor2D {
+  apply(x: tf.Tensor2D, dropoutRng?: Rng | null, opts: { noGrad?: boolean; frozen?: boolean } = {}): tf.Tensor2D {
     let h = x;
     let w = 0;
+    const fusedGrad = !opts.noGrad && fusedDenseIsFast();
     for (const layer of this.spec.layers) {
       if (layer.type === 'dense') {
-        if (opts.noGrad && layer.activation !== 'tanh') {
+        if (fusedGrad) {
+          h = dense(h, this.vars[w], this.vars[w + 1], layer.activation, opts.frozen);
+        } else if (opts.noGrad && layer.activation !== 'tanh') {
           // One fused kernel (matMul + bias + relu). Its tfjs gradient uses transposed matMuls,
           // so only passes that are not differentiated (targets, acting) take this path.
           h = tf.fused.matMul({ a: h, b: this.vars[w] as tf.Tensor2D, bias: this.vars[w + 1], activation: layer.activation }) as tf.Tensor2D;
@@ -210,17 +297,15 @@ export function assignAll(vars: tf.Variable[], values: Float32Array[]): void {
   });
 }
 
-/** Polyak averaging θ′ ← τθ + (1−τ)θ′ (Lillicrap et al. 2016), computed in JS over the weights. */
+/** Polyak averaging θ′ ← τθ + (1−τ)θ′ (Lillicrap et al. 2016), computed in JS over the weights, in place where the backend allows. */
 export function softUpdate(target: Mlp, source: Mlp, tau: number): void {
-  const src = source.vars.map((v) => v.dataSync() as Float32Array);
-  const next = target.vars.map((v, i) => {
-    const t = v.dataSync() as Float32Array;
-    const s = src[i];
-    const out = new Float32Array(t.length);
-    for (let j = 0; j < t.length; j++) out[j] = tau * s[j] + (1 - tau) * t[j];
-    return out;
+  target.vars.forEach((v, i) => {
+    const live = writableView(v);
+    const t = live ?? (v.dataSync() as Float32Array).slice();
+    const s = readView(source.vars[i]) ?? (source.vars[i].dataSync() as Float32Array);
+    for (let j = 0; j < t.length; j++) t[j] = tau * s[j] + (1 - tau) * t[j];
+    if (!live) assignAll([v], [t]);
   });
-  assignAll(target.vars, next);
 }
 
 /** All weights of some variables as one flat array, and back. */

@@ -18,7 +18,7 @@ import { unknownConfigKeys, type LearnHooks, type Learner, type ExportMeta } fro
 import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
 import type { CheckpointFaults } from '../checkpoint/manifest.js';
 import { Adam, flatten, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
-import { actionScalingFor, mlpSpec, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
+import { actionScalingFor, mlpSpec, NetworkRunner, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
 import type { LearnerOptions } from '../registry.js';
 import { ReplayBuffer, type Batch } from '../replay/replay-buffer.js';
 
@@ -134,6 +134,8 @@ export class SacLearner implements Learner {
   private epReturn = 0;
   private epLength = 0;
   private batch: Batch | null = null;
+  /** Pure-JS copy of the actor for acting (no tensors per env step); rebuilt after the actor changes. */
+  private actorRunner: NetworkRunner | null = null;
   private readonly stats = { criticLoss: 0, actorLoss: 0, entropy: 0, qMean: 0, sigmaMean: 0, n: 0, updateMs: 0, envMs: 0, envStepsTimed: 0, updatesTimed: 0 };
 
   constructor(
@@ -193,6 +195,19 @@ export class SacLearner implements Learner {
   private sampleAction(obs: Float32Array): Float32Array {
     const A = this.actSize;
     const eps = Float32Array.from({ length: A }, () => this.rng.normal());
+    if (!this.config.dropout) {
+      // Acting without tensors: the actor's weights in a JS forward pass, copied once per actor
+      // update (dropout nets keep the tfjs path: their masks draw from the learner's Rng).
+      this.actorRunner ??= new NetworkRunner(this.actor.spec, this.actor.getWeights());
+      const out = this.actorRunner.forward(this.norm(obs));
+      const { logStdMin: lo, logStdMax: hi } = this.config;
+      const a = new Float32Array(A);
+      for (let i = 0; i < A; i++) {
+        const logStd = lo + 0.5 * (hi - lo) * (Math.tanh(out[A + i]) + 1);
+        a[i] = Math.tanh(out[i] + Math.exp(logStd) * eps[i]);
+      }
+      return a;
+    }
     return tf.tidy(() => {
       const out = this.actor.apply(tf.tensor2d(this.norm(obs), [1, this.obsSize]), this.trainRng(), { noGrad: true });
       const { mean, logStd } = this.actorHead(out);
@@ -313,12 +328,12 @@ export class SacLearner implements Learner {
    * The value the actor maximises and the target bootstraps from, for critics `nets`:
    * SAC: min(Q1, Q2); STAC: μ − β·σ.
    */
-  private pessimisticValue(nets: Mlp[], sa: tf.Tensor2D, noGrad = false): { value: tf.Tensor1D; mu: tf.Tensor1D; sigma?: tf.Tensor1D } {
+  private pessimisticValue(nets: Mlp[], sa: tf.Tensor2D, noGrad = false, frozen = false): { value: tf.Tensor1D; mu: tf.Tensor1D; sigma?: tf.Tensor1D } {
     if (this.config.critic === 'twin') {
-      const [q1, q2] = nets.map((q) => tf.reshape(q.apply(sa, null, { noGrad }), [-1]) as tf.Tensor1D);
+      const [q1, q2] = nets.map((q) => tf.reshape(q.apply(sa, null, { noGrad, frozen }), [-1]) as tf.Tensor1D);
       return { value: tf.minimum(q1, q2), mu: q1 };
     }
-    const { mu, sigma } = this.normalHead(nets[0].apply(sa, this.trainRng(), { noGrad }));
+    const { mu, sigma } = this.normalHead(nets[0].apply(sa, this.trainRng(), { noGrad, frozen }));
     return { value: tf.sub(mu, tf.mul(this.config.beta, sigma)), mu, sigma };
   }
 
@@ -379,12 +394,14 @@ export class SacLearner implements Learner {
         let logProbMean = 0;
         const actorStep = tf.variableGrads(() => {
           const { action, logProb } = this.policySample(obs);
-          const { value } = this.pessimisticValue(this.critics, this.criticInput(obs, action));
+          // The critics are constants here: only ∂V/∂a flows (their weight gradients are not needed).
+          const { value } = this.pessimisticValue(this.critics, this.criticInput(obs, action), false, true);
           logProbMean = tf.mean(logProb).dataSync()[0];
           return tf.mean(tf.sub(tf.mul(this.alpha, logProb), value)) as tf.Scalar;
         }, this.actor.vars);
         const actorGrads = this.actor.vars.map((v) => actorStep.grads[v.name]);
         this.actorOpt.step(actorGrads);
+        this.actorRunner = null; // the acting copy is stale
         this.stats.actorLoss = actorStep.value.dataSync()[0];
         this.stats.entropy = -logProbMean;
         tf.dispose([actorStep.value, ...actorGrads]);
@@ -492,6 +509,7 @@ export class SacLearner implements Learner {
     };
     const takeN = (k: number) => Array.from({ length: k }, take);
     this.actor.setWeights(takeN(this.actor.vars.length));
+    this.actorRunner = null;
     for (const q of this.critics) q.setWeights(takeN(q.vars.length));
     for (const q of this.targets) q.setWeights(takeN(q.vars.length));
     const na = this.actor.vars.length;

@@ -1,4 +1,4 @@
-import type { Action, Env, EnvSpec, Info } from './env.js';
+import type { Action, Env, EnvSpec, Info, StepResult } from './env.js';
 import { ContractError } from './errors.js';
 
 /**
@@ -17,7 +17,29 @@ export interface VectorStepResult {
   infos: Info[];
 }
 
-export class SyncVectorEnv {
+/** What PPO and the collectors need from a vector env; SyncVectorEnv and AsyncVectorEnv both are one. */
+export interface VectorEnv {
+  readonly spec: EnvSpec;
+  readonly numEnvs: number;
+  readonly obsSize: number;
+  reset(options?: { seed?: number }): { obs: Float32Array; infos: Info[] };
+  step(actions: Action[]): VectorStepResult;
+  close(): void;
+}
+
+/**
+ * One env step with same-step autoreset (see above): when the episode ends, the env is reset at
+ * once, the new episode's first observation is returned, and the ended one's last observation
+ * and info are kept in `info.finalObs` / `info.finalInfo`. Shared by the sync and async vector envs.
+ */
+export function stepWithAutoreset(env: Env, action: Action): StepResult {
+  const r = env.step(action);
+  if (!(r.terminated || r.truncated)) return r;
+  const reset = env.reset();
+  return { ...r, obs: reset.obs, info: { ...reset.info, finalObs: r.obs, finalInfo: r.info } };
+}
+
+export class SyncVectorEnv implements VectorEnv {
   readonly spec: EnvSpec;
   readonly numEnvs: number;
   readonly obsSize: number;
@@ -52,20 +74,12 @@ export class SyncVectorEnv {
     const truncated = new Uint8Array(this.numEnvs);
     const infos: Info[] = [];
     for (let i = 0; i < this.numEnvs; i++) {
-      const env = this.envs[i];
-      const r = env.step(actions[i]);
+      const r = stepWithAutoreset(this.envs[i], actions[i]);
       rewards[i] = r.reward;
       terminated[i] = r.terminated ? 1 : 0;
       truncated[i] = r.truncated ? 1 : 0;
-      let info = r.info;
-      let obs = r.obs;
-      if (r.terminated || r.truncated) {
-        const reset = env.reset();
-        info = { ...reset.info, finalObs: r.obs, finalInfo: r.info };
-        obs = reset.obs;
-      }
-      this.obsBuf.set(obs, i * this.obsSize);
-      infos.push(info);
+      this.obsBuf.set(r.obs, i * this.obsSize);
+      infos.push(r.info);
     }
     return { obs: this.obsBuf.slice(), rewards, terminated, truncated, infos };
   }

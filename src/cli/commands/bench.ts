@@ -6,7 +6,7 @@ import type { Command } from 'commander';
  */
 export const BENCH_SUITES: Record<string, string> = {
   env: 'Rapier steps/s per scene, env control steps/s (1 env and VectorEnv of 8), and where step time goes',
-  learners: 'SAC/STAC updates/s, PPO env steps/s, policy inference latency',
+  learners: 'SAC/STAC updates/s (and, with --peer, the PyTorch peer interleaved), PPO env steps/s, policy inference latency',
   bridge: 'MQTT state→cmd round trip through Mosquitto, and robots per bridge process',
   manipulation: 'manipulation world: Rapier steps/s of the clutter scene, seconds and physics steps per push/grasp, heightmap ms',
   dt: 'decision-transformer inference latency per action at K = 20, with and without the KV cache',
@@ -21,9 +21,12 @@ export function register(program: Command): void {
     .argument('[suite]', 'which suite to run', 'env')
     .option('--quick', 'shorter runs, for a smoke check')
     .option('--out <dir>', 'where to write the JSON result', 'bench/results')
-    .action(async (suite: string, opts: { quick?: boolean; out: string }) => {
+    .option('--peer', 'learners: also run the PyTorch peer (SAC update), interleaved with ours')
+    .option('--peer-script <path>', 'learners: the peer script (default ../shared/peers/sac_update_torch.py beside the repo)')
+    .option('--python <path>', 'learners: the Python that has torch', '/usr/bin/python3')
+    .action(async (suite: string, opts: { quick?: boolean; out: string; peer?: boolean; peerScript?: string; python: string }) => {
       if (!(suite in BENCH_SUITES)) throw new Error(`unknown bench suite "${suite}". Known: ${Object.keys(BENCH_SUITES).join(', ')}`);
       const mod = await import(`../../../bench/${suite}.ts`);
-      await mod.runBench({ quick: !!opts.quick, outDir: opts.out });
+      await mod.runBench({ quick: !!opts.quick, outDir: opts.out, peer: opts.peer ? { script: opts.peerScript, python: opts.python } : undefined });
     });
 }

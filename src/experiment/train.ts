@@ -45,6 +45,8 @@ export interface TrainOptions {
   view?: number;
   /** Record the first episode of each evaluation to episodes/eval-<step>/<n>.mcap. */
   record?: boolean;
+  /** Called after each checkpoint is complete on disk, before training goes on (src/jobs ships it to the sweep coordinator). */
+  onCheckpoint?: (checkpoint: { runDir: string; envSteps: number; evalReturn: number }) => Promise<void> | void;
 }
 
 export interface TrainResult {
@@ -233,6 +235,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     await learner.saveCheckpoint(r.path('checkpoints', 'learner'));
     const wallSeconds = (performance.now() - t0) / 1000;
     writeJsonAtomic(r.path('checkpoints', 'driver.json'), { envSteps: learner.envSteps, metricsLines, bestEvalReturn, wallSeconds } satisfies DriverState);
+    await opts.onCheckpoint?.({ runDir: r.dir, envSteps: learner.envSteps, evalReturn });
     if (opts.maxWallSeconds !== undefined && (performance.now() - tStart) / 1000 > opts.maxWallSeconds && learner.envSteps < steps) {
       timedOut = true;
       break;

@@ -33,7 +33,7 @@ const spec = parseSweepSpec({
   command: 'train',
   scene: 'cartpole',
   controller: 'ppo',
-  steps: 768,
+  steps: 512,
   seeds: [0, 1, 2],
   grid: { learningRate: [0.0003, 0.001] },
   config: { evalEvery: 256, evalEpisodes: 2 },
@@ -82,7 +82,7 @@ describe.skipIf(!redisServer)('sweep on BullMQ + Redis', () => {
 
   it('runs 6 trials on 2 workers, survives a SIGKILLed worker, records each result once, and matches the local pool', async () => {
     const sweep = runSweep({ spec, out: path.join(tmp, 'queue'), queue: url, quiet: true });
-    // Kill wA once the coordinator holds a checkpoint of the trial wA is running (mid-trial: step < 768).
+    // Kill wA once the coordinator holds a checkpoint of the trial wA is running (mid-trial: step < 512).
     let killed: string | null = null;
     for (let i = 0; !killed; i++) {
       if (i > 600) throw new Error(`wA never reached a checkpoint:\n${logs.wA}`);
@@ -90,7 +90,7 @@ describe.skipIf(!redisServer)('sweep on BullMQ + Redis', () => {
       const dirs = existsSync(path.join(tmp, 'queue')) ? (await import('node:fs')).readdirSync(path.join(tmp, 'queue')) : [];
       if (!dirs.length) continue;
       const state = JSON.parse(readFileSync(path.join(tmp, 'queue', dirs[0], 'sweep.json'), 'utf8')) as SweepFile;
-      const t = state.trials.find((x) => x.worker === 'wA' && x.status === 'running' && x.checkpointStep !== null && x.checkpointStep < 768);
+      const t = state.trials.find((x) => x.worker === 'wA' && x.status === 'running' && x.checkpointStep !== null && x.checkpointStep < 512);
       if (t) {
         process.kill(-workers[0].pid!, 'SIGKILL');
         killed = t.id;

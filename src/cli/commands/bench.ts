@@ -10,6 +10,7 @@ export const BENCH_SUITES: Record<string, string> = {
   bridge: 'MQTT state→cmd round trip through Mosquitto, and robots per bridge process',
   manipulation: 'manipulation world: Rapier steps/s of the clutter scene, seconds and physics steps per push/grasp, heightmap ms',
   dt: 'decision-transformer inference latency per action at K = 20, with and without the KV cache',
+  sweep: 'job layer: per-job BullMQ queue overhead (enqueue → start → result back, ms) on a local redis-server, files through Redis MiB/s',
   viewer: 'MCAP recording overhead, live frame bytes/s, page fps under SwiftShader (needs chromium)',
 };
 

@@ -1,8 +1,14 @@
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import type { Controller } from '../src/core/controller.js';
 import { createEnv } from '../sim/registry.js';
 import type { TaskEnv } from '../sim/task-env.js';
+import { parseSweepSpec } from '../src/jobs/spec.js';
+import { runSweep } from '../src/jobs/sweep.js';
+import type { TrialFunction } from '../src/jobs/trial.js';
 import { writeBenchResult } from './results-io.js';
 
 /**
@@ -13,6 +19,8 @@ import { writeBenchResult } from './results-io.js';
  *
  * The critic is trained here first (bounded by --train-motions), unless --critic names a saved
  * agent directory. Training is small and stated in the output: read the numbers with that.
+ * The evaluations (scene × controller × seed) then run as a sweep on the local pool of worker
+ * processes (src/jobs; `--workers 1` runs them one after another), each calling `evaluateSeed`.
  */
 interface Row {
   scene: string;
@@ -61,6 +69,29 @@ async function evaluate(env: TaskEnv, ctl: Controller, seed: number, episodes: n
   };
 }
 
+/**
+ * One (scene, controller, seed) evaluation: the job each trial of the sweep runs. One critic,
+ * trained once on the mixed scene (target hidden in half of the resets), is evaluated on every
+ * scene and seed: the seeds are evaluation seeds, not training seeds.
+ */
+export const evaluateSeed: TrialFunction = async ({ seed, scene, config }) => {
+  const name = String(config.controller);
+  const env = (await createEnv(String(scene), { seed })) as TaskEnv;
+  let ctl: Controller;
+  if (name === 'critic') {
+    const mod = await import('../controllers/manipulation/agent.js');
+    ctl = await mod.loadCriticAgent(String(config.criticDir), env.spec, { seed, model: env.model });
+  } else {
+    const { createScripted } = await import('../controllers/registry.js');
+    ctl = await createScripted(name, env.spec, { seed, model: env.model });
+  }
+  const res = await evaluate(env, ctl, seed, Number(config.episodes));
+  ctl.dispose?.();
+  env.close();
+  const row: Row = { scene: String(scene), controller: name, seed, ...res };
+  return { ...row, score: row.success };
+};
+
 async function main() {
   const program = new Command()
     .option('--scenes <list>', 'comma-separated scenes', 'manip-clutter,manip-hidden')
@@ -72,6 +103,7 @@ async function main() {
     .option('--train-scene <name>', 'the scene the critic trains on (hidden in half of the resets)', 'manip-mixed')
     .option('--save <dir>', 'where to save the trained critic', 'runs/manip-critic')
     .option('--out <dir>', 'results directory', 'bench/results')
+    .option('--workers <n>', 'local worker processes for the evaluations', String(os.availableParallelism()))
     .parse();
   const o = program.opts();
   const scenes = String(o.scenes).split(',');
@@ -80,32 +112,33 @@ async function main() {
   const seeds = Number(o.seeds);
   const rows: Row[] = [];
   const training: Record<string, unknown>[] = [];
+  if (controllers.includes('critic') && !o.critic) {
+    const mod = await import('../controllers/manipulation/agent.js');
+    const report = await mod.trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), saveDir: String(o.save), log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
+    training.push(report);
+    console.log(JSON.stringify({ training: report }));
+  }
+  const sweep = await runSweep({
+    spec: parseSweepSpec({
+      name: 'check-manipulation',
+      command: 'function',
+      module: 'bench/check-manipulation.ts',
+      export: 'evaluateSeed',
+      scenes,
+      seeds: Array.from({ length: seeds }, (_, i) => i),
+      grid: { controller: controllers },
+      config: { episodes, criticDir: path.resolve(o.critic ? String(o.critic) : String(o.save)) },
+    }),
+    out: path.join('runs', 'check-manipulation'),
+    workers: Number(o.workers),
+  });
   for (const scene of scenes) {
     for (const name of controllers) {
-      for (let seed = 0; seed < seeds; seed++) {
-        const env = (await createEnv(scene, { seed })) as TaskEnv;
-        let ctl: Controller;
-        if (name === 'critic') {
-          // One critic, trained once on the mixed scene (target hidden in half of the resets), then
-          // evaluated on every scene and seed: the 3 seeds are evaluation seeds, not training seeds.
-          const mod = await import('../controllers/manipulation/agent.js');
-          let dir = o.critic ? String(o.critic) : String(o.save);
-          if (!o.critic && !training.length) {
-            const report = await mod.trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), saveDir: dir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
-            training.push(report);
-            console.log(JSON.stringify({ training: report }));
-          }
-          ctl = await mod.loadCriticAgent(dir, env.spec, { seed, model: env.model });
-        } else {
-          const { createScripted } = await import('../controllers/registry.js');
-          ctl = await createScripted(name, env.spec, { seed, model: env.model });
-        }
-        const res = await evaluate(env, ctl, seed, episodes);
-        const row = { scene, controller: name, seed, ...res };
+      for (const t of sweep.state.trials.filter((x) => x.scene === scene && x.config.controller === name)) {
+        if (t.status !== 'done') throw new Error(`check-manipulation trial ${t.id} failed: ${t.error}`);
+        const { score: _score, ...row } = t.summary as unknown as Row & { score: number };
         rows.push(row);
         console.log(JSON.stringify(row));
-        ctl.dispose?.();
-        env.close();
       }
     }
   }
@@ -135,4 +168,4 @@ async function main() {
   console.log(`wrote ${file}`);
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -111,6 +111,8 @@ export function trialJobOf(rec: SweepRecord, t: TrialRecord, storeDir?: string):
     config: t.config,
     args: s.args,
     maxMinutes: s.maxMinutes,
+    module: s.module,
+    export: s.export,
     storeDir,
   });
 }

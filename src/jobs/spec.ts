@@ -21,7 +21,8 @@ const Distribution = z.union([
   z.object({ choice: z.array(Value).min(1) }).strict(),
 ]);
 
-export const SWEEP_COMMANDS = ['train', 'train-offline', 'collect', 'eval'] as const;
+/** `function`: any module's exported `(trial) => summary` (the check:* scripts run their seeds so). */
+export const SWEEP_COMMANDS = ['train', 'train-offline', 'collect', 'eval', 'function'] as const;
 
 export const SweepSpec = z
   .object({
@@ -45,6 +46,9 @@ export const SweepSpec = z
     searchSeed: z.number().int().default(0),
     /** The most trials this sweep may run; a grid that needs more is an error. */
     budget: z.number().int().positive().optional(),
+    /** command "function": the module (a path from the package root) and the export it calls with { seed, scene, config, trialDir }. */
+    module: z.string().optional(),
+    export: z.string().default('runTrial'),
     /** Extra command-line arguments for train-offline, collect and eval (e.g. ["--dataset", "datasets/x"]). */
     args: z.array(z.string()).default([]),
     /** Per-trial wall-time bound (train --max-minutes). */
@@ -57,7 +61,8 @@ export const SweepSpec = z
   .superRefine((s, ctx) => {
     if (s.scene && s.scenes) ctx.addIssue({ code: 'custom', path: ['scenes'], message: 'give scene or scenes, not both' });
     if (s.command === 'train' && !s.controller) ctx.addIssue({ code: 'custom', path: ['controller'], message: 'train needs a controller' });
-    if (s.command !== 'train-offline' && !s.scene && !s.scenes) ctx.addIssue({ code: 'custom', path: ['scene'], message: `${s.command} needs a scene` });
+    if (s.command === 'function' && !s.module) ctx.addIssue({ code: 'custom', path: ['module'], message: 'a function sweep names its module' });
+    if (!['train-offline', 'function'].includes(s.command) && !s.scene && !s.scenes) ctx.addIssue({ code: 'custom', path: ['scene'], message: `${s.command} needs a scene` });
     for (const k of Object.keys(s.grid)) if (s.random && k in s.random) ctx.addIssue({ code: 'custom', path: ['random', k], message: 'a key is either in grid or in random' });
   });
 export type SweepSpec = z.infer<typeof SweepSpec>;

@@ -59,6 +59,7 @@ const DEFAULT_METRIC: Record<SweepSpec['command'], string> = {
   'train-offline': 'eval.return',
   collect: 'return.mean',
   eval: 'summary.return.mean',
+  function: 'score',
 };
 
 export function scoreOf(spec: SweepSpec, summary: Record<string, unknown> | null): number | null {

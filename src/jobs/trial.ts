@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../experiment/atomic.js';
 import { SWEEP_COMMANDS } from './spec.js';
@@ -25,6 +26,9 @@ export const TrialJob = z.object({
   config: z.record(z.string(), z.unknown()),
   args: z.array(z.string()),
   maxMinutes: z.number().positive().optional(),
+  /** command "function": module path (from the package root) and export. */
+  module: z.string().optional(),
+  export: z.string().optional(),
   /** A shared directory holding the sweep (`--store`): write the trial there, ship no files through Redis. */
   storeDir: z.string().optional(),
 });
@@ -59,6 +63,7 @@ export function resumableRun(trialDir: string): string | undefined {
 
 export async function runTrial(job: TrialJob, trialDir: string, hooks: TrialHooks = {}): Promise<TrialRunResult> {
   if (job.command === 'train') return runTrain(job, trialDir, hooks);
+  if (job.command === 'function') return runFunction(job, trialDir);
   return runCommand(job, trialDir);
 }
 
@@ -79,6 +84,19 @@ async function runTrain(job: TrialJob, trialDir: string, hooks: TrialHooks): Pro
   });
   const summary = JSON.parse(readFileSync(path.join(r.runDir, 'summary.json'), 'utf8'));
   return { runDir: path.relative(trialDir, r.runDir), summary: { ...summary, resumedFrom: resume ?? null } };
+}
+
+/** The signature a `function` sweep's export has: one trial in, a JSON summary out. */
+export type TrialFunction = (trial: { seed: number; scene?: string; config: Record<string, unknown>; trialDir: string }) => Promise<Record<string, unknown>>;
+
+async function runFunction(job: TrialJob, trialDir: string): Promise<TrialRunResult> {
+  const { PACKAGE_ROOT } = await import('../../sim/scene.js');
+  const mod = await import(pathToFileURL(path.resolve(PACKAGE_ROOT, job.module ?? '')).href);
+  const fn = mod[job.export ?? 'runTrial'] as TrialFunction | undefined;
+  if (typeof fn !== 'function') throw new Error(`${job.module} has no exported function ${job.export}`);
+  const summary = await fn({ seed: job.seed, scene: job.scene, config: job.config, trialDir });
+  writeJsonAtomic(path.join(trialDir, 'summary.json'), summary);
+  return { runDir: '.', summary };
 }
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

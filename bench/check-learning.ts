@@ -7,9 +7,9 @@
  * Writes bench/results/<date>-learning.json with every seed's return and wall time.
  */
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { LEARNERS } from '../controllers/registry.js';
-import os from 'node:os';
 import { writeJsonAtomic } from '../src/experiment/atomic.js';
 import { createLocalPool } from '../src/jobs/pool.js';
 import { parseSweepSpec } from '../src/jobs/spec.js';
@@ -57,10 +57,8 @@ async function main(): Promise<void> {
   const results: (CheckRow & { seeds: SeedResult[]; mean: number | null; std: number | null; pass: boolean | null; skipped?: string })[] = [];
   const t0 = performance.now();
   const ran = rows.filter((row) => LEARNERS[row.kind]);
-  for (const row of rows.filter((r) => !LEARNERS[r.kind])) {
-    const why = `learner "${row.kind}" is not registered in controllers/registry.ts`;
-    console.log(`skip ${row.kind} ${row.task}: ${why}`);
-  }
+  const notRegistered = (row: CheckRow) => `learner "${row.kind}" is not registered in controllers/registry.ts`;
+  for (const row of rows.filter((r) => !LEARNERS[r.kind])) console.log(`skip ${row.kind} ${row.task}: ${notRegistered(row)}`);
   const sweeps = await Promise.all(
     ran.map((row) =>
       runSweep({
@@ -73,7 +71,7 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const sweep = sweeps[ran.indexOf(row)];
     if (!sweep) {
-      results.push({ ...row, seeds: [], mean: null, std: null, pass: null, skipped: `learner "${row.kind}" is not registered in controllers/registry.ts` });
+      results.push({ ...row, seeds: [], mean: null, std: null, pass: null, skipped: notRegistered(row) });
       continue;
     }
     const seedResults: SeedResult[] = sweep.state.trials.map((t) => {

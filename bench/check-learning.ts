@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const out = path.join('runs', 'check-learning');
   const results: (CheckRow & { seeds: SeedResult[]; mean: number | null; std: number | null; pass: boolean | null; skipped?: string })[] = [];
   const t0 = performance.now();
+  const loadAverageStart = os.loadavg();
   const ran = rows.filter((row) => LEARNERS[row.kind]);
   const notRegistered = (row: CheckRow) => `learner "${row.kind}" is not registered in controllers/registry.ts`;
   for (const row of rows.filter((r) => !LEARNERS[r.kind])) console.log(`skip ${row.kind} ${row.task}: ${notRegistered(row)}`);
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
   const dir = path.join('bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-learning${wanted.length ? '-' + wanted.join('-') : ''}${argv.includes('--workers') ? `-w${pool.size}` : ''}.json`);
-  writeJsonAtomic(file, { suite: 'learning', date: new Date().toISOString(), seeds, maxMinutesPerSeed: maxMinutes, workers: pool.size, loadAverage: os.loadavg(), wallSeconds: wall, results });
+  writeJsonAtomic(file, { suite: 'learning', date: new Date().toISOString(), seeds, maxMinutesPerSeed: maxMinutes, workers: pool.size, loadAverageStart, loadAverage: os.loadavg(), wallSeconds: wall, results });
   console.log(`wrote ${file}`);
   if (results.some((r) => r.pass === false)) process.exitCode = 1;
 }

@@ -1,14 +1,19 @@
 /**
- * `npm run check:learning [-- sac stac ppo dqn] [--seeds 3] [--max-minutes 30]`: train for real,
- * 3 seeds each, and compare the final deterministic evaluation (10 episodes) with the
+ * `npm run check:learning [-- sac stac ppo dqn] [--seeds 3] [--max-minutes 30] [--workers N]`: train
+ * for real, 3 seeds each, and compare the final deterministic evaluation (10 episodes) with the
  * rl-baselines3-zoo figures. Learners that are not registered are skipped with a notice.
+ * Each row is a sweep over its seeds (src/jobs), and all rows share one local pool of worker
+ * processes (one per core; `--workers 1` runs them one after another).
  * Writes bench/results/<date>-learning.json with every seed's return and wall time.
  */
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { LEARNERS } from '../controllers/registry.js';
 import { writeJsonAtomic } from '../src/experiment/atomic.js';
-import { train } from '../src/experiment/train.js';
+import { createLocalPool } from '../src/jobs/pool.js';
+import { parseSweepSpec } from '../src/jobs/spec.js';
+import { runSweep } from '../src/jobs/sweep.js';
 
 export interface CheckRow {
   kind: string;
@@ -44,34 +49,46 @@ async function main(): Promise<void> {
   };
   const seeds = flag('--seeds', 3);
   const maxMinutes = flag('--max-minutes', 30);
-  const flagValues = new Set(['--seeds', '--max-minutes'].flatMap((f) => (argv.includes(f) ? [argv[argv.indexOf(f) + 1]] : [])));
+  const pool = createLocalPool(flag('--workers', os.availableParallelism()));
+  const flagValues = new Set(['--seeds', '--max-minutes', '--workers'].flatMap((f) => (argv.includes(f) ? [argv[argv.indexOf(f) + 1]] : [])));
   const wanted = argv.filter((a) => !a.startsWith('--') && !flagValues.has(a));
   const rows = CHECKS.filter((c) => wanted.length === 0 || wanted.includes(c.kind));
   const out = path.join('runs', 'check-learning');
   const results: (CheckRow & { seeds: SeedResult[]; mean: number | null; std: number | null; pass: boolean | null; skipped?: string })[] = [];
   const t0 = performance.now();
+  const loadAverageStart = os.loadavg();
+  const ran = rows.filter((row) => LEARNERS[row.kind]);
+  const notRegistered = (row: CheckRow) => `learner "${row.kind}" is not registered in controllers/registry.ts`;
+  for (const row of rows.filter((r) => !LEARNERS[r.kind])) console.log(`skip ${row.kind} ${row.task}: ${notRegistered(row)}`);
+  const sweeps = await Promise.all(
+    ran.map((row) =>
+      runSweep({
+        spec: parseSweepSpec({ name: `check-learning-${row.kind}`, command: 'train', scene: row.scene, controller: row.kind, steps: row.steps, seeds: Array.from({ length: seeds }, (_, i) => i), maxMinutes }),
+        out,
+        pool,
+      }),
+    ),
+  );
   for (const row of rows) {
-    if (!LEARNERS[row.kind]) {
-      const why = `learner "${row.kind}" is not registered in controllers/registry.ts`;
-      console.log(`skip ${row.kind} ${row.task}: ${why}`);
-      results.push({ ...row, seeds: [], mean: null, std: null, pass: null, skipped: why });
+    const sweep = sweeps[ran.indexOf(row)];
+    if (!sweep) {
+      results.push({ ...row, seeds: [], mean: null, std: null, pass: null, skipped: notRegistered(row) });
       continue;
     }
-    const seedResults: SeedResult[] = [];
-    for (let seed = 0; seed < seeds; seed++) {
-      const r = await train({ scene: row.scene, controller: row.kind, steps: row.steps, seed, out, quiet: false, maxWallSeconds: maxMinutes * 60 });
+    const seedResults: SeedResult[] = sweep.state.trials.map((t) => {
+      const r = (t.summary ?? {}) as { finalEval?: { return: { mean: number } } | null; bestEvalReturn?: number | null; wallSeconds?: number; envSteps?: number; timedOut?: boolean };
       const s: SeedResult = {
-        seed,
+        seed: t.seed,
         finalReturn: r.finalEval?.return.mean ?? null,
-        bestReturn: r.bestEvalReturn,
-        wallSeconds: r.wallSeconds,
-        envSteps: r.envSteps,
-        timedOut: r.timedOut,
-        runDir: path.relative(process.cwd(), r.runDir),
+        bestReturn: r.bestEvalReturn ?? null,
+        wallSeconds: r.wallSeconds ?? 0,
+        envSteps: r.envSteps ?? 0,
+        timedOut: t.status !== 'done' || !!r.timedOut,
+        runDir: t.runDir ? path.relative(process.cwd(), path.join(sweep.dir, t.runDir)) : '',
       };
-      seedResults.push(s);
-      console.log(`${row.kind} ${row.task} seed ${seed}: final eval return ${s.finalReturn?.toFixed(1)} after ${s.envSteps} steps, ${s.wallSeconds.toFixed(0)} s${s.timedOut ? ' (TIMED OUT)' : ''}`);
-    }
+      console.log(`${row.kind} ${row.task} seed ${t.seed}: final eval return ${s.finalReturn?.toFixed(1)} after ${s.envSteps} steps, ${s.wallSeconds.toFixed(0)} s${t.status !== 'done' ? ` (FAILED: ${t.error})` : s.timedOut ? ' (TIMED OUT)' : ''}`);
+      return s;
+    });
     const finals = seedResults.map((s) => s.finalReturn ?? -Infinity);
     const mean = finals.reduce((a, b) => a + b, 0) / finals.length;
     const std = Math.sqrt(finals.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, finals.length - 1));
@@ -99,8 +116,8 @@ async function main(): Promise<void> {
   console.log(`\ntotal wall time ${(wall / 60).toFixed(1)} min${results.some((r) => r.seeds.some((s) => s.timedOut)) ? '; * = stopped by --max-minutes' : ''}`);
   const dir = path.join('bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-learning${wanted.length ? '-' + wanted.join('-') : ''}.json`);
-  writeJsonAtomic(file, { suite: 'learning', date: new Date().toISOString(), seeds, maxMinutesPerSeed: maxMinutes, wallSeconds: wall, results });
+  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-learning${wanted.length ? '-' + wanted.join('-') : ''}${argv.includes('--workers') ? `-w${pool.size}` : ''}.json`);
+  writeJsonAtomic(file, { suite: 'learning', date: new Date().toISOString(), seeds, maxMinutesPerSeed: maxMinutes, workers: pool.size, loadAverageStart, loadAverage: os.loadavg(), wallSeconds: wall, results });
   console.log(`wrote ${file}`);
   if (results.some((r) => r.pass === false)) process.exitCode = 1;
 }

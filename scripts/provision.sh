@@ -5,6 +5,7 @@
 #   chromium                       headless browser for the viewer tests
 #   redis-server                   BullMQ's Redis for the sweep/worker tests
 #   python3-h5py                   reads our Minari HDF5 files with the reference library
+#   libopenblas0-pthread           OpenBLAS for the wasm backend's matMul (controllers/nn/blas.ts); optional at run time
 #   mesa-vulkan-drivers >= 25      llvmpipe Vulkan adapter for the WebGPU (Dawn) tests; bookworm's
 #                                  22.3 is refused by Dawn, so it comes from bookworm-backports
 # As root it installs what is missing with apt-get; otherwise it prints the one command to run.
@@ -18,6 +19,7 @@ have mosquitto_passwd || missing+=(mosquitto-clients)
 have chromium || missing+=(chromium)
 have redis-server || missing+=(redis-server)
 /usr/bin/python3 -c 'import h5py' >/dev/null 2>&1 || missing+=(python3-h5py)
+dpkg-query -W -f '${Status}' libopenblas0-pthread 2>/dev/null | grep -q 'install ok installed' || missing+=(libopenblas0-pthread)
 mesa_version="$(dpkg-query -W -f '${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
 need_mesa=0
 if [ -z "$mesa_version" ] || dpkg --compare-versions "$mesa_version" lt 25; then need_mesa=1; fi

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunDir } from './run-dir.js';
-import { curvesFromRuns, plotRuns } from './plot.js';
+import { writeJsonAtomic } from './atomic.js';
+import { curvesFromRuns, plotRuns, plotSweep } from './plot.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'embody-plot-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -26,5 +27,26 @@ describe('plot', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('<polygon'); // the band
     expect(svg).toContain('pendulum · sac (2 runs)');
+  });
+
+  it('groups a sweep by configuration: one curve per config, mean ± std across its seeds', () => {
+    const sweepDir = path.join(tmp, 'sweep-a');
+    const trials = [0.001, 0.01].flatMap((lr, c) =>
+      [0, 1, 2].map((seed) => {
+        const run = RunDir.create(path.join(sweepDir, `c${c}-s${seed}`), { command: 'train', scene: 'cartpole', controller: 'ppo', seed, backend: 'wasm' });
+        run.logMetrics(256, { kind: 'eval', return: 10 * (c + 1) + seed });
+        return { id: `c${c}-s${seed}`, label: `learningRate=${lr}`, status: 'done', runDir: path.relative(sweepDir, run.dir) };
+      }),
+    );
+    writeJsonAtomic(path.join(sweepDir, 'sweep.json'), { id: 'sweep-a', spec: { name: 'lr', scene: 'cartpole', controller: 'ppo' }, trials });
+    const file = plotSweep(sweepDir);
+    const svg = readFileSync(file, 'utf8');
+    expect(file).toBe(path.join(sweepDir, 'learning-curves.svg'));
+    expect(svg).toContain('learningRate=0.001 (3 runs)');
+    expect(svg).toContain('learningRate=0.01 (3 runs)');
+    expect(svg.match(/<polygon/g)).toHaveLength(2);
+    const curves = curvesFromRuns(trials.map((t) => path.join(sweepDir, t.runDir)), 'return', trials.map((t) => t.label));
+    expect(curves.map((c) => c.mean[0])).toEqual([11, 21]);
+    expect(curves[0].std[0]).toBeCloseTo(1, 12);
   });
 });

@@ -7,6 +7,7 @@ import { writeFileAtomic } from './atomic.js';
 /**
  * Learning curves as a hand-written SVG: one line per (scene, controller) group, the mean of the
  * evaluation return across the group's runs (seeds) at each evaluation step, with a ±1 std band.
+ * A sweep directory (sweeps/<id>/, with sweep.json) groups its trials by configuration instead.
  */
 export interface Curve {
   label: string;
@@ -22,7 +23,7 @@ interface RunInfo {
   evals: Map<number, number>;
 }
 
-function readRun(dir: string, metric: string): RunInfo {
+function readRun(dir: string, metric: string, label?: string): RunInfo {
   const cfgFile = path.join(dir, 'config.json');
   const metricsFile = path.join(dir, 'metrics.jsonl');
   if (!existsSync(cfgFile) || !existsSync(metricsFile)) throw new Error(`not a training run (no config.json/metrics.jsonl): ${dir}`);
@@ -43,13 +44,14 @@ function readRun(dir: string, metric: string): RunInfo {
   if (figures.size && !figures.has(metric)) {
     throw new ValidationError(`plot: ${dir} has no evaluation figure "${metric}".${didYouMean(metric, [...figures])} Known: ${[...figures].join(', ')}`);
   }
-  return { dir, label: `${cfg.scene} · ${cfg.controller}`, evals };
+  return { dir, label: label ?? `${cfg.scene} · ${cfg.controller}`, evals };
 }
 
-export function curvesFromRuns(dirs: string[], metric = 'return'): Curve[] {
+/** `labels[i]`, when given, names the group of `dirs[i]` (default: its scene · controller). */
+export function curvesFromRuns(dirs: string[], metric = 'return', labels?: string[]): Curve[] {
   const groups = new Map<string, RunInfo[]>();
-  for (const d of dirs) {
-    const r = readRun(d, metric);
+  for (const [i, d] of dirs.entries()) {
+    const r = readRun(d, metric, labels?.[i]);
     groups.set(r.label, [...(groups.get(r.label) ?? []), r]);
   }
   return [...groups.entries()].map(([label, runs]) => {
@@ -135,4 +137,33 @@ export function plotRuns(dirs: string[], opts: { metric?: string; outFile?: stri
   const files = opts.outFile ? [opts.outFile] : dirs.map((d) => path.join(d, 'learning-curve.svg'));
   for (const f of files) writeFileAtomic(f, svg);
   return files;
+}
+
+/** The trials of a sweep, as sweep.json lists them (src/jobs/sweep-file.ts). */
+interface SweepTrials {
+  id: string;
+  spec: { name: string; scene?: string; controller?: string };
+  trials: { id: string; label: string; runDir: string | null; status: string }[];
+}
+
+export function isSweepDir(dir: string): boolean {
+  return existsSync(path.join(dir, 'sweep.json'));
+}
+
+/** One curve per configuration of a sweep (mean ± std across its seeds), written to <sweep>/learning-curves.svg. */
+export function plotSweep(sweepDir: string, opts: { metric?: string; outFile?: string } = {}): string {
+  const metric = opts.metric ?? 'return';
+  const sweep = JSON.parse(readFileSync(path.join(sweepDir, 'sweep.json'), 'utf8')) as SweepTrials;
+  const trials = sweep.trials.filter((t) => t.runDir && existsSync(path.join(sweepDir, t.runDir, 'metrics.jsonl')));
+  if (!trials.length) throw new Error(`${sweepDir}: no trial has a run directory with metrics.jsonl yet`);
+  const curves = curvesFromRuns(
+    trials.map((t) => path.join(sweepDir, t.runDir!)),
+    metric,
+    trials.map((t) => t.label),
+  );
+  const what = [sweep.spec.scene, sweep.spec.controller].filter(Boolean).join(' · ');
+  const svg = renderSvg(curves, `Sweep ${sweep.spec.name}${what ? ` (${what})` : ''}: mean ± std across seeds`, `eval ${metric}`);
+  const file = opts.outFile ?? path.join(sweepDir, 'learning-curves.svg');
+  writeFileAtomic(file, svg);
+  return file;
 }

@@ -37,7 +37,7 @@ export interface RunConfig extends RunConfigInput {
   [key: string]: unknown;
 }
 
-function stamp(d = new Date()): string {
+export function stamp(d = new Date()): string {
   // 20261127-031502: sortable, and safe in file names on every OS.
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;

@@ -71,6 +71,8 @@ export interface TrainOptions {
   argv?: string[];
   /** Where progress goes off a TTY (default: stderr). */
   log?: (line: string) => void;
+  /** Called after each checkpoint is complete on disk, before training goes on (src/jobs ships it to the sweep coordinator). */
+  onCheckpoint?: (checkpoint: { runDir: string; envSteps: number; evalReturn: number }) => Promise<void> | void;
 }
 
 export interface TrainResult {
@@ -358,6 +360,7 @@ async function trainRun(opts: TrainOptions, created: { dir?: string }, lock: (ru
       writeFileDurable(path.join(tmp, 'driver.json'), JSON.stringify(driver, null, 2) + '\n', opts.checkpointFaults);
       return ['driver.json', 'learner/manifest.json'];
     }, opts.checkpointFaults);
+    await opts.onCheckpoint?.({ runDir: r.dir, envSteps: learner.envSteps, evalReturn });
     if (opts.maxWallSeconds !== undefined && (performance.now() - tStart) / 1000 > opts.maxWallSeconds && learner.envSteps < steps) {
       timedOut = true;
       break;

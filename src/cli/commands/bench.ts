@@ -11,6 +11,7 @@ export const BENCH_SUITES: Record<string, string> = {
   manipulation: 'manipulation world: Rapier steps/s of the clutter scene, seconds and physics steps per push/grasp, heightmap ms',
   dt: 'decision-transformer inference latency per action at K = 20, with and without the KV cache',
   baselines: 'scripted UAV baselines (hover, greedy, tour) on every UAV scene, 5 episodes from seed 0 and 10 from seed 1000',
+  sweep: 'job layer: per-job BullMQ queue overhead (enqueue → start → result back, ms) on a local redis-server, files through Redis MiB/s',
   viewer: 'MCAP recording overhead, live frame bytes/s, page fps under SwiftShader (needs chromium)',
 };
 

@@ -150,8 +150,9 @@ function blasBatchMatMul(backend: WasmBackendLike, a: WasmTensorInfo, b: WasmTen
 const ACTIVATION_KERNELS: Record<string, string | null> = { linear: null, relu: 'Relu', relu6: 'Relu6', sigmoid: 'Sigmoid', elu: 'Elu', tanh: 'Tanh' };
 
 /** Whether `_FusedMatMul` here takes this activation (tanh too, which tfjs's own fused kernels lack). */
-export function blasFusesActivation(activation: string): boolean {
-  return installed !== null && activation in ACTIVATION_KERNELS;
+export function blasFusesActivation(activation: string, backend: string): boolean {
+  // The kernels are wasm's: on another backend (a test switching to cpu or webgpu) tfjs's own run.
+  return installed !== null && backend === 'wasm' && activation in ACTIVATION_KERNELS;
 }
 let installed: { batch: tfTypes.KernelConfig; fused: tfTypes.KernelConfig } | null = null;
 

@@ -47,7 +47,7 @@ export function dense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: DenseActi
 
 function fusedForward(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, act: DenseActivation): tf.Tensor {
   // tfjs's own fused kernels have no tanh: there it is a second kernel.
-  const inKernel = act !== 'tanh' || blasFusesActivation('tanh');
+  const inKernel = act !== 'tanh' || blasFusesActivation('tanh', tf.getBackend());
   const y = tf.engine().runKernel('_FusedMatMul', { a: x, b: W, bias: b }, { transposeA: false, transposeB: false, activation: inKernel ? act : 'linear', leakyreluAlpha: 0 }) as tf.Tensor;
   if (inKernel) return y;
   const t = tf.tanh(y);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -56,7 +56,8 @@ export interface TrialHooks {
 export function resumableRun(trialDir: string): string | undefined {
   if (!existsSync(trialDir)) return undefined;
   return readdirSync(trialDir)
-    .filter((d) => statSync(path.join(trialDir, d)).isDirectory() && hasGeneration(path.join(trialDir, d, 'checkpoints')))
+    // lstat: runs/latest is a symlink to one of them, not a run of its own.
+    .filter((d) => lstatSync(path.join(trialDir, d)).isDirectory() && hasGeneration(path.join(trialDir, d, 'checkpoints')))
     .sort()
     .at(-1);
 }

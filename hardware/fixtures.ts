@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createScripted } from '../controllers/registry.js';
@@ -8,6 +7,7 @@ import { createEnv } from '../sim/registry.js';
 import type { MqttClient } from 'mqtt';
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import { decodeMessage, topicFor, type Channel, type Envelope, type MessageType } from './protocol.js';
+import { portOpen } from './mosquitto/port-open.js';
 
 /**
  * Shared set-up for the hardware tests and `embody bench bridge`: real brokers (aedes and
@@ -39,16 +39,6 @@ export function mosquittoDir(): string {
   return process.env.EMBODY_MOSQUITTO_DIR ?? '/tmp/embody-mosquitto';
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /**
  * The Mosquitto that `.ci/run` starts with hardware/mosquitto/start-ci.sh. When it is not

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { portOpen } from './port-open.js';
 
 /**
  * vitest globalSetup: the hardware tests need a real Mosquitto. If none answers on the test
@@ -13,16 +13,6 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DIR = '/tmp/embody-mosquitto';
 const PORT = 18830;
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 export default async function setup(): Promise<(() => void) | undefined> {
   if (await portOpen(PORT)) return undefined;

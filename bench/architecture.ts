@@ -16,8 +16,9 @@ export const LAYERS: string[][] = [
   ['sim'],
   ['src/data'],
   ['controllers'],
-  ['src/experiment', 'src/jobs'],
+  ['src/experiment'],
   ['hardware'],
+  ['src/jobs'],
   ['src/cli'],
   ['src/index.ts', 'bench', 'examples'],
 ];
@@ -71,13 +72,31 @@ export function importGraph(sources: SourceFile[]): { edges: ImportEdge[]; compu
       else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword) {
         const arg = n.arguments[0];
         if (arg && (ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg))) add(arg.text, false);
-        else computed.push({ file, expr: arg?.getText(sf) ?? '' });
+        else if (!arg || !optionalPackageOnly(arg)) computed.push({ file, expr: arg?.getText(sf) ?? '' });
       }
       ts.forEachChild(n, visit);
     };
     visit(sf);
   }
   return { edges, computed };
+}
+
+/**
+ * `import('webgpu' as string)` or a choice between such names: an optional npm dependency that
+ * tsc must not resolve at build time. It names packages only, never one of our files, so it
+ * hides no edge of this graph.
+ */
+function optionalPackageOnly(expr: ts.Expression): boolean {
+  const literals: string[] = [];
+  let other = false;
+  const visit = (n: ts.Node) => {
+    if (ts.isStringLiteral(n)) literals.push(n.text);
+    else if (ts.isIdentifier(n) && !ts.isTypeReferenceNode(n.parent) && n.parent.kind !== ts.SyntaxKind.AsExpression) other = other || !ts.isBinaryExpression(n.parent);
+    else if (ts.isTemplateExpression(n) || ts.isCallExpression(n) || ts.isPropertyAccessExpression(n)) other = true;
+    ts.forEachChild(n, visit);
+  };
+  visit(expr);
+  return !other && literals.length > 0 && literals.every((l) => !l.startsWith('.') && !l.startsWith('/'));
 }
 
 /** Edges that go from a lower layer to a higher one, or into a folder LAYERS does not know. */

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LEARNERS } from '../controllers/registry.js';
-import { writeJsonAtomic } from '../src/experiment/atomic.js';
+import { writeJsonAtomic } from '../src/core/atomic.js';
 import { createLocalPool } from '../src/jobs/pool.js';
 import { parseSweepSpec } from '../src/jobs/spec.js';
 import { runSweep } from '../src/jobs/sweep.js';

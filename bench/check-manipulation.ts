@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { Controller } from '../src/core/controller.js';
 import { renderSvg } from '../src/experiment/plot.js';
-import { writeFileAtomic } from '../src/experiment/atomic.js';
+import { writeFileAtomic } from '../src/core/atomic.js';
 import { createEnv } from '../sim/registry.js';
 import type { TaskEnv } from '../sim/task-env.js';
 import { writeBenchResult } from './results-io.js';

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Env, StepResult } from '../src/core/env.js';
 import { Rng } from '../src/core/rng.js';
 import { Box } from '../src/core/spaces.js';
-import { writeJsonAtomic } from '../src/experiment/atomic.js';
+import { writeJsonAtomic } from '../src/core/atomic.js';
 import { initBackend } from '../controllers/backend.js';
 import { parseSacConfig, SacLearner } from '../controllers/sac/sac.js';
 import { LEARNERS, createLearner } from '../controllers/registry.js';

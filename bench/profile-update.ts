@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../controllers/backend.js';
 import { parseSacConfig, SacLearner } from '../controllers/sac/sac.js';
 import { NetworkRunner } from '../controllers/policy/index.js';
-import { writeJsonAtomic } from '../src/experiment/atomic.js';
+import { writeJsonAtomic } from '../src/core/atomic.js';
 import { createEnv } from '../sim/registry.js';
 import { SyntheticEnv } from './learners.js';
 

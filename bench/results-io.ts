@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeJsonAtomic } from '../src/experiment/atomic.js';
+import { writeJsonAtomic } from '../src/core/atomic.js';
 import { PACKAGE_VERSION } from '../src/experiment/run-dir.js';
 
 /** Where and how every benchmark writes its figures: bench/results/<YYYY-MM-DD>-<suite>.json. */

@@ -8,7 +8,7 @@ import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeJsonAtomic } from '../src/experiment/atomic.js';
+import { writeJsonAtomic } from '../src/core/atomic.js';
 import { train } from '../src/experiment/train.js';
 
 const ROWS = [

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Controller } from '../src/core/controller.js';
-import { replaceDirAtomic, writeJsonAtomic } from '../src/experiment/atomic.js';
+import { replaceDirAtomic, writeJsonAtomic } from '../src/core/atomic.js';
 import type { TaskModel } from '../sim/task.js';
 import type { Driver, StepOutcome } from './devices/driver.js';
 import {

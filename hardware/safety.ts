@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { writeJsonAtomic } from '../src/experiment/atomic.js';
+import { writeJsonAtomic } from '../src/core/atomic.js';
 import type { TaskModel } from '../sim/task.js';
 import { REJECT_REASONS, type Channel, type Envelope, type RejectReason, type SetpointWire } from './protocol.js';
 

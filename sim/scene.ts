@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../src/core/errors.js';
 import { didYouMean } from '../src/core/suggest.js';
+import { PACKAGE_ROOT } from '../src/core/package.js';
 
 /**
  * Scene files: JSON under `scenes/`, one per world variant. This module holds the parts
@@ -12,13 +13,7 @@ import { didYouMean } from '../src/core/suggest.js';
  */
 
 /** The folder holding package.json, scenes/ and configs/: one up from sim/ in the sources, two from dist/sim/ when built. */
-export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
-function findPackageRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from, '..');
-  }
-}
+export { PACKAGE_ROOT };
 export const SCENES_DIR = path.join(PACKAGE_ROOT, 'scenes');
 
 /**

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { writeFileAtomic } from '../../src/experiment/atomic.js';
+import { writeFileAtomic } from '../../src/core/atomic.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { readMlpWeights, readPolicyManifest } from '../policy/index.js';
 import { dtPolicyOnnx } from './dt.js';

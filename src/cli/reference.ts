@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Argument, Command, Option } from 'commander';
-import { writeFileAtomic } from '../experiment/atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
 import { buildProgram } from './program.js';
 

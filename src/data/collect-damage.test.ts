@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
-import { collect } from './collect.js';
+import { collect } from '../experiment/collect.js';
 import { readDataset } from './minari.js';
 import { parseMix } from './mix.js';
 

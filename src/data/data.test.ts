@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
-import { collect } from './collect.js';
+import { collect } from '../experiment/collect.js';
 import type { DatasetMeta, Episode, OfflineDataset } from './dataset.js';
 import { returnToGo } from './dataset.js';
 import { loadH5, readDataset, writeDataset } from './minari.js';
@@ -196,7 +196,7 @@ describe('trajectory signals', () => {
 
 describe('inverse dynamics (SSORL)', () => {
   it('labels action-free steps far better than the mean-action baseline on held-out data', async () => {
-    const { trainInverseDynamics, labelDataset } = await import('./inverse-dynamics.js');
+    const { trainInverseDynamics, labelDataset } = await import('../../controllers/dt/inverse-dynamics.js');
     const rng = new Rng(12);
     const d = 3;
     const A = 2;

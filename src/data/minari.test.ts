@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect } from './collect.js';
+import { collect } from '../experiment/collect.js';
 import { gymnasiumEnvSpec, minariDatasetDir, readDataset, writeDataset } from './minari.js';
 
 /**

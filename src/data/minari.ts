@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomic } from '../experiment/atomic.js';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { ValidationError } from '../core/errors.js';
 import type { DatasetMeta, Episode, OfflineDataset } from './dataset.js';
 

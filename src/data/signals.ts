@@ -1,5 +1,5 @@
 import type { Episode, OfflineDataset } from './dataset.js';
-import { formatNumber } from '../experiment/format.js';
+import { formatNumber } from '../core/format.js';
 import { episodeLength, episodeReturn } from './dataset.js';
 
 /**

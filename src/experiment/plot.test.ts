@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunDir } from './run-dir.js';
-import { writeJsonAtomic } from './atomic.js';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { curvesFromRuns, plotRuns, plotSweep } from './plot.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'embody-plot-'));

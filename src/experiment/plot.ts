@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ValidationError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 
 /**
  * Learning curves as a hand-written SVG: one line per (scene, controller) group, the mean of the

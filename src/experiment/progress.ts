@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { formatDuration } from './format.js';
+import { formatDuration } from '../core/format.js';
 
 /**
  * A progress bar on a TTY, nothing otherwise (CI logs stay clean).

@@ -1,7 +1,7 @@
 import type { Controller } from '../core/controller.js';
 import type { FrameSink } from '../core/frames.js';
 import type { TaskEnv } from '../../sim/task-env.js';
-import { formatNumber } from './format.js';
+import { formatNumber } from '../core/format.js';
 
 /**
  * Run whole episodes of a controller in an env. Episode i is reset with seed `seed + i`,

@@ -1,16 +1,16 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../sim/scene.js';
+import { PACKAGE_VERSION } from '../core/package.js';
 import { ValidationError } from '../core/errors.js';
-import { writeJsonAtomic } from './atomic.js';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { markLatest } from './run-index.js';
 
 /**
  * Run directories: `runs/<time>-<scene>-<controller>-s<seed>/` holding config.json,
  * metrics.jsonl, summary.json, checkpoints/, policy/ and episodes/ (DESIGN.md).
  */
-export const PACKAGE_VERSION: string = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+export { PACKAGE_VERSION };
 
 /** What a command passes to RunDir.create; the rest is filled in. */
 export interface RunConfigInput {

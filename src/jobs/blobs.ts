@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { writeFileAtomic } from '../experiment/atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { safeJoin, sha256, type FileEntry } from './files.js';
 
 /**

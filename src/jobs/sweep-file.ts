@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { writeJsonAtomic } from '../experiment/atomic.js';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { stamp } from '../experiment/run-dir.js';
 import { FileEntry } from './files.js';
 import { configLabel, expandTrials, SweepSpec } from './spec.js';

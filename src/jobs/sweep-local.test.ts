@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeJsonAtomic } from '../experiment/atomic.js';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { parseSweepSpec } from './spec.js';
 import { runSweep } from './sweep.js';
 import { SweepRecord } from './sweep-file.js';

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { writeJsonAtomic } from '../experiment/atomic.js';
+import { writeJsonAtomic } from '../core/atomic.js';
 import { SWEEP_COMMANDS } from './spec.js';
 
 /**

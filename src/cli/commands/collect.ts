@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--chunk <n>', 'episodes per resumable chunk', '25')
     .option('--id <datasetId>', 'Minari dataset id (default <scene>/<out name>-v0; embody/<scene>-<sources>-v0 in a Minari root)')
     .action(async (scene: string, opts: CollectCliOptions) => {
-      const { collect } = await import('../../data/collect.js');
+      const { collect } = await import('../../experiment/collect.js');
       const { parseMix, sourceLabel } = await import('../../data/mix.js');
       const noise = Number(opts.noise);
       const episodes = Number(opts.episodes);
@@ -66,7 +66,7 @@ export function register(program: Command): void {
       const s = (performance.now() - t0) / 1000;
       if (resumedChunks) console.log(`resumed: ${resumedChunks} chunk(s) already on disk`);
       console.log(`${card.datasetId}: ${card.episodes} episodes, ${card.steps} steps in ${s.toFixed(1)} s → ${out}`);
-      const { formatNumber: f } = await import('../../experiment/format.js');
+      const { formatNumber: f } = await import('../../core/format.js');
       // The dataset card keeps the sample std (n − 1), as its statistics are about the population the episodes came from.
       console.log(`return ${f(card.return.mean)} ± ${f(card.return.std)} sample std (min ${f(card.return.min)}, max ${f(card.return.max)})`);
       for (const src of card.sources) console.log(`  ${src.label.padEnd(20)} ${String(src.episodes).padStart(5)} episodes  return ${f(src.return.mean)} ± ${f(src.return.std)} sample std`);

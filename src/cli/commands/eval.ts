@@ -23,8 +23,8 @@ export function register(program: Command): void {
       const { createEnv } = await import('../../../sim/registry.js');
       const { runEpisodes, summarise, formatSummary } = await import('../../experiment/rollout.js');
       const { resolveRunDir } = await import('../../experiment/run-index.js');
-      const { writeJsonAtomic } = await import('../../experiment/atomic.js');
-      const { formatDuration } = await import('../../experiment/format.js');
+      const { writeJsonAtomic } = await import('../../core/atomic.js');
+      const { formatDuration } = await import('../../core/format.js');
       const { episodes, seed } = parseEpisodeOptions(opts);
       // A run directory (or runs/latest, or a prefix) stands for its policy/.
       const isArtifact = existsSync(path.join(policyArg, 'manifest.json')) || existsSync(path.join(policyArg, 'dt.json'));

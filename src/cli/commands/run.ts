@@ -48,7 +48,7 @@ export async function runCommand(sceneArg: string | LoadedScene['scene'], opts: 
   const { runEpisodes, summarise, formatSummary } = await import('../../experiment/rollout.js');
   const { RunDir } = await import('../../experiment/run-dir.js');
   const { createProgress } = await import('../../experiment/progress.js');
-  const { formatDuration } = await import('../../experiment/format.js');
+  const { formatDuration } = await import('../../core/format.js');
   const { episodes, seed } = parseEpisodeOptions(opts);
   const port = viewerPort(opts);
   const { scene, file } = typeof sceneArg === 'string' ? loadScene(sceneArg) : { scene: sceneArg, file: recordedFile ?? null };

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .option('--json', 'print the listing as JSON')
     .action(async (root: string, opts: { json?: boolean }) => {
       const { describeRun, listRunDirs } = await import('../../experiment/run-index.js');
-      const { formatNumber } = await import('../../experiment/format.js');
+      const { formatNumber } = await import('../../core/format.js');
       const rows = listRunDirs(root).map(describeRun);
       if (opts.json) {
         console.log(JSON.stringify(rows, null, 2));

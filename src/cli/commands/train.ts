@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .action(async (scene: string, opts: TrainCliOptions) => {
       const { train } = await import('../../experiment/train.js');
       const { resolveRunDir } = await import('../../experiment/run-index.js');
-      const { formatDuration, formatMeanStd } = await import('../../experiment/format.js');
+      const { formatDuration, formatMeanStd } = await import('../../core/format.js');
       if (opts.critic && !['twin', 'distributional'].includes(opts.critic)) throw new Error(`--critic expects twin or distributional, got "${opts.critic}"`);
       if (opts.critic && !['sac', 'stac'].includes(opts.controller)) throw new Error('--critic applies to --controller sac');
       const controller = opts.critic === 'distributional' ? 'stac' : opts.critic === 'twin' ? 'sac' : opts.controller;

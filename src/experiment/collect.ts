@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../experiment/atomic.js';
-import { processAlive } from '../experiment/run-dir.js';
+import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.js';
+import { processAlive } from './run-dir.js';
 import { Rng } from '../core/rng.js';
 import type { Controller } from '../core/controller.js';
 import { Box } from '../core/spaces.js';
 import { ValidationError } from '../core/errors.js';
-import type { DatasetMeta, Episode, OfflineDataset } from './dataset.js';
-import { stats } from './dataset.js';
-import { assignSources, type SourceSpec } from './mix.js';
-import { MAIN_FILE, METADATA_FILE, minariMetadata, readEpisodesHdf5, writeEpisodesHdf5 } from './minari.js';
+import type { DatasetMeta, Episode, OfflineDataset } from '../data/dataset.js';
+import { stats } from '../data/dataset.js';
+import { assignSources, type SourceSpec } from '../data/mix.js';
+import { MAIN_FILE, METADATA_FILE, minariMetadata, readEpisodesHdf5, writeEpisodesHdf5 } from '../data/minari.js';
 
 /**
  * `embody collect`: record episodes of one or more controllers into a Minari-layout dataset.

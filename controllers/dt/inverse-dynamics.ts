@@ -1,7 +1,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import { Rng } from '../core/rng.js';
-import type { Episode, OfflineDataset } from './dataset.js';
-import { episodeLength, observationStats } from './dataset.js';
+import { Rng } from '../../src/core/rng.js';
+import type { Episode, OfflineDataset } from '../../src/data/dataset.js';
+import { episodeLength, observationStats } from '../../src/data/dataset.js';
 
 /**
  * Action-free trajectories (Zheng et al., SSORL; code facebookresearch/ssorl): a Gaussian inverse-
@@ -36,11 +36,11 @@ function idmInput(ep: Episode, t: number, d: number, mean: Float32Array, std: Fl
 }
 
 export async function trainInverseDynamics(labelled: OfflineDataset, opts: IdmOptions): Promise<IdmResult> {
-  const { initBackend, getTf } = await import('../../controllers/backend.js');
+  const { initBackend, getTf } = await import('../backend.js');
   await initBackend();
   const tf: typeof tfTypes = await getTf();
-  const { Mlp, Adam, initWeights } = await import('../../controllers/nn/index.js');
-  const { mlpSpec } = await import('../../controllers/policy/network.js');
+  const { Mlp, Adam, initWeights } = await import('../nn/index.js');
+  const { mlpSpec } = await import('../policy/network.js');
   const rng = new Rng(opts.seed);
   const d = labelled.meta.obsDim;
   const A = labelled.meta.actDim;

@@ -25,8 +25,7 @@ export { Box, Discrete, spaceFromJSON, type Space, type SpaceJSON } from './core
 export type { Env, EnvSpec, Action, ResetResult, StepResult, Info, EpisodeStats } from './core/env.js';
 export type { Controller, ControllerContext } from './core/controller.js';
 export { SyncVectorEnv, SyncVectorEnv as VectorEnv, type VectorStepResult } from './core/vector-env.js';
-// TODO(lead): export AsyncVectorEnv here once helper "speed"'s src/core version is merged, e.g.
-// export { AsyncVectorEnv } from './core/async-vector-env.js';
+export { AsyncVectorEnv } from './core/async-vector-env.js';
 export { Rng } from './core/rng.js';
 export { EmbodyError, ValidationError, ContractError, NotFoundError } from './core/errors.js';
 export type { TaskModel, SimBackend, TaskKind, SceneBase, SelectionRule } from '../sim/task.js';

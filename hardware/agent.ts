@@ -9,7 +9,6 @@ import type { TaskModel } from '../sim/task.js';
 import type { Driver, StepOutcome } from './devices/driver.js';
 import {
   CHANNEL_QOS,
-  DEFAULT_TTL_MS,
   checkDeployBegin,
   DEPLOY_LIMITS,
   decodeMessage,

@@ -1,6 +1,5 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../src/core/errors.js';
 import { didYouMean } from '../src/core/suggest.js';

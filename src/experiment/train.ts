@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import type { FrameSink } from '../core/frames.js';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
 import type { CheckpointFaults } from '../../controllers/checkpoint/manifest.js';
 import type { SkippedGeneration } from '../../controllers/checkpoint/store.js';
-import { writeJsonAtomic } from '../core/atomic.js';
 import { createProgress } from './progress.js';
 import { runEpisodes, summarise } from './rollout.js';
 import { RunDir } from './run-dir.js';

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { getFiles, putFiles } from './blobs.js';
 import { executeTrial, type TrialOutcome } from './child.js';
 import { FileEntry, verifyFiles } from './files.js';

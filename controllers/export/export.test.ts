@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-web';
@@ -75,9 +76,14 @@ describe('ONNX export of MLP policies, run by onnxruntime', () => {
       head: k.head,
       normalizer,
     });
-    const { file } = await exportPolicy(dir, { format: 'onnx' });
-    expect(file).toBe(`${dir}.onnx`);
-    // The directory still loads (the export lives beside it), against the task's own spaces.
+    const { file, recorded } = await exportPolicy(dir, { format: 'onnx' });
+    expect(file).toBe(path.join(dir, 'policy.onnx'));
+    expect(recorded).toBe(true);
+    // The manifest lists the export with its sha256 and says what it is.
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.files['policy.onnx']).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
+    expect(manifest.exports['policy.onnx']).toMatchObject({ format: 'onnx', opset: 17, inputs: ['obs'], outputs: ['action'] });
+    // The directory still loads (the export is a listed file), against the task's own spaces.
     const { controller } = await loadPolicy(dir, { spec: { id: 'test-task', observationSpace: new Box(-Infinity, Infinity, [k.obsDim]), actionSpace: k.actionSpace } });
     const s = await session(file);
     expect(s.inputNames).toEqual(['obs']);
@@ -169,8 +175,102 @@ describe('ONNX export of the decision transformer at a fixed context', () => {
     expect(worst).toBeLessThanOrEqual(TOL);
   }, 120_000);
 
+  it('the DT export is recorded in its manifest too, with its five inputs', () => {
+    const manifest = JSON.parse(readFileSync(path.join(tmp, 'dt', 'manifest.json'), 'utf8'));
+    expect(manifest.exports['policy.onnx']).toMatchObject({ format: 'onnx', inputs: ['returns_to_go', 'states', 'actions', 'timesteps', 'mask'], outputs: ['action'] });
+  });
+
   it('refuses a directory that is not a policy, and an unknown format', async () => {
     await expect(exportPolicy(tmp)).rejects.toThrow(/not a policy directory/);
     await expect(exportPolicy(tmp, { format: 'tflite' as 'onnx' })).rejects.toThrow(/unknown format "tflite"/);
+  });
+});
+
+describe('the export inside the policy directory', () => {
+  const spaces = { observationSpace: new Box(-Infinity, Infinity, [3]), actionSpace: new Box(-2, 2, [1]) };
+  const target = { id: 'test-task', ...spaces };
+  const save = async (dir: string) => {
+    const spec = mlpSpec({ inputSize: 3, hidden: [8], outputSize: 2 });
+    await savePolicy(dir, { kind: 'sac', taskId: 'test-task', ...spaces, network: { spec, weights: randomWeights(spec, new Rng(1)) }, head: 'tanh-gaussian-mean' });
+  };
+  const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+
+  it('exporting again replaces it (one entry, the new hash), and nothing else in the directory moves', async () => {
+    const dir = path.join(tmp, 'again');
+    await save(dir);
+    const before = manifestOf(dir);
+    await exportPolicy(dir);
+    const once = manifestOf(dir);
+    await exportPolicy(dir);
+    const twice = manifestOf(dir);
+    expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'model.json', 'policy.onnx', 'weights.bin']);
+    expect(Object.keys(twice.files).sort()).toEqual(['model.json', 'policy.onnx', 'weights.bin']);
+    expect(twice.files['model.json']).toBe(before.files['model.json']);
+    expect(twice.files['weights.bin']).toBe(before.files['weights.bin']);
+    expect(twice.files['policy.onnx']).toBe(once.files['policy.onnx']); // the same graph, byte for byte
+    // No temp or old directory left beside it.
+    expect(readdirSync(tmp).filter((f) => f.includes('again'))).toEqual(['again']);
+  });
+
+  it('a changed policy.onnx fails the load like any listed file', async () => {
+    const dir = path.join(tmp, 'tampered');
+    await save(dir);
+    await exportPolicy(dir);
+    await expect(loadPolicy(dir, { spec: target })).resolves.toBeTruthy();
+    const bytes = readFileSync(path.join(dir, 'policy.onnx'));
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(path.join(dir, 'policy.onnx'), bytes);
+    await expect(loadPolicy(dir, { spec: target })).rejects.toThrow(/policy\.onnx: sha256 mismatch/);
+    // And exporting over a tampered directory is refused (it would bless the tampering): the weights are checked first.
+    writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(4));
+    await expect(exportPolicy(dir)).rejects.toThrow(/sha256 mismatch|holds 1 floats/);
+  });
+
+  it('--out elsewhere writes a plain file and leaves the directory untouched; --out inside records it under its name', async () => {
+    const dir = path.join(tmp, 'out');
+    await save(dir);
+    const manifestBytes = readFileSync(path.join(dir, 'manifest.json'));
+    const elsewhere = path.join(tmp, 'elsewhere', 'robot.onnx');
+    const res = await exportPolicy(dir, { out: elsewhere });
+    expect(res).toMatchObject({ file: elsewhere, recorded: false });
+    expect(existsSync(elsewhere)).toBe(true);
+    expect(readFileSync(path.join(dir, 'manifest.json')).equals(manifestBytes)).toBe(true);
+    expect(existsSync(path.join(dir, 'policy.onnx'))).toBe(false);
+    const inside = await exportPolicy(dir, { out: path.join(dir, 'ros2.onnx') });
+    expect(inside.recorded).toBe(true);
+    expect(Object.keys(manifestOf(dir).exports)).toEqual(['ros2.onnx']);
+    await expect(loadPolicy(dir, { spec: target })).resolves.toBeTruthy();
+    // Not over one of the policy's own files.
+    await expect(exportPolicy(dir, { out: path.join(dir, 'weights.bin') })).rejects.toThrow(/one of the policy's own files/);
+  });
+
+  it('saving the policy again drops the export (it described the old weights); a copy keeps it and still loads', async () => {
+    const dir = path.join(tmp, 'resave');
+    await save(dir);
+    await exportPolicy(dir);
+    const copy = path.join(tmp, 'resave-copy');
+    cpSync(dir, copy, { recursive: true });
+    await expect(loadPolicy(copy, { spec: target })).resolves.toBeTruthy();
+    await save(dir);
+    expect(existsSync(path.join(dir, 'policy.onnx'))).toBe(false);
+    expect(manifestOf(dir).exports).toBeUndefined();
+  });
+
+  it('a manifest naming an export it does not list is refused by the schema', async () => {
+    const dir = path.join(tmp, 'unlisted');
+    await save(dir);
+    const m = manifestOf(dir);
+    m.exports = { 'policy.onnx': { format: 'onnx', opset: 17, inputs: ['obs'], outputs: ['action'], packageVersion: '0', createdAt: '' } };
+    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+    await expect(loadPolicy(dir, { spec: target })).rejects.toThrow(/export policy\.onnx is not listed in files/);
+  });
+});
+
+describe('the Python example', () => {
+  it('hardware/README.md shows examples/onnx_policy.py verbatim (bench/check-onnx-python.ts runs the file)', () => {
+    const readme = readFileSync(new URL('../../hardware/README.md', import.meta.url), 'utf8');
+    const example = readFileSync(new URL('../../examples/onnx_policy.py', import.meta.url), 'utf8');
+    expect(readme).toContain('```python\n' + example + '```');
+    expect(example.trimEnd().split('\n').length).toBeLessThanOrEqual(20);
   });
 });

@@ -83,3 +83,10 @@ function attributeOf(name: string, v: Attribute) {
   if (!Number.isInteger(v)) throw new RangeError(`ONNX attribute ${name}: ${v} is not an integer (wrap floats in float())`);
   return onnx.AttributeProto.create({ name, type: T.INT, i: v });
 }
+
+/** The opset and the input and output names of an encoded model, as a reader of the file sees them. */
+export function onnxSignature(bytes: Uint8Array): { opset: number; inputs: string[]; outputs: string[] } {
+  const m = onnx.ModelProto.decode(bytes);
+  const opset = Number(m.opsetImport.find((o) => !o.domain)?.version ?? 0);
+  return { opset, inputs: (m.graph?.input ?? []).map((i) => i.name ?? ''), outputs: (m.graph?.output ?? []).map((o) => o.name ?? '') };
+}

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Space } from '../../src/core/spaces.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { replaceDirAtomic } from '../../src/core/atomic.js';
 import { PACKAGE_VERSION } from '../../src/core/package.js';
-import { POLICY_FORMAT, PolicyManifestSchema, type MlpManifest, type MlpSection, type ObservationNormalization, type PolicyHead, type PolicyManifest, type TaskParams } from './manifest.js';
+import { POLICY_FORMAT, PolicyManifestSchema, type MlpManifest, type PolicyExport, type MlpSection, type ObservationNormalization, type PolicyHead, type PolicyManifest, type TaskParams } from './manifest.js';
 import { weightShapes, type NetworkSpec } from './network.js';
 import { RunningNormalizer, type NormalizerState } from './normalizer.js';
 
@@ -112,9 +112,13 @@ export type ManifestDraft = DistributiveOmit<PolicyManifest, 'format' | 'package
 export async function writePolicyDir(dir: string, draft: ManifestDraft, files: Record<string, Uint8Array | string>): Promise<PolicyManifest> {
   const hashes: Record<string, string> = {};
   for (const [name, data] of Object.entries(files)) hashes[name] = sha256(data);
+  // An export describes a file: keep the entries whose file is written (convert copies them), drop the rest.
+  const { exports: draftExports, ...body } = draft;
+  const kept = Object.entries(draftExports ?? {}).filter(([f]) => f in files);
   const parsed = PolicyManifestSchema.parse({
     format: POLICY_FORMAT,
-    ...draft,
+    ...body,
+    ...(kept.length ? { exports: Object.fromEntries(kept) } : {}),
     packageVersion: PACKAGE_VERSION,
     createdAt: draft.createdAt ?? new Date().toISOString(),
     files: hashes,
@@ -127,6 +131,43 @@ export async function writePolicyDir(dir: string, draft: ManifestDraft, files: R
     writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   });
   return manifest;
+}
+
+/**
+ * Add an export (`embody export`: `policy.onnx`) to an `embody.policy/2` directory, or replace
+ * the one of that name. The directory is rebuilt beside itself (its files copied, the export
+ * written, the manifest listing it in `files` with its sha256 and describing it in `exports`)
+ * and renamed into place, so a reader sees the old artifact or the new one, never a file the
+ * manifest does not list. Refuses a directory whose files fail their sha256 (it would bless
+ * them), and a name that is one of the policy's own files.
+ */
+export async function addPolicyExport(dir: string, name: string, data: Uint8Array, entry: Omit<PolicyExport, 'packageVersion' | 'createdAt'>): Promise<PolicyManifest> {
+  const real = realpathSync(dir);
+  const manifestFile = path.join(real, 'manifest.json');
+  let raw: { format?: unknown } & Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  } catch (err) {
+    throw new ValidationError(`${dir}: no readable manifest.json to record the export in (${(err as Error).message})`, [], { cause: err });
+  }
+  if (raw?.format !== POLICY_FORMAT) {
+    throw new ValidationError(`${dir}: an export is recorded only in an ${POLICY_FORMAT} manifest (this one is ${JSON.stringify(raw?.format)}): run \`embody convert ${dir}\` first, or write the export elsewhere with --out`);
+  }
+  const manifest = PolicyManifestSchema.parse(raw);
+  verifyPolicyFiles(real, manifest.files);
+  if (name in manifest.files && !(name in (manifest.exports ?? {}))) throw new ValidationError(`${dir}/${name}: is one of the policy's own files, not an export; choose another name`);
+  const next = PolicyManifestSchema.parse({
+    ...raw,
+    files: { ...manifest.files, [name]: sha256(data) },
+    exports: { ...(manifest.exports ?? {}), [name]: { ...entry, packageVersion: PACKAGE_VERSION, createdAt: new Date().toISOString() } },
+  });
+  await replaceDirAtomic(real, (tmp) => {
+    for (const f of readdirSync(real)) if (f !== 'manifest.json' && f !== name) cpSync(path.join(real, f), path.join(tmp, f), { recursive: true });
+    writeFileSync(path.join(tmp, name), data);
+    const { format, runtime, ...rest } = next;
+    writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify({ format, runtime, ...rest }, null, 2) + '\n');
+  });
+  return next;
 }
 
 /** Write an MLP policy (SAC, STAC, PPO, DQN) into `dir`, atomically. */

@@ -59,6 +59,20 @@ const ActionScalingSchema = z.strictObject({ low: z.array(z.number()), high: z.a
 const FileName = z.string().regex(/^[A-Za-z0-9._-]+$/, 'a plain file name in the policy directory').refine((f) => f !== 'manifest.json', 'manifest.json is the manifest itself');
 
 /**
+ * One export of the policy (controllers/export): an ONNX graph with the observation
+ * normalisation and action scaling inside, its input and output names, and when it was made.
+ */
+export const PolicyExportSchema = z.strictObject({
+  format: z.literal('onnx'),
+  opset: z.number().int().positive(),
+  inputs: z.array(z.string().min(1)).min(1),
+  outputs: z.array(z.string().min(1)).min(1),
+  packageVersion: z.string(),
+  createdAt: z.string(),
+});
+export type PolicyExport = z.infer<typeof PolicyExportSchema>;
+
+/**
  * What a robot needs, besides the weights, to build observations and bound commands: the task
  * model's limits, the control period and time limit, and the scene configuration the TaskModel
  * is built from (devices, map, workspace: the observation layout).
@@ -103,6 +117,12 @@ const common = {
   createdAt: z.string(),
   /** sha256 (hex) of every other file in the directory. */
   files: z.record(FileName, z.string().regex(/^[0-9a-f]{64}$/)),
+  /**
+   * Files in `files` that are exports of this policy for other runtimes (`embody export`:
+   * `policy.onnx`), with what a reader needs to run them. Loaders check their sha256 like any
+   * listed file and never read them; absent in artifacts that were never exported.
+   */
+  exports: z.record(FileName, PolicyExportSchema).optional(),
   /** Anything else the learner wants to keep (hyper-parameters, eval return). */
   extra: z.record(z.string(), z.unknown()).optional(),
 };
@@ -171,7 +191,12 @@ export const ScriptedManifestSchema = z.strictObject({
   scripted: z.strictObject({ name: z.string().min(1), options: z.record(z.string(), z.string()) }),
 });
 
-export const PolicyManifestSchema = z.discriminatedUnion('runtime', [MlpManifestSchema, DtManifestSchema, ManipCriticManifestSchema, NavCompositeManifestSchema, ScriptedManifestSchema]);
+export const PolicyManifestSchema = z
+  .discriminatedUnion('runtime', [MlpManifestSchema, DtManifestSchema, ManipCriticManifestSchema, NavCompositeManifestSchema, ScriptedManifestSchema])
+  .superRefine((m, ctx) => {
+    // An export is a file of the artifact: listed, so its sha256 is checked wherever the files are.
+    for (const f of Object.keys(m.exports ?? {})) if (!(f in m.files)) ctx.addIssue({ code: 'custom', path: ['exports', f], message: `export ${f} is not listed in files` });
+  });
 export type PolicyManifest = z.infer<typeof PolicyManifestSchema>;
 export type MlpManifest = z.infer<typeof MlpManifestSchema>;
 export type DtManifest = z.infer<typeof DtManifestSchema>;

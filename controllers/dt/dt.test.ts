@@ -116,6 +116,69 @@ describe('decision transformer', () => {
     net.dispose();
   });
 
+  it('past K, every action is the trained model on the last K steps (t up to 3K): the tfjs graph on that window, cached and uncached bit for bit', () => {
+    const K = small.K;
+    const w = weights(6);
+    const net = new DtNet(small, S, A, w);
+    const model = { config: small, obsDim: S, actDim: A, weights: w, obsMean: new Float32Array(S), obsStd: new Float32Array(S).fill(1), rtgScale: 1 };
+    const cached = new DtController(model, 2.5, 'cached');
+    const uncached = new DtController(model, 2.5, 'uncached');
+    const rng = new Rng(7);
+    const steps: { rtg: number; obs: Float32Array; act: Float32Array }[] = [];
+    /** The training graph's action for the newest of the last `len` steps (left-padded to `len` like a training segment). */
+    const graphAction = (len: number) => {
+      const window = steps.slice(-len);
+      const pad = len - window.length;
+      const b = randomBatch(new Rng(0), len, pad);
+      window.forEach((st, i) => {
+        const j = pad + i;
+        b.states.set(st.obs, j * S);
+        b.actions.set(st.act, j * A); // the newest action is masked by causality; any value does
+        b.rtg[j] = st.rtg;
+        b.timesteps[j] = steps.length - window.length + i;
+      });
+      for (let j = 0; j < pad; j++) b.timesteps[j] = 0;
+      return forward(net, b, len).slice((len - 1) * A);
+    };
+    let worst = 0;
+    let windowMatters = 0;
+    for (let t = 0; t < 3 * K; t++) {
+      const obs = Float32Array.from({ length: S }, () => rng.normal());
+      const rtg = cached.returnToGo;
+      const a = cached.act(obs);
+      expect(Array.from(uncached.act(obs))).toEqual(Array.from(a));
+      steps.push({ rtg, obs, act: a });
+      const ref = graphAction(K);
+      for (let d = 0; d < A; d++) worst = Math.max(worst, Math.abs(a[d] - ref[d]));
+      // A window one step longer is another model past K: the equality above can fail.
+      if (t >= K) {
+        const longer = graphAction(K + 1);
+        for (let d = 0; d < A; d++) windowMatters = Math.max(windowMatters, Math.abs(longer[d] - ref[d]));
+      }
+      const r = rng.uniform(0, 0.3);
+      cached.observeReward(r);
+      uncached.observeReward(r);
+    }
+    expect(worst).toBeLessThan(1e-4);
+    expect(windowMatters).toBeGreaterThan(1e-2);
+    net.dispose();
+  });
+
+  it('a DtRuntime holds one window: a token past 3K is refused, not evicted', () => {
+    const model = { config: small, obsDim: S, actDim: A, weights: weights(8), obsMean: new Float32Array(S), obsStd: new Float32Array(S).fill(1), rtgScale: 1 };
+    const rt = new DtRuntime(model);
+    const obs = new Float32Array(S);
+    for (let t = 0; t < small.K; t++) {
+      rt.pushReturn(0, t);
+      rt.pushState(obs, t);
+      if (t < small.K - 1) rt.pushAction(new Float32Array(A), t);
+    }
+    rt.pushAction(new Float32Array(A), small.K - 1); // token 3K: the window is full
+    expect(() => rt.pushReturn(0, small.K)).toThrow(/at most 6 steps \(18 tokens\)/);
+    rt.reset();
+    expect(() => rt.pushReturn(0, 0)).not.toThrow();
+  });
+
   it('grouped block-diagonal attention: each sequence of a batch is computed as if alone', () => {
     const K = small.K;
     const B = 20; // 2 groups of 10 sequences (3K = 18 tokens each)

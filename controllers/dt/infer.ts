@@ -3,13 +3,16 @@ import type { DtConfig } from './config.js';
 import type { Weights } from './weights.js';
 
 /**
- * Pure-JS decision-transformer inference (no tfjs), token by token with a key/value cache, so one
- * action costs one token step per new token (a_{t−1}, R̂_t, s_t) instead of a full 3K-token pass.
+ * Pure-JS decision-transformer inference (no tfjs): the trained model's pass over the last K
+ * timesteps (the reference DT's window), at every step of an episode.
  *
- * Semantics (our choice, documented): attention is a sliding window of the last 3K tokens in every
- * layer. For t ≤ K this is exactly the reference DT's pass over the last K timesteps; beyond K the
- * evicted tokens still shaped the kept keys/values through earlier layers (streaming attention).
- * `mode: 'uncached'` recomputes the last K timesteps from scratch each action (the reference DT).
+ * Token by token with a key/value cache: while an episode fits in the context (its first K
+ * steps) one action costs one token step per new token (a_{t−1}, R̂_t, s_t). Past K the window
+ * slides, and a cache cannot follow it: the kept tokens' keys and values in layers ≥ 1 were
+ * computed while the evicted tokens were still in view, so reusing them is a different model
+ * (streaming attention), not the trained one. So past K the window is recomputed from scratch.
+ * Either way only the newest state token runs the last layer's attention and MLP; the others
+ * need just its keys and values (`step(x, false)`).
  */
 export interface DtRuntimeModel {
   config: DtConfig;
@@ -48,11 +51,11 @@ function affine(x: Float32Array, W: Float32Array, b: Float32Array, out: Float32A
   return out;
 }
 
-/** Per-layer key/value ring buffers of at most 3K tokens. */
+/** Per-layer keys and values of one window: at most K steps, 3K tokens. */
 class KvCache {
   readonly keys: Float32Array[];
   readonly values: Float32Array[];
-  /** Tokens pushed so far (the ring position is count mod capacity). */
+  /** Tokens pushed since the last clear. */
   count = 0;
   constructor(
     layers: number,
@@ -100,6 +103,13 @@ export class DtRuntime {
     this.cache.clear();
   }
 
+  private normalise(obs: Float32Array): Float32Array {
+    const { obsMean, obsStd } = this.model;
+    const sn = this.scratch.sn;
+    for (let i = 0; i < sn.length; i++) sn[i] = (obs[i] - obsMean[i]) / obsStd[i];
+    return sn;
+  }
+
   /** Embedding of one token (kind 0 = R̂, 1 = s, 2 = a) at `timestep`, after the input LayerNorm. */
   private embed(kind: 0 | 1 | 2, input: Float32Array, timestep: number): Float32Array {
     const { w, scratch: s, H } = this;
@@ -110,25 +120,31 @@ export class DtRuntime {
     return layerNormInto(s.x, w.ln_in_g, w.ln_in_b, s.x);
   }
 
-  /** Run one token through every layer with the cache; returns the final (ln_f) hidden state. */
-  private step(x: Float32Array): Float32Array {
+  /**
+   * Run one token through every layer with the cache; returns the final (ln_f) hidden state, or
+   * null with `output` false: then the last layer stores the token's key and value and stops
+   * (no later token reads the rest of it).
+   */
+  private step(x: Float32Array, output: boolean): Float32Array | null {
     const { w, scratch: s, H, cache } = this;
     const c = this.model.config;
     const nh = c.heads;
     const hd = H / nh;
-    const cap = cache.capacity;
-    const slot = cache.count % cap;
-    const n = Math.min(cache.count + 1, cap);
+    // One window, never more: evicting tokens would be streaming attention, not the trained model.
+    if (cache.count >= cache.capacity) throw new RangeError(`DtRuntime: a window holds at most ${this.model.config.K} steps (${cache.capacity} tokens); reset() before the next one`);
+    const slot = cache.count;
+    const n = cache.count + 1;
     for (let l = 0; l < c.layers; l++) {
       const p = `h${l}.`;
       layerNormInto(x, w[p + 'ln1_g'], w[p + 'ln1_b'], s.h);
-      affine(s.h, w[p + 'q_W'], w[p + 'q_b'], s.q);
       affine(s.h, w[p + 'k_W'], w[p + 'k_b'], s.k);
       affine(s.h, w[p + 'v_W'], w[p + 'v_b'], s.v);
       const K = cache.keys[l];
       const V = cache.values[l];
       K.set(s.k, slot * H);
       V.set(s.v, slot * H);
+      if (!output && l === c.layers - 1) break;
+      affine(s.h, w[p + 'q_W'], w[p + 'q_b'], s.q);
       s.y.fill(0);
       const scale = 1 / Math.sqrt(hd);
       for (let h = 0; h < nh; h++) {
@@ -136,9 +152,8 @@ export class DtRuntime {
         let max = -Infinity;
         // Keys in time order: oldest first (same summation order as a fresh pass).
         for (let j = 0; j < n; j++) {
-          const idx = (cache.count - n + 1 + j) % cap;
           let dot = 0;
-          for (let d = 0; d < hd; d++) dot += s.q[off + d] * K[idx * H + off + d];
+          for (let d = 0; d < hd; d++) dot += s.q[off + d] * K[j * H + off + d];
           s.att[j] = dot * scale;
           if (s.att[j] > max) max = s.att[j];
         }
@@ -148,9 +163,8 @@ export class DtRuntime {
           sum += s.att[j];
         }
         for (let j = 0; j < n; j++) {
-          const idx = (cache.count - n + 1 + j) % cap;
           const a = s.att[j] / sum;
-          for (let d = 0; d < hd; d++) s.y[off + d] += a * V[idx * H + off + d];
+          for (let d = 0; d < hd; d++) s.y[off + d] += a * V[j * H + off + d];
         }
       }
       affine(s.y, w[p + 'o_W'], w[p + 'o_b'], s.o);
@@ -162,24 +176,26 @@ export class DtRuntime {
       for (let i = 0; i < H; i++) x[i] += s.pj[i];
     }
     cache.count++;
-    return layerNormInto(x, w.lnf_g, w.lnf_b, s.h);
+    return output ? layerNormInto(x, w.lnf_g, w.lnf_b, s.h) : null;
   }
 
   pushReturn(rtgScaled: number, timestep: number): void {
     this.scratch.one[0] = rtgScaled;
-    this.step(this.embed(0, this.scratch.one, timestep));
+    this.step(this.embed(0, this.scratch.one, timestep), false);
   }
 
   pushAction(action: Float32Array, timestep: number): void {
-    this.step(this.embed(2, action, timestep));
+    this.step(this.embed(2, action, timestep), false);
+  }
+
+  /** Push an older state of a recomputed window: its keys and values only (no action is read from it). */
+  pushContextState(obs: Float32Array, timestep: number): void {
+    this.step(this.embed(1, this.normalise(obs), timestep), false);
   }
 
   /** Push the (raw) observation s_t and return the predicted action tanh(head(h_s)). */
   pushState(obs: Float32Array, timestep: number): Float32Array {
-    const { obsMean, obsStd } = this.model;
-    const sn = this.scratch.sn;
-    for (let i = 0; i < sn.length; i++) sn[i] = (obs[i] - obsMean[i]) / obsStd[i];
-    const h = this.step(this.embed(1, sn, timestep));
+    const h = this.step(this.embed(1, this.normalise(obs), timestep), true) as Float32Array;
     const out = affine(h, this.w.head_W, this.w.head_b, this.scratch.act);
     const a = new Float32Array(out.length);
     for (let i = 0; i < a.length; i++) a[i] = Math.tanh(out[i]);
@@ -190,6 +206,11 @@ export class DtRuntime {
 /**
  * The DT as a Controller: conditioned on a target return, which `observeReward` decrements
  * (R̂_{t+1} = R̂_t − r_t, Chen et al. 2021). Rollouts that know the reward call observeReward.
+ *
+ * Every action is the trained model's on the last K steps. `cached` (the default) steps the
+ * cache while the episode fits in K and recomputes the window past K; `uncached` recomputes it
+ * at every step (the reference, for tests and latency comparisons). Both give the same actions,
+ * bit for bit.
  */
 export class DtController implements Controller {
   readonly kind = 'dt';
@@ -197,7 +218,7 @@ export class DtController implements Controller {
   private t = 0;
   private rtg: number;
   private lastAction: Float32Array | null = null;
-  /** Uncached mode keeps the last K (R̂, s, a) to recompute the window. */
+  /** The last K (R̂, s, a) steps, to recompute the window. */
   private readonly hist: { rtg: number; obs: Float32Array; act: Float32Array | null; t: number }[] = [];
 
   constructor(
@@ -229,23 +250,29 @@ export class DtController implements Controller {
 
   act(obs: Float32Array): Float32Array {
     const scale = this.model.rtgScale;
+    const K = this.model.config.K;
+    if (this.hist.length) this.hist[this.hist.length - 1].act = this.lastAction;
+    this.hist.push({ rtg: this.rtg, obs: Float32Array.from(obs), act: null, t: this.t });
+    const slid = this.hist.length > K;
+    if (slid) this.hist.shift();
     let a: Float32Array;
-    if (this.mode === 'cached') {
+    if (this.mode === 'cached' && !slid) {
+      // The cache holds exactly this episode's tokens so far: add the new ones.
       if (this.lastAction) this.rt.pushAction(this.lastAction, this.t - 1);
       this.rt.pushReturn(this.rtg / scale, this.t);
       a = this.rt.pushState(obs, this.t);
     } else {
-      if (this.hist.length) this.hist[this.hist.length - 1].act = this.lastAction;
-      this.hist.push({ rtg: this.rtg, obs: Float32Array.from(obs), act: null, t: this.t });
-      if (this.hist.length > this.model.config.K) this.hist.shift();
       this.rt.reset();
-      a = new Float32Array(0);
-      for (let i = 0; i < this.hist.length; i++) {
+      const last = this.hist.length - 1;
+      for (let i = 0; i < last; i++) {
         const h = this.hist[i];
         this.rt.pushReturn(h.rtg / scale, h.t);
-        a = this.rt.pushState(h.obs, h.t);
-        if (h.act) this.rt.pushAction(h.act, h.t);
+        this.rt.pushContextState(h.obs, h.t);
+        this.rt.pushAction(h.act as Float32Array, h.t);
       }
+      const h = this.hist[last];
+      this.rt.pushReturn(h.rtg / scale, h.t);
+      a = this.rt.pushState(h.obs, h.t);
     }
     this.lastAction = a;
     this.t++;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect } from '../experiment/collect.js';
-import { gymnasiumEnvSpec, minariDatasetDir, readDataset, writeDataset } from './minari.js';
+import { gymnasiumEnvSpec, loadH5, minariDatasetDir, readDataset, writeDataset } from './minari.js';
 
 /**
  * The datasets read with h5py, as Minari's own storage reads them (minari.h5py.py mirrors
@@ -45,6 +45,8 @@ describe('Minari datasets read by h5py as MinariStorage reads them', () => {
     await collect({ scene: 'pendulum', sources: [{ controller: 'random', noise: 0, fraction: 1, label: 'random' }], episodes: 3, seed: 0, out: dir, datasetId: id });
     const report = readWithH5py(path.join(dir, 'data'), id);
     expect(report.problems).toEqual([]);
+    // The flags' dtype as h5py reads it: uint8, not bool (BOOL_NOTE; the last test says why).
+    expect(report.dtypes.terminations).toBe('uint8');
     expect(report.author).toEqual(['embody']);
     expect(report.env_spec).toMatchObject({ id: 'Pendulum-v1', entry_point: 'gymnasium.envs.classic_control.pendulum:PendulumEnv', max_episode_steps: 200 });
     // h5py reads the same numbers we wrote.
@@ -111,5 +113,35 @@ describe('Minari ids and env specs', () => {
     expect(minariDatasetDir(path.join(tmp, 'plain'), 'a/b-v0')).toEqual({ dir: path.join(tmp, 'plain'), inRoot: false });
     expect(gymnasiumEnvSpec('uav-small', 100)).toBeNull();
     expect(JSON.parse(gymnasiumEnvSpec('Pendulum-v1', 200)!).id).toBe('Pendulum-v1');
+  });
+});
+
+describe('why terminations and truncations are uint8, not bool (BOOL_NOTE)', () => {
+  // h5py writes numpy bool as the HDF5 enum {FALSE: 0, TRUE: 1} over int8. When h5wasm learns to
+  // create enum types this test fails: then write the flags as that enum and expect dtype bool above.
+  it('h5wasm cannot create an HDF5 enum type: its create_dataset refuses the enum class, and no H5T enum call is exported', async () => {
+    const h5 = await loadH5();
+    const M = (await h5.ready) as unknown as Record<string, unknown> & {
+      H5T_class_t: Record<string, { value: number }>;
+      create_dataset: (file: bigint, name: string, ptr: bigint, metadata: unknown) => number;
+      _malloc: (n: number) => number;
+      _free: (p: number) => void;
+      HEAPU8: Uint8Array;
+    };
+    const f = new h5.File(path.join(tmp, 'enum-probe.h5'), 'w');
+    const ptr = M._malloc(2);
+    try {
+      M.HEAPU8.set([0, 1], ptr);
+      // What h5py's bool would need: class H5T_ENUM (8), 1 byte, signed, members FALSE 0, TRUE 1.
+      const metadata = { type: M.H5T_class_t.H5T_ENUM.value, size: 1, signed: true, littleEndian: true, vlen: false, shape: [2], maxshape: [2], chunks: null, total_size: 2, enum_type: { type: M.H5T_class_t.H5T_INTEGER.value, nmembers: 2, members: { FALSE: 0, TRUE: 1 } } };
+      expect(() => M.create_dataset(f.file_id, '/flags', BigInt(ptr), metadata)).toThrow(/data type not supported/);
+      // The control: the same call with the integer class (what we write, '<B') succeeds.
+      M.create_dataset(f.file_id, '/flags_u8', BigInt(ptr), { ...metadata, type: M.H5T_class_t.H5T_INTEGER.value, signed: false });
+      expect(f.get('flags_u8')).toBeTruthy();
+      for (const name of ['_H5Tenum_create', '_H5Tenum_insert', '_H5Tcreate', '_H5Dcreate2', 'H5Tenum_create']) expect(M[name], name).toBeUndefined();
+    } finally {
+      M._free(ptr);
+      f.close();
+    }
   });
 });

@@ -33,4 +33,26 @@ describe('Rapier world', () => {
     expect(body.translation().z).toBeLessThan(2.7);
     world.free();
   });
+
+  it('a tabletop ground: its edge `groundMargin` past the area, its own thickness and name; past the edge a body falls', async () => {
+    const R = await loadRapier();
+    const { world, bodies } = buildStaticWorld(R, {
+      timestep: 0.01,
+      groundSize: [0.4, 0.4],
+      groundCenter: [0, 0],
+      groundMargin: 0.05,
+      groundHalfThickness: 0.025,
+      groundName: 'table',
+      boxes: [],
+    });
+    expect(bodies[0]).toMatchObject({ name: 'table', role: 'ground', size: [0.5, 0.5, 0.05], pose: [0, 0, -0.025, 0, 0, 0, 1] });
+    const on = world.createRigidBody(R.RigidBodyDesc.dynamic().setTranslation(0.2, 0, 0.1));
+    world.createCollider(R.ColliderDesc.ball(0.02), on);
+    const off = world.createRigidBody(R.RigidBodyDesc.dynamic().setTranslation(0.3, 0, 0.1));
+    world.createCollider(R.ColliderDesc.ball(0.02), off);
+    for (let i = 0; i < 100; i++) world.step();
+    expect(on.translation().z).toBeCloseTo(0.02, 2);
+    expect(off.translation().z).toBeLessThan(-0.5);
+    world.free();
+  });
 });

@@ -3,8 +3,10 @@ import type { BodyDescription } from '../src/core/frames.js';
 import type { Rapier } from './rapier.js';
 
 /**
- * The one place where scene JSON becomes Rapier descriptors (STYLE.md: descriptors, then
- * build). Tasks call these for the static world, then add their own dynamic bodies.
+ * The static world of every Rapier task (uav, navigation, manipulation): the world itself
+ * (gravity, timestep), a ground slab whose top face is z = 0, and static boxes, each with its
+ * viewer description. Each task then adds its own dynamic and kinematic bodies (a drone, a
+ * robot and movable furniture, clutter and a gripper), which no two tasks share.
  * z is up; gravity is −z.
  */
 export interface StaticBox {
@@ -24,20 +26,37 @@ const IDENTITY = [0, 0, 0, 1];
 
 export function buildStaticWorld(
   R: Rapier,
-  opts: { gravity?: number; timestep: number; groundSize: [number, number]; groundCenter?: [number, number]; groundColor?: string; boxes: StaticBox[] },
+  opts: {
+    gravity?: number;
+    timestep: number;
+    /** The area the ground must cover, m; it extends `groundMargin` beyond it on every side. */
+    groundSize: [number, number];
+    groundCenter?: [number, number];
+    groundColor?: string;
+    /** Default 50 m: an outdoor or indoor task never sees the ground's edge. A tabletop's edge is part of the task. */
+    groundMargin?: number;
+    /** Default 0.5 m. */
+    groundHalfThickness?: number;
+    /** Default 0.8. */
+    groundFriction?: number;
+    /** The viewer name of the ground body; default "ground". */
+    groundName?: string;
+    boxes: StaticBox[];
+  },
 ): StaticWorld {
   const world = new R.World({ x: 0, y: 0, z: -(opts.gravity ?? 9.81) });
   world.timestep = opts.timestep;
   const bodies: BodyDescription[] = [];
   const [gx, gy] = opts.groundSize;
   const [cx, cy] = opts.groundCenter ?? [gx / 2, gy / 2];
-  // Ground: a thick slab whose top face is z = 0, a little larger than the area.
-  const groundHalf = { x: gx / 2 + 50, y: gy / 2 + 50, z: 0.5 };
+  // Ground: a slab whose top face is z = 0, `groundMargin` larger than the area on every side.
+  const margin = opts.groundMargin ?? 50;
+  const groundHalf = { x: gx / 2 + margin, y: gy / 2 + margin, z: opts.groundHalfThickness ?? 0.5 };
   const ground = world.createRigidBody(R.RigidBodyDesc.fixed().setTranslation(cx, cy, -groundHalf.z));
-  world.createCollider(R.ColliderDesc.cuboid(groundHalf.x, groundHalf.y, groundHalf.z).setFriction(0.8), ground);
+  world.createCollider(R.ColliderDesc.cuboid(groundHalf.x, groundHalf.y, groundHalf.z).setFriction(opts.groundFriction ?? 0.8), ground);
   bodies.push({
     id: 0,
-    name: 'ground',
+    name: opts.groundName ?? 'ground',
     shape: 'box',
     size: [groundHalf.x * 2, groundHalf.y * 2, groundHalf.z * 2],
     color: opts.groundColor ?? '#3b4a3f',

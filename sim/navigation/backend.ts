@@ -3,6 +3,7 @@ import type { BodyDescription, SceneDescription } from '../../src/core/frames.js
 import type { Rng } from '../../src/core/rng.js';
 import type { Rapier } from '../rapier.js';
 import type { SimBackend } from '../task.js';
+import { LidarRing } from '../sensors/lidar.js';
 import { buildStaticWorld } from '../world.js';
 import { wrapAngle, type NavModel, type NavSetpoint, type NavState } from './model.js';
 import type { NavScene } from './scene.js';
@@ -43,7 +44,7 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
   private trail: [number, number][] = [];
   private readonly robotId: number;
   private readonly movableIds: number[] = [];
-  private readonly ray: InstanceType<Rapier['Ray']>;
+  private readonly lidar: LidarRing;
 
   constructor(
     private readonly R: Rapier,
@@ -60,7 +61,7 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
       void k;
     });
     this.robotId = staticCount + this.movableIds.length;
-    this.ray = new R.Ray({ x: 0, y: 0, z: 0 }, { x: 1, y: 0, z: 0 });
+    this.lidar = new LidarRing(R, scene.lidar, (k) => model.rayAngle(k));
     this.build();
   }
 
@@ -242,34 +243,9 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
     return s;
   }
 
-  /** The lidar ring: one ray cast per beam in the scan plane, the robot itself excluded. */
+  /** The lidar ring from the robot's pose, the robot itself excluded. */
   private scan(): void {
-    const { scene, s, ray } = this;
-    const n = scene.lidar.rays;
-    const R = scene.lidar.maxRange;
-    const std = scene.lidar.noiseStd;
-    ray.origin = { x: s.pose[0], y: s.pose[1], z: scene.lidar.height };
-    for (let k = 0; k < n; k++) {
-      const a = s.pose[2] + this.model.rayAngle(k);
-      ray.dir = { x: Math.cos(a), y: Math.sin(a), z: 0 };
-      const hit = this.world.castRay(ray, R, true, undefined, undefined, undefined, this.body);
-      let d = hit ? hit.timeOfImpact : R;
-      if (std > 0) d = Math.max(0, Math.min(R, d + this.lidarRng.normal(0, std)));
-      s.lidar[k] = d;
-    }
-  }
-
-  /** World x, y of lidar beam endpoints that hit something (for the viewer). */
-  private hits(): number[][] {
-    const s = this.s;
-    const R = this.scene.lidar.maxRange;
-    const out: number[][] = [];
-    for (let k = 0; k < s.lidar.length; k++) {
-      if (s.lidar[k] >= R - 1e-6) continue;
-      const a = s.pose[2] + this.model.rayAngle(k);
-      out.push([s.pose[0] + s.lidar[k] * Math.cos(a), s.pose[1] + s.lidar[k] * Math.sin(a)]);
-    }
-    return out;
+    this.lidar.scan(this.world, this.s.pose, this.s.lidar, this.lidarRng, this.body);
   }
 
   describe(): SceneDescription {
@@ -339,7 +315,7 @@ export class NavBackend implements SimBackend<NavState, NavSetpoint> {
         plannedPath: a?.plannedPath ?? [],
         waypoint: a?.waypoint ?? null,
         events: a?.events.slice(-20) ?? [],
-        lidarHits: this.hits(),
+        lidarHits: this.lidar.hits(this.s.pose, this.s.lidar),
       },
     };
   }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createScripted } from '../controllers/registry.js';
 import { offlineWill, RobotAgent } from './agent.js';
-import { publishEstop } from './bridge.js';
+import { publishEstop } from './estop-sender.js';
 import { jsonCodec, makeEnvelope, topicFor } from './protocol.js';
 import { startBroker } from './broker.js';
 import { connectClient, endClient } from './client.js';

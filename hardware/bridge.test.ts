@@ -29,9 +29,9 @@ describe('one bridge process, several robots', () => {
     const ids = ['uav-a', 'uav-b', 'solo', 'other'];
     const robots = await Promise.all(
       ids.map(async (id, i) => {
-        const driver = await SimDriver.create({ scene: 'uav-small', seed: 20 + i });
+        const driver = await SimDriver.create({ scene: 'uav-small', seed: 20 + i, episodes: 1 });
         const client = await connectClient({ url: broker.url, will: offlineWill(id) });
-        const agent = new RobotAgent({ client, robotId: id, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote', episodes: 1 });
+        const agent = new RobotAgent({ client, robotId: id, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote' });
         await agent.start();
         return { id, driver, client, agent };
       }),

@@ -2,13 +2,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Controller } from '../src/core/controller.js';
-import { createEnv } from '../sim/registry.js';
+import type { EnvSpec } from '../src/core/env.js';
+import { buildTaskModel, loadScene } from '../sim/registry.js';
+import type { TaskModel } from '../sim/task.js';
 import { offlineWill, RobotAgent } from './agent.js';
-import { Bridge, deployPolicy, policyIdOf, sendEstop, type EpisodeSummary } from './bridge.js';
+import { Bridge, type EpisodeSummary } from './bridge.js';
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import { connectClient, credentialsFromEnv, endClient } from './client.js';
-import { createDriver } from './devices/driver.js';
+import { deployPolicy, policyIdOf } from './deploy-sender.js';
+import { createDriver } from './devices/registry.js';
 import { SimDriver } from './devices/sim.js';
+import { sendEstop } from './estop-sender.js';
 import { codecByName, robotIdSchema } from './protocol.js';
 
 /**
@@ -70,15 +74,29 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
 }
 
+/**
+ * A scene's task model, its spec and timing: the robot-side half of the task, with no
+ * simulator. The ground station and a real robot's agent need nothing more; only a simulated
+ * robot (`--sim`, `--driver sim`) builds a Rapier world.
+ */
+export function taskModelOf(scene: string): { model: TaskModel<unknown, unknown>; spec: EnvSpec; controlPeriod: number } {
+  const loaded = loadScene(scene).scene;
+  const { model, controlPeriod, maxEpisodeSteps } = buildTaskModel(loaded);
+  // The same spec as the TaskEnv of this scene (sim/task-env.ts), so controllers see no difference.
+  const spec: EnvSpec = { id: model.id, scene: loaded.name, observationSpace: model.observationSpace, actionSpace: model.actionSpace, controlPeriod, maxEpisodeSteps };
+  return { model, spec, controlPeriod };
+}
+
 export async function makeControllerFactory(ref: string, scene: string, options: Record<string, string> = {}): Promise<{ make: (id: string) => Promise<Controller>; policyId: string }> {
   const { createController, isPolicyDir } = await import('../controllers/load.js');
-  const env = await createEnv(scene, { seed: 0 });
+  // The controllers' own model: a controller may write to it (the planner's annotations).
+  const { model, spec } = taskModelOf(scene);
   const policyId = isPolicyDir(ref) ? policyIdOf(ref) : `scripted:${ref}`;
   // Build one controller now, so that an unknown name or a policy trained for another task or
   // observation shape is refused at start-up with one clear message, before any cmd is sent.
-  const probe = await createController(ref, env.spec, { seed: 0, model: env.model, options });
+  const probe = await createController(ref, spec, { seed: 0, model, options });
   probe.dispose?.();
-  return { make: (id) => createController(ref, env.spec, { seed: hashSeed(id), model: env.model, options }), policyId };
+  return { make: (id) => createController(ref, spec, { seed: hashSeed(id), model, options }), policyId };
 }
 
 function hashSeed(s: string): number {
@@ -150,7 +168,7 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
       }
       return;
     }
-    const env = await createEnv(flags.scene, { seed: 0 });
+    const task = taskModelOf(flags.scene);
     const { make, policyId } = await makeControllerFactory(flags.policy, flags.scene, flags.controllerOptions);
     const simCount = flags.sim ? Number(flags.sim) : 0;
     const targetEpisodes = flags.episodes ? Number(flags.episodes) : undefined;
@@ -166,10 +184,10 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
     const bridge = new Bridge({
       client,
       robots: simCount ? Array.from({ length: simCount }, (_, i) => `sim-${i}`) : robots,
-      model: env.model,
+      model: task.model,
       makeController: make,
       policyId,
-      controlPeriodS: env.bundle.controlPeriod,
+      controlPeriodS: task.controlPeriod,
       ttlMs: Number(flags.ttl),
       codec: codecByName(flags.codec),
       rateLimit: flags.rateLimit,
@@ -182,9 +200,9 @@ export async function runBridgeCommand(flags: BridgeFlags): Promise<void> {
     // --sim n: n simulated robots in this process, on the same broker (a one-command demo).
     for (let i = 0; i < simCount; i++) {
       const id = `sim-${i}`;
-      const driver = await SimDriver.create({ scene: flags.scene, seed: Number(flags.seed) + 1000 * i });
+      const driver = await SimDriver.create({ scene: flags.scene, seed: Number(flags.seed) + 1000 * i, episodes: targetEpisodes });
       const rc = await connectClient({ url, will: offlineWill(id), clientId: `embody-sim-${id}-${process.pid}` });
-      const agent = new RobotAgent({ client: rc, robotId: id, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote', episodes: targetEpisodes, rateLimit: flags.rateLimit });
+      const agent = new RobotAgent({ client: rc, robotId: id, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote', rateLimit: flags.rateLimit });
       await agent.start();
       cleanup.unshift(async () => {
         await agent.close();
@@ -255,8 +273,11 @@ export async function runAgentCommand(flags: AgentFlags): Promise<void> {
   const id = checkRobotId(flags.robot);
   const scene = sceneFor(flags);
   const seed = Number(flags.seed);
-  const driver = flags.driver === 'sim' ? await SimDriver.create({ scene, seed }) : await createDriver(flags.driver, { scene, seed });
-  const env = driver instanceof SimDriver ? driver.env : await createEnv(scene, { seed });
+  const episodes = flags.episodes ? Number(flags.episodes) : undefined;
+  const driver = await createDriver(flags.driver, { scene, seed, episodes });
+  // A simulated robot and its agent share the world's model (the sim draws what a policy writes
+  // to it); a real robot's agent builds the task model alone.
+  const task = driver instanceof SimDriver ? { model: driver.model, controlPeriod: driver.controlPeriod } : taskModelOf(scene);
   const client: MqttClient = await connectClient({
     url: flags.broker ?? DEFAULT_BROKER_URL,
     ...credentials(flags, id),
@@ -268,12 +289,11 @@ export async function runAgentCommand(flags: AgentFlags): Promise<void> {
     client,
     robotId: id,
     driver,
-    model: env.model,
-    controlPeriodS: env.bundle.controlPeriod,
+    model: task.model,
+    controlPeriodS: task.controlPeriod,
     dataDir: flags.dataDir ?? path.join('.embody', 'agent', id),
     mode: flags.mode,
     landAfterMs: Number(flags.landAfter),
-    episodes: flags.episodes ? Number(flags.episodes) : undefined,
     pace: flags.fast ? 'fast' : 'realtime',
     holdClock: flags.realtimeHold ? 'realtime' : 'frozen',
     codec: codecByName(flags.codec),
@@ -288,7 +308,7 @@ export async function runAgentCommand(flags: AgentFlags): Promise<void> {
   let poll: NodeJS.Timeout | undefined;
   const finished = new Promise<void>((resolve) => {
     poll = setInterval(() => {
-      if (flags.episodes && agent.episodesDone >= Number(flags.episodes)) resolve();
+      if (agent.finished) resolve();
     }, 100);
   });
   await Promise.race([finished, sig.signalled]);
@@ -298,5 +318,6 @@ export async function runAgentCommand(flags: AgentFlags): Promise<void> {
   await within(agent.close(), SHUTDOWN_MS - 600);
   await within(endClient(client), 300);
   await driver.close?.();
-  process.stderr.write(`agent ${id}: ${agent.episodesDone} episode(s); rejected ${agent.rejects.total} message(s) ${JSON.stringify(agent.rejects.counts)}\n`);
+  const episodesDone = driver instanceof SimDriver ? driver.episodesDone : 0;
+  process.stderr.write(`agent ${id}: ${episodesDone} episode(s); rejected ${agent.rejects.total} message(s) ${JSON.stringify(agent.rejects.counts)}\n`);
 }

@@ -8,7 +8,9 @@ import { createScripted } from '../controllers/registry.js';
 import type { Controller } from '../src/core/controller.js';
 import { createEnv } from '../sim/registry.js';
 import { offlineWill, RobotAgent, type AgentOptions } from './agent.js';
-import { Bridge, deployPolicy, policyIdOf, publishEstop, type BridgeOptions, type EpisodeSummary } from './bridge.js';
+import { Bridge, type BridgeOptions, type EpisodeSummary } from './bridge.js';
+import { deployPolicy, policyIdOf } from './deploy-sender.js';
+import { publishEstop } from './estop-sender.js';
 import { connectClient, endClient } from './client.js';
 import { SimDriver } from './devices/sim.js';
 import { aedesBroker, ensureMosquitto, fitImitationPolicy, mosquittoBroker, OwnMosquitto, type BrokerHandle } from './fixtures.js';
@@ -64,8 +66,8 @@ interface Robot {
   stop(): Promise<void>;
 }
 
-async function startRobot(h: BrokerHandle, id: string, opts: Partial<AgentOptions> & { seed?: number; url?: string } = {}): Promise<Robot> {
-  const driver = await SimDriver.create({ scene: SCENE, seed: opts.seed ?? SEED });
+async function startRobot(h: BrokerHandle, id: string, opts: Partial<AgentOptions> & { seed?: number; url?: string; episodes?: number } = {}): Promise<Robot> {
+  const driver = await SimDriver.create({ scene: SCENE, seed: opts.seed ?? SEED, episodes: opts.episodes });
   const client = await connectClient({ url: opts.url ?? h.url, ...h.robot(id), will: offlineWill(id), clientId: `${id}-${Date.now()}` });
   const agent = new RobotAgent({ client, robotId: id, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'remote', ...opts });
   await agent.start();
@@ -141,7 +143,7 @@ describe.each(brokers)('over %s', (name, open) => {
     try {
       const deployed = await deployPolicy(monitor, 'r1', policyDir, { chunkSize: 700 }); // small chunks: several per file
       expect(deployed.policyId).toBe(policyIdOf(policyDir));
-      await waitFor(() => robot.agent.episodesDone === 1, 30_000, 'the on-robot episode');
+      await waitFor(() => robot.driver.episodesDone === 1, 30_000, 'the on-robot episode');
       expect(robot.agent.policyId).toBe(deployed.policyId);
       expect(robot.agent.executed.filter((e) => e.source === 'policy').length).toBeGreaterThan(20);
       const direct = await directEpisode(learned, SEED);

@@ -3,7 +3,7 @@ import type { SetpointWire } from '../protocol.js';
 /**
  * What the on-robot runtime needs from a device. A robot team implements these four calls
  * (plus `close`) for its autopilot or motor controller; everything else (MQTT, safety,
- * policy inference) is the agent's.
+ * policy inference) is the agent's. The registry of drivers by name is `registry.ts`.
  */
 export interface Driver {
   readonly name: string;
@@ -21,10 +21,13 @@ export interface Driver {
    * this out.
    */
   step?(): Promise<StepOutcome> | StepOutcome;
-  /** Simulated devices only: start the next episode. */
-  nextEpisode?(): Promise<Record<string, unknown>> | Record<string, unknown>;
-  /** Episode bookkeeping, for simulated devices that have episodes. */
-  episodeInfo?(): { index: number; step: number; terminated: boolean; truncated: boolean; reason?: string };
+  /** Simulated devices only: where the episode stands, sent with each state. */
+  episodeInfo?(): EpisodeInfo;
+  /**
+   * Simulated devices only: `step` said the episode is over. The device counts and sums it up,
+   * and starts the next one unless it has run all the episodes it was asked for.
+   */
+  endEpisode?(): Promise<EpisodeEnd> | EpisodeEnd;
   close?(): Promise<void> | void;
 }
 
@@ -35,21 +38,29 @@ export interface StepOutcome {
   reason?: string;
 }
 
-export type DriverFactory = (options: Record<string, unknown>) => Promise<Driver>;
-
-/** Drivers by name; each loads lazily. Add a real device's driver here. */
-export const DRIVERS: Record<string, { description: string; load: () => Promise<DriverFactory> }> = {
-  sim: {
-    description: 'a Rapier world built from --scene, advanced one control period per command (lockstep)',
-    load: async () => (await import('./sim.js')).createSimDriver as DriverFactory,
-  },
-};
-
-export async function createDriver(name: string, options: Record<string, unknown>): Promise<Driver> {
-  const entry = DRIVERS[name];
-  if (!entry) throw new Error(`unknown driver "${name}". Known: ${Object.keys(DRIVERS).join(', ')}`);
-  return (await entry.load())(options);
+/** The `episode` a simulated device adds to its state (protocol.ts `episodeInfoSchema`). */
+export interface EpisodeInfo {
+  index: number;
+  step: number;
+  terminated: boolean;
+  truncated: boolean;
+  reason?: string;
 }
+
+export interface EpisodeEnd {
+  /** Index of the episode that ended, its length in steps, and why. */
+  index: number;
+  steps: number;
+  reason?: string;
+  /** The task's metrics at its last state; null when they cannot be computed (they are for the log). */
+  metrics: Record<string, number> | null;
+  /** Episodes completed so far, this one included. */
+  episodesDone: number;
+  /** Telemetry of the next episode's first state, or null when the device has run all its episodes. */
+  next: Record<string, unknown> | null;
+}
+
+export type DriverFactory = (options: Record<string, unknown>) => Promise<Driver>;
 
 /** State → JSON-safe telemetry (typed arrays become arrays; a deep copy, so later physics cannot change it). */
 export function toTelemetry(state: unknown): Record<string, unknown> {

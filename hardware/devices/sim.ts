@@ -1,17 +1,21 @@
 import { createEnv } from '../../sim/registry.js';
 import type { TaskEnv } from '../../sim/task-env.js';
 import type { SetpointWire } from '../protocol.js';
-import { toTelemetry, type Driver, type StepOutcome } from './driver.js';
+import { toTelemetry, type Driver, type EpisodeEnd, type EpisodeInfo, type StepOutcome } from './driver.js';
 
 /**
  * The `sim` driver: a scene's Rapier world standing in for a robot. It is lockstep: each
  * `step()` advances exactly one control period with the last setpoint, so an episode driven
  * over MQTT sees the same states as `embody run` with the same seed, whatever the network
- * latency. Episode i resets with seed + i, as `embody run` does.
+ * latency. Episode i resets with seed + i, as `embody run` does. The episodes are the
+ * device's own business: it counts them and stops after `episodes` (the agent only hears
+ * that one ended, and whether another follows).
  */
 export interface SimDriverOptions {
   scene: string;
   seed?: number;
+  /** Run this many episodes, then start no other (default: run forever). */
+  episodes?: number;
 }
 
 export class SimDriver implements Driver {
@@ -21,8 +25,14 @@ export class SimDriver implements Driver {
   private episode = 0;
   private last: StepOutcome;
   private landing = false;
+  /** Episodes completed. */
+  episodesDone = 0;
 
-  private constructor(readonly env: TaskEnv, private readonly seed: number) {
+  private constructor(
+    readonly env: TaskEnv,
+    private readonly seed: number,
+    private readonly episodes: number | undefined,
+  ) {
     env.reset({ seed });
     this.setpoint = this.holdSetpoint();
     this.last = { state: toTelemetry(env.state), terminated: false, truncated: false };
@@ -31,7 +41,7 @@ export class SimDriver implements Driver {
   static async create(options: SimDriverOptions): Promise<SimDriver> {
     const seed = options.seed ?? 0;
     const env = await createEnv(options.scene, { seed });
-    return new SimDriver(env, seed);
+    return new SimDriver(env, seed, options.episodes);
   }
 
   get model() {
@@ -87,7 +97,22 @@ export class SimDriver implements Driver {
     return this.last;
   }
 
-  nextEpisode(): Record<string, unknown> {
+  /** Count the episode `step` ended, sum it up, and start the next one unless all have run. */
+  endEpisode(): EpisodeEnd {
+    this.episodesDone++;
+    const { index, step, reason } = this.episodeInfo();
+    let metrics: Record<string, number> | null = null;
+    try {
+      const { model } = this.env;
+      metrics = model.metrics(model.parseState ? model.parseState(this.last.state) : this.last.state);
+    } catch {
+      // metrics are for the log only
+    }
+    const more = this.episodes === undefined || this.episodesDone < this.episodes;
+    return { index, steps: step, reason, metrics, episodesDone: this.episodesDone, next: more ? this.nextEpisode() : null };
+  }
+
+  private nextEpisode(): Record<string, unknown> {
     this.episode++;
     this.env.reset({ seed: this.seed + this.episode });
     this.steps = 0;
@@ -97,7 +122,7 @@ export class SimDriver implements Driver {
     return this.last.state;
   }
 
-  episodeInfo() {
+  episodeInfo(): EpisodeInfo {
     return { index: this.episode, step: this.steps, terminated: this.last.terminated, truncated: this.last.truncated, reason: this.last.reason };
   }
 
@@ -126,4 +151,11 @@ export class SimDriver implements Driver {
   }
 }
 
-export const createSimDriver = (options: Record<string, unknown>) => SimDriver.create(options as unknown as SimDriverOptions);
+/** The registry's factory: options come from the command line, so they are checked here. */
+export function createSimDriver(options: Record<string, unknown>): Promise<SimDriver> {
+  const { scene, seed, episodes } = options;
+  if (typeof scene !== 'string' || !scene) throw new Error('sim driver: a scene is needed (--scene)');
+  if (seed !== undefined && !Number.isInteger(seed)) throw new Error(`sim driver: seed must be an integer, got ${String(seed)}`);
+  if (episodes !== undefined && !(Number.isInteger(episodes) && (episodes as number) >= 1)) throw new Error(`sim driver: episodes must be a whole number ≥ 1, got ${String(episodes)}`);
+  return SimDriver.create({ scene, seed: seed as number | undefined, episodes: episodes as number | undefined });
+}

@@ -12,8 +12,10 @@ import { createController } from '../../controllers/load.js';
 import { createLearner } from '../../controllers/registry.js';
 import { loadPolicy, saveScripted } from '../../controllers/policy/index.js';
 import { runEpisodes } from '../experiment/rollout.js';
-import { RobotAgent, loadPolicyArtifact, type PolicyLoader } from '../../hardware/agent.js';
-import { Bridge, deployPolicy } from '../../hardware/bridge.js';
+import { RobotAgent } from '../../hardware/agent.js';
+import { Bridge } from '../../hardware/bridge.js';
+import { loadPolicyArtifact, type PolicyLoader } from '../../hardware/deploy-receiver.js';
+import { deployPolicy } from '../../hardware/deploy-sender.js';
 import { startBroker, type EmbeddedBroker } from '../../hardware/broker.js';
 import { connectClient, endClient } from '../../hardware/client.js';
 import { makeControllerFactory, runBridgeCommand } from '../../hardware/cli.js';
@@ -132,15 +134,15 @@ async function viaEval(c: Case) {
 async function viaBridge(c: Case, robotId: string) {
   const log: { obs: Float32Array; action: Action }[][] = [];
   const { make, policyId } = await makeControllerFactory(c.ref, c.scene);
-  const driver = await SimDriver.create({ scene: c.scene, seed: SEED });
+  const driver = await SimDriver.create({ scene: c.scene, seed: SEED, episodes: 1 });
   const bc = await connectClient({ url: broker.url, clientId: `matrix-bridge-${robotId}` });
   const rc = await connectClient({ url: broker.url, clientId: `matrix-robot-${robotId}` });
   const bridge = new Bridge({ client: bc, robots: [robotId], model: withoutFence(driver.model), makeController: async (id) => recording(await make(id), log), policyId, controlPeriodS: driver.controlPeriod, rateLimit: false });
-  const agent = new RobotAgent({ client: rc, robotId, driver, model: withoutFence(driver.model), controlPeriodS: driver.controlPeriod, mode: 'remote', episodes: 1, rateLimit: false });
+  const agent = new RobotAgent({ client: rc, robotId, driver, model: withoutFence(driver.model), controlPeriodS: driver.controlPeriod, mode: 'remote', rateLimit: false });
   try {
     await bridge.start();
     await agent.start();
-    await untilTrue(() => agent.episodesDone >= 1, 60_000, `${c.kind} over the bridge`);
+    await untilTrue(() => driver.episodesDone >= 1, 60_000, `${c.kind} over the bridge`);
   } finally {
     await agent.close();
     await bridge.close();
@@ -157,14 +159,14 @@ async function viaAgent(c: Case, robotId: string) {
     const loaded = await loadPolicyArtifact(dir, target);
     return { ...loaded, controller: recording(loaded.controller, log) };
   };
-  const driver = await SimDriver.create({ scene: c.scene, seed: SEED });
+  const driver = await SimDriver.create({ scene: c.scene, seed: SEED, episodes: 1 });
   const gc = await connectClient({ url: broker.url, clientId: `matrix-ground-${robotId}` });
   const rc = await connectClient({ url: broker.url, clientId: `matrix-agent-${robotId}` });
-  const agent = new RobotAgent({ client: rc, robotId, driver, model: withoutFence(driver.model), controlPeriodS: driver.controlPeriod, mode: 'policy', pace: 'fast', episodes: 1, rateLimit: false, loadPolicy: loader });
+  const agent = new RobotAgent({ client: rc, robotId, driver, model: withoutFence(driver.model), controlPeriodS: driver.controlPeriod, mode: 'policy', pace: 'fast', rateLimit: false, loadPolicy: loader });
   try {
     await agent.start();
     await deployPolicy(gc, robotId, c.ref);
-    await untilTrue(() => agent.episodesDone >= 1, 60_000, `${c.kind} deployed to the agent`);
+    await untilTrue(() => driver.episodesDone >= 1, 60_000, `${c.kind} deployed to the agent`);
   } finally {
     await agent.close();
     await endClient(rc);
@@ -324,10 +326,10 @@ describe('shape refusal at start-up', () => {
       // bridge --sim 1: the command itself, which starts an embedded broker; it must stop before serving.
       await expect(runBridgeCommand({ robot: [], policy: c.ref, scene: c.other, ttl: '250', codec: 'json', rateLimit: true, port: '0', sim: '1', seed: '0', episodes: '1' }), `${c.kind}: bridge`).rejects.toThrow(both);
       // agent deployment: the agent refuses it, and nothing is sent to the device.
-      const driver = await SimDriver.create({ scene: c.other, seed: 0 });
+      const driver = await SimDriver.create({ scene: c.other, seed: 0, episodes: 1 });
       const gc = await connectClient({ url: broker.url, clientId: `refuse-ground-${i}` });
       const rc = await connectClient({ url: broker.url, clientId: `refuse-agent-${i}` });
-      const agent = new RobotAgent({ client: rc, robotId: `r-${i}`, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'policy', pace: 'fast', episodes: 1 });
+      const agent = new RobotAgent({ client: rc, robotId: `r-${i}`, driver, model: driver.model, controlPeriodS: driver.controlPeriod, mode: 'policy', pace: 'fast' });
       try {
         await agent.start();
         await expect(deployPolicy(gc, `r-${i}`, c.ref), `${c.kind}: agent`).rejects.toThrow(both);

@@ -1,4 +1,5 @@
 import type { Controller } from '../src/core/controller.js';
+import type { Env } from '../src/core/env.js';
 import type { CheckpointFaults } from './checkpoint/manifest.js';
 import type { TaskParams } from './policy/manifest.js';
 
@@ -21,6 +22,15 @@ export interface LearnHooks {
   log(step: number, figures: Record<string, number>): void;
   /** Called when a training episode ends. */
   episode(step: number, stats: { return: number; length: number; metrics: Record<string, number> }): void;
+}
+
+/** What a learner factory is given (LEARNERS in registry.ts names the factories). */
+export interface LearnerOptions {
+  /** Builds one env per call, seeded by the driver. */
+  makeEnv: (seed: number) => Promise<Env>;
+  seed: number;
+  /** Hyper-parameters, after merging the per-task config file and --config. */
+  config: Record<string, unknown>;
 }
 
 export interface Learner {

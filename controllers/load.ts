@@ -1,6 +1,6 @@
 import type { Controller, ControllerContext } from '../src/core/controller.js';
 import type { EnvSpec } from '../src/core/env.js';
-import { isPolicyDir } from './policy/load-policy.js';
+import { isPolicyDir } from './policy/read-policy.js';
 import { createScripted } from './registry.js';
 
 /**

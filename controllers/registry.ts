@@ -1,7 +1,9 @@
 import type { Controller, ControllerContext } from '../src/core/controller.js';
-import type { Env, EnvSpec } from '../src/core/env.js';
+import type { EnvSpec } from '../src/core/env.js';
 import { NotFoundError } from '../src/core/errors.js';
-import type { Learner } from './learner.js';
+import type { Learner, LearnerOptions } from './learner.js';
+
+export type { LearnerOptions };
 
 /**
  * Controllers and learners by name. Scripted controllers register in SCRIPTED; learners in
@@ -59,14 +61,6 @@ export const SCRIPTED: Record<string, { tasks: string[] | '*'; description: stri
     load: async () => (await import('./planning/agent.js')).learnedFactory(true)(),
   },
 };
-
-export interface LearnerOptions {
-  /** Builds one env per call, seeded by the driver. */
-  makeEnv: (seed: number) => Promise<Env>;
-  seed: number;
-  /** Hyper-parameters, after merging the per-task config file and --config. */
-  config: Record<string, unknown>;
-}
 
 /** kind → lazy learner factory. Learner owners add their one line here. */
 export const LEARNERS: Record<string, { description: string; load: () => Promise<(opts: LearnerOptions) => Promise<Learner>> }> = {

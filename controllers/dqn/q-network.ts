@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { initWeights, Mlp, softUpdate } from '../nn/index.js';
-import { mlpSpec } from '../policy/index.js';
+import { mlpSpec } from '../policy/network.js';
 
 /**
  * A Q-network and its target, for any task with Discrete actions: `q(obs)` gives Q(s, ·) for a

@@ -6,7 +6,8 @@ import type { Action, EnvSpec } from '../../src/core/env.js';
 import { Rng } from '../../src/core/rng.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { taskFields, writePolicyDir } from '../policy/artifact.js';
-import { PolicyManifestSchema, type ManipCriticManifest, type TaskParams } from '../policy/manifest.js';
+import type { ManipCriticManifest, TaskParams } from '../policy/manifest.js';
+import { checkPolicyFits, readPolicyManifest } from '../policy/read-policy.js';
 import { marginOccupancy, type ManipState, type ManipulationModel } from '../../sim/manipulation/model.js';
 import { initBackend } from '../backend.js';
 import { motionToAction, requireModel, splitObs, type ManipObs, type Motion } from '../scripted/manipulation.js';
@@ -307,7 +308,7 @@ export async function createCriticAgent(spec: EnvSpec, context: ControllerContex
   return new CriticAgent(spec, context, rules);
 }
 
-/** The agent of a `manip-critic` artifact (policy/load-policy.ts checked its files and spaces). */
+/** The agent of a `manip-critic` artifact (policy/read-policy.ts checked its files and spaces). */
 export async function manipCriticController(dir: string, manifest: ManipCriticManifest, spec: EnvSpec, context: ControllerContext): Promise<CriticAgent> {
   const agent = await createCriticAgent(spec, context, rulesFromOptions(context.options));
   const { P, R } = manifest.manipCritic;
@@ -327,33 +328,6 @@ export async function manipCriticController(dir: string, manifest: ManipCriticMa
 }
 
 /**
- * A v2 manifest for a legacy `agent.json` directory (in memory). agent.json names no spaces, so
- * they come from the task it is loaded for; its P × R is checked against that task's scene.
- */
-export function upgradeLegacyCritic(dir: string, spec: { id: string; scene?: string; observationSpace: { toJSON(): unknown }; actionSpace: { toJSON(): unknown } }): ManipCriticManifest {
-  const file = path.join(dir, 'agent.json');
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as { format?: string; task?: string; P?: number; R?: number; coordinatorFitted?: boolean };
-  if (saved.format !== 'embody.manip-critic/1') throw new ValidationError(`${file}: not a manipulation critic (format ${String(saved.format)})`);
-  return PolicyManifestSchema.parse({
-    format: 'embody.policy/2',
-    runtime: 'manip-critic',
-    kind: 'manip-critic',
-    taskId: saved.task ?? spec.id,
-    ...(spec.scene ? { scene: spec.scene } : {}),
-    observationSpace: spec.observationSpace.toJSON(),
-    actionSpace: spec.actionSpace.toJSON(),
-    observationNormalization: null,
-    actionScaling: null,
-    task: null,
-    trainingRunId: null,
-    packageVersion: 'unknown (embody.manip-critic/1)',
-    createdAt: new Date(0).toISOString(),
-    files: {},
-    manipCritic: { weights: 'agent.json', P: saved.P, R: saved.R, coordinatorFitted: saved.coordinatorFitted ?? false },
-  }) as ManipCriticManifest;
-}
-
-/**
  * The rules as controller options (`--controller-opt targetGrasps=false`): how they reach an
  * agent loaded through the one policy loader.
  */
@@ -368,13 +342,16 @@ export function rulesFromOptions(options: Record<string, string> | undefined): P
   return out;
 }
 
-/** Load a saved critic agent directory (v2, or legacy agent.json) for `spec`, through the one policy loader. */
+/**
+ * Load a saved critic agent directory (v2, or legacy agent.json) for `spec`, checked as the one
+ * policy loader checks it (read-policy.ts: schema, sha256, task id, shapes).
+ */
 export async function loadCriticAgent(dir: string, spec: EnvSpec, context: ControllerContext, rules: Partial<CriticRules> = {}): Promise<CriticAgent> {
-  const { loadPolicy } = await import('../policy/load-policy.js');
   const options = { ...context.options, ...Object.fromEntries(Object.entries(rules).map(([k, v]) => [k, String(v)])) };
-  const { controller } = await loadPolicy(dir, { spec, context: { ...context, options } });
-  if (!(controller instanceof CriticAgent)) throw new ValidationError(`${dir}: not a manipulation critic artifact`);
-  return controller;
+  const { manifest } = await readPolicyManifest(dir, spec);
+  checkPolicyFits(dir, manifest, spec);
+  if (manifest.runtime !== 'manip-critic') throw new ValidationError(`${dir}: not a manipulation critic artifact`);
+  return manipCriticController(dir, manifest, spec, { ...context, options });
 }
 
 function heightmapChanged(a: ArrayLike<number>, b: ArrayLike<number>, n: number): boolean {

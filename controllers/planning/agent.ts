@@ -276,12 +276,14 @@ export function numberOption(context: ControllerContext, key: string, fallback: 
 
 /**
  * Planner + a learned waypoint-reaching policy (a policy artifact trained on
- * scenes/nav-waypoint.json) as the low level, with or without the critic. The follower is
- * loaded through the one policy loader, against the waypoint observation it must read.
+ * scenes/nav-waypoint.json) as the low level, with or without the critic. The follower is an
+ * MLP policy directory (as in a nav-composite artifact), checked against the waypoint
+ * observation it must read.
  */
 export async function createNavLearnedAgent(model: NavModel, spec: EnvSpec, opts: { policyDir: string; critic: boolean; lookahead?: number }): Promise<NavAgent> {
-  const { loadPolicy } = await import('../policy/load-policy.js');
-  const { controller } = await loadPolicy(opts.policyDir, { spec: followerTarget(model) });
+  // Read and checked as the one loader does, but not through it: the loader imports the controllers, this one among them.
+  const { loadMlpPolicy } = await import('../policy/read-policy.js');
+  const { controller } = await loadMlpPolicy(opts.policyDir, followerTarget(model));
   return new NavAgent(model, spec, {
     critic: opts.critic,
     follower: new LearnedFollower(model, controller, model.lowLevelSize),

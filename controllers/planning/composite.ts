@@ -6,7 +6,7 @@ import { ContractError } from '../../src/core/errors.js';
 import type { NavModel } from '../../sim/navigation/model.js';
 import { readMlpWeights, taskFields, writePolicyDir } from '../policy/artifact.js';
 import { PolicyController } from '../policy/controller.js';
-import { checkPolicyFits, readPolicyManifest } from '../policy/load-policy.js';
+import { checkPolicyFits, readPolicyManifest } from '../policy/read-policy.js';
 import type { NavCompositeManifest, TaskParams } from '../policy/manifest.js';
 import { followerTarget, NavAgent, navModelOf } from './agent.js';
 import { LearnedFollower } from './pursuit.js';
@@ -69,7 +69,7 @@ export async function saveNavComposite(dir: string, opts: SaveNavCompositeOption
   return manifest as NavCompositeManifest;
 }
 
-/** The NavAgent of a composite artifact (load-policy.ts checked its files and spaces). */
+/** The NavAgent of a composite artifact (policy/read-policy.ts checked its files and spaces). */
 export function navCompositeController(dir: string, manifest: NavCompositeManifest, spec: EnvSpec, context: ControllerContext): NavAgent {
   const model = navModelOf(context);
   const nav = manifest.navigation;

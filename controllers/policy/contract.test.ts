@@ -6,7 +6,7 @@ import { Rng } from '../../src/core/rng.js';
 import { createEnv } from '../../sim/registry.js';
 import type { NavModel } from '../../sim/navigation/model.js';
 import { createController } from '../load.js';
-import { convertPolicy, loadPolicy, PolicyManifestSchema, readPolicyManifest, RunningNormalizer } from './index.js';
+import { convertPolicy, loadMlpPolicy, loadPolicy, PolicyManifestSchema, readPolicyManifest, RunningNormalizer, saveScripted } from './index.js';
 
 /**
  * The artifact contract beyond the round trip (policy.test.ts): older formats load or convert,
@@ -65,6 +65,23 @@ describe('policy artifact contract', () => {
     const { controller } = await loadPolicy(NAV_POLICY, { spec: wp.spec });
     expect((controller.act(wp.reset({ seed: 1 }).obs) as Float32Array).length).toBe(2);
     wp.close();
+  });
+
+  it("nav-learned's follower is read without the loader: an MLP acts as loadPolicy's does; another runtime is refused by name", async () => {
+    const wp = await createEnv('nav-waypoint', { seed: 0 });
+    const obs = wp.reset({ seed: 2 }).obs;
+    const viaLoader = (await loadPolicy(NAV_POLICY, { spec: wp.spec })).controller;
+    const direct = (await loadMlpPolicy(NAV_POLICY, wp.spec)).controller;
+    expect(Array.from(direct.act(obs) as Float32Array)).toEqual(Array.from(viaLoader.act(obs) as Float32Array));
+    // A scripted artifact for the same task: the one loader builds it, the follower reader refuses it.
+    const scripted = path.join(tmp, 'scripted-random');
+    await saveScripted(scripted, { name: 'random', spec: wp.spec });
+    expect((await loadPolicy(scripted, { spec: wp.spec })).controller.kind).toBe('random');
+    await expect(loadMlpPolicy(scripted, wp.spec)).rejects.toThrow(/scripted-random: expected an MLP policy \(runtime mlp\), not scripted/);
+    wp.close();
+    const office = await createEnv('nav-office', { seed: 0 });
+    await expect(createController('nav-learned', office.spec, { seed: 0, model: office.model, options: { policy: scripted } })).rejects.toThrow(/expected an MLP policy \(runtime mlp\), not scripted/);
+    office.close();
   });
 
   it('an embody.policy/1 artifact still loads (same actions), and embody convert rewrites it as v2 atomically', async () => {

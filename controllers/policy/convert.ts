@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../src/core/errors.js';
 import { writePolicyDir, type ManifestDraft } from './artifact.js';
-import { readPolicyManifest, type PolicyTarget } from './load-policy.js';
+import { readPolicyManifest, type PolicyTarget } from './read-policy.js';
 import type { PolicyManifest, TaskParams } from './manifest.js';
 
 /**

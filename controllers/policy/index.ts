@@ -1,6 +1,7 @@
 /** The policy artifact (`embody.policy/2`): see README.md. */
 export { savePolicy, saveScripted, writePolicyDir, verifyPolicyFiles, readMlpWeights, actionScalingFor, normalizationOf, type SavePolicyOptions, type ManifestDraft } from './artifact.js';
-export { loadPolicy, readPolicyManifest, checkPolicyFits, isPolicyDir, mlpController, type LoadPolicyOptions, type LoadedPolicy, type PolicyTarget } from './load-policy.js';
+export { loadPolicy, type LoadPolicyOptions, type LoadedPolicy } from './load-policy.js';
+export { readPolicyManifest, checkPolicyFits, isPolicyDir, mlpController, loadMlpPolicy, type PolicyTarget } from './read-policy.js';
 export { convertPolicy, type ConvertOptions } from './convert.js';
 export { PolicyController, type PolicyParts } from './controller.js';
 export {

@@ -14,12 +14,14 @@ import { ValidationError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Box } from '../../src/core/spaces.js';
 import { initBackend } from '../backend.js';
-import { unknownConfigKeys, type LearnHooks, type Learner, type ExportMeta } from '../learner.js';
+import { unknownConfigKeys, type LearnHooks, type Learner, type LearnerOptions, type ExportMeta } from '../learner.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
 import type { CheckpointFaults } from '../checkpoint/manifest.js';
 import { Adam, flatten, ScalarAdam, gaussianNll, initWeights, Mlp, softUpdate, tanhGaussianSample } from '../nn/index.js';
-import { actionScalingFor, mlpSpec, NetworkRunner, PolicyController, RunningNormalizer, savePolicy, type NormalizerState } from '../policy/index.js';
-import type { LearnerOptions } from '../registry.js';
+import { actionScalingFor, savePolicy } from '../policy/artifact.js';
+import { PolicyController } from '../policy/controller.js';
+import { mlpSpec, NetworkRunner } from '../policy/network.js';
+import { RunningNormalizer, type NormalizerState } from '../policy/normalizer.js';
 import { ReplayBuffer, type Batch } from '../replay/replay-buffer.js';
 
 // ---------------------------------------------------------------------------------------------

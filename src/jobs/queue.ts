@@ -108,7 +108,7 @@ export function trialJobOf(rec: SweepRecord, t: TrialRecord, storeDir?: string):
     seed: t.seed,
     steps: s.steps,
     config: t.config,
-    args: s.args,
+    options: s.options,
     maxMinutes: s.maxMinutes,
     module: s.module,
     export: s.export,

@@ -49,8 +49,13 @@ export const SweepSpec = z
     /** command "function": the module (a path from the package root) and the export it calls with { seed, scene, config, trialDir }. */
     module: z.string().optional(),
     export: z.string().default('runTrial'),
-    /** Extra command-line arguments for train-offline, collect and eval (e.g. ["--dataset", "datasets/x"]). */
-    args: z.array(z.string()).default([]),
+    /**
+     * The options of train-offline, collect and eval, by name (e.g. { "dataset": "datasets/x" });
+     * what each takes: src/jobs/trial.ts. For collect and eval the config is merged over them.
+     */
+    options: z.record(z.string(), Value).default({}),
+    /** Command-line arguments, as specs before `options` had them: read so that old sweep.json files resume, and must be empty. */
+    args: z.array(z.string()).max(0, 'command-line arguments are no longer taken: give the options by name in "options", e.g. { "dataset": "datasets/x" }').optional(),
     /** Per-trial wall-time bound (train --max-minutes). */
     maxMinutes: z.number().positive().optional(),
     /** The summary figure that ranks trials ("best so far"), a dotted path; default per command. */

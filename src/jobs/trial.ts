@@ -3,16 +3,22 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic.js';
+import { ValidationError } from '../core/errors.js';
 import { SWEEP_COMMANDS } from './spec.js';
 
 /**
  * One trial = one job. This is the job handler: it runs inside a fresh child process
  * (src/jobs/child.ts), the same way for the local pool and for `embody worker`, and calls the
- * code paths the CLI commands call, so a trial's directory is what that command would write:
- * - train: experiment/train.ts `train()` with `--out <trialDir>`, resumable from a checkpoint;
- * - train-offline, collect, eval: the command's own commander action (src/cli/commands/<cmd>.ts)
- *   with the sweep's `args`, the trial's seed, `--out <trialDir>`, and the config as options
- *   (train-offline: `--config <json>`; collect and eval: `--<key> <value>`).
+ * experiment functions the CLI commands call (TRIAL_RUNNERS, a static map), so a trial's
+ * directory is what that command would write:
+ * - train: experiment/train.ts `train()` into the trial directory, resumable from a checkpoint;
+ * - train-offline: experiment/train-offline.ts with the sweep's `controller` (dt or crdt), its
+ *   `options` (dataset, from, lora, weighting, updates, eval) and the config as the DT config;
+ * - collect: experiment/collect-dataset.ts into `<trialDir>/dataset`, with `controller` and the
+ *   options and config merged (controller, mix, episodes, noise, chunk, id);
+ * - eval: experiment/evaluate-policy.ts, the policy being the sweep's `controller`, with the
+ *   options and config merged (episodes, controllerOpt); eval.json goes into the trial directory;
+ * - function: the module the sweep names (its one plugin point).
  * Idempotent: the caller hands it an empty trial directory, or one holding a checkpoint to resume.
  */
 export const TrialJob = z.object({
@@ -24,7 +30,8 @@ export const TrialJob = z.object({
   seed: z.number().int().nonnegative(),
   steps: z.number().int().positive().optional(),
   config: z.record(z.string(), z.unknown()),
-  args: z.array(z.string()),
+  /** The command's own options (train-offline, collect, eval): see the runners below. */
+  options: z.record(z.string(), z.unknown()).default({}),
   maxMinutes: z.number().positive().optional(),
   /** command "function": module path (from the package root) and export. */
   module: z.string().optional(),
@@ -66,10 +73,10 @@ function hasGeneration(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).some((n) => /^gen-\d+$/.test(n) && existsSync(path.join(dir, n, 'manifest.json')));
 }
 
+type TrialRunner = (job: TrialJob, trialDir: string, hooks: TrialHooks) => Promise<TrialRunResult>;
+
 export async function runTrial(job: TrialJob, trialDir: string, hooks: TrialHooks = {}): Promise<TrialRunResult> {
-  if (job.command === 'train') return runTrain(job, trialDir, hooks);
-  if (job.command === 'function') return runFunction(job, trialDir);
-  return runCommand(job, trialDir);
+  return TRIAL_RUNNERS[job.command](job, trialDir, hooks);
 }
 
 async function runTrain(job: TrialJob, trialDir: string, hooks: TrialHooks): Promise<TrialRunResult> {
@@ -104,48 +111,89 @@ async function runFunction(job: TrialJob, trialDir: string): Promise<TrialRunRes
   return { runDir: '.', summary };
 }
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-async function runCommand(job: TrialJob, trialDir: string): Promise<TrialRunResult> {
-  const { Command } = await import('commander');
-  const program = new Command('embody').exitOverride();
-  const mod = await import(`../cli/commands/${job.command}.ts`);
-  mod.register(program);
-  const asFlags = Object.entries(job.config).flatMap(([k, v]) => [`--${kebab(k)}`, typeof v === 'string' ? v : JSON.stringify(v)]);
-  const seed = ['--seed', String(job.seed)];
-  let argv: string[];
-  let runDir: string;
-  if (job.command === 'train-offline') {
-    argv = [...job.args, ...seed, '--out', trialDir, ...(Object.keys(job.config).length ? ['--config', JSON.stringify(job.config)] : [])];
-  } else if (job.command === 'collect') {
-    argv = [job.scene ?? '', ...job.args, ...asFlags, ...seed, '--out', path.join(trialDir, 'dataset')];
-  } else {
-    argv = [...job.args, ...(job.scene ? [job.scene] : []), ...asFlags, ...seed, '--json'];
+/** A command's options (the sweep's `options`, then its config for collect and eval), checked against what it takes. */
+function optionsOf<T extends z.ZodType>(job: TrialJob, schema: T, values: Record<string, unknown>): z.infer<T> {
+  const r = schema.safeParse(values);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+    throw new ValidationError(`sweep ${job.sweepId}, trial ${job.trialId} (${job.command}): ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
-  // eval prints its summary as JSON on stdout; keep what it prints.
-  const printed: string[] = [];
-  const log = console.log;
-  console.log = (...xs: unknown[]) => {
-    printed.push(xs.map(String).join(' '));
-    log(...xs);
-  };
-  try {
-    await program.parseAsync(['node', 'embody', job.command, ...argv]);
-  } finally {
-    console.log = log;
-  }
-  let summary: Record<string, unknown>;
-  if (job.command === 'train-offline') {
-    runDir = readdirSync(trialDir).filter((d) => existsSync(path.join(trialDir, d, 'summary.json'))).sort().at(-1) ?? '';
-    if (!runDir) throw new Error(`train-offline wrote no run directory under ${trialDir}`);
-    summary = JSON.parse(readFileSync(path.join(trialDir, runDir, 'summary.json'), 'utf8'));
-  } else if (job.command === 'collect') {
-    runDir = 'dataset';
-    summary = JSON.parse(readFileSync(path.join(trialDir, runDir, 'card.json'), 'utf8'));
-  } else {
-    runDir = '.';
-    summary = JSON.parse(printed.join('\n'));
-    writeJsonAtomic(path.join(trialDir, 'summary.json'), summary);
-  }
-  return { runDir, summary };
+  return r.data;
 }
+
+const count = z.number().int().positive();
+
+const TrainOfflineTrialOptions = z.strictObject({
+  dataset: z.string(),
+  from: z.string().optional(),
+  lora: count.optional(),
+  weighting: z.enum(['uniform', 'return', 'advantage']).optional(),
+  updates: count.optional(),
+  /** Evaluation episodes afterwards (default 5). */
+  eval: z.number().int().nonnegative().optional(),
+});
+
+async function runTrainOffline(job: TrialJob, trialDir: string): Promise<TrialRunResult> {
+  const o = optionsOf(job, TrainOfflineTrialOptions, job.options);
+  const { trainOffline } = await import('../experiment/train-offline.js');
+  const r = await trainOffline({
+    dataset: o.dataset,
+    controller: job.controller ?? 'dt',
+    from: o.from,
+    lora: o.lora,
+    weighting: o.weighting,
+    updates: o.updates,
+    config: job.config,
+    seed: job.seed,
+    evalEpisodes: o.eval,
+    out: trialDir,
+    log: (line) => console.log(line),
+  });
+  return { runDir: path.relative(trialDir, r.runDir), summary: r.summary };
+}
+
+const CollectTrialOptions = z.strictObject({
+  controller: z.string().optional(),
+  mix: z.string().optional(),
+  episodes: count.default(100),
+  noise: z.number().nonnegative().optional(),
+  chunk: count.optional(),
+  id: z.string().optional(),
+});
+
+async function runCollect(job: TrialJob, trialDir: string): Promise<TrialRunResult> {
+  const o = optionsOf(job, CollectTrialOptions, { ...(job.controller ? { controller: job.controller } : {}), ...job.options, ...job.config });
+  const { collectDataset } = await import('../experiment/collect-dataset.js');
+  const runDir = 'dataset';
+  const { card } = await collectDataset({ scene: job.scene ?? '', ...o, seed: job.seed, out: path.join(trialDir, runDir) });
+  console.log(`${card.datasetId}: ${card.episodes} episodes, ${card.steps} steps → ${path.join(trialDir, runDir)}`);
+  return { runDir, summary: JSON.parse(readFileSync(path.join(trialDir, runDir, 'card.json'), 'utf8')) };
+}
+
+const EvalTrialOptions = z.strictObject({
+  /** The policy directory or run (else the sweep's `controller`). */
+  policy: z.string().optional(),
+  episodes: count.default(10),
+  /** Controller options, as `--controller-opt key=value` gives them. */
+  controllerOpt: z.record(z.string(), z.string()).optional(),
+});
+
+async function runEval(job: TrialJob, trialDir: string): Promise<TrialRunResult> {
+  const o = optionsOf(job, EvalTrialOptions, { ...(job.controller ? { policy: job.controller } : {}), ...job.options, ...job.config });
+  if (!o.policy) throw new ValidationError(`sweep ${job.sweepId}, trial ${job.trialId} (eval): name the policy as the sweep's "controller"`);
+  const { evaluatePolicyDir } = await import('../experiment/evaluate-policy.js');
+  const r = await evaluatePolicyDir({ policy: o.policy, scene: job.scene, episodes: o.episodes, seed: job.seed, options: o.controllerOpt, out: path.join(trialDir, 'eval.json') });
+  const summary = { policy: r.policyDir, scene: r.scene, kind: r.manifest.kind, episodes: o.episodes, seed: job.seed, summary: r.summary };
+  console.log(JSON.stringify(summary, null, 2));
+  writeJsonAtomic(path.join(trialDir, 'summary.json'), summary);
+  return { runDir: '.', summary };
+}
+
+/** Each sweep command's runner, by a static map: tsc and the architecture check see every one. */
+const TRIAL_RUNNERS: Record<TrialJob['command'], TrialRunner> = {
+  train: runTrain,
+  'train-offline': runTrainOffline,
+  collect: runCollect,
+  eval: runEval,
+  function: runFunction,
+};

@@ -31,35 +31,20 @@ export function register(program: Command): void {
     .option('--chunk <n>', 'episodes per resumable chunk', '25')
     .option('--id <datasetId>', 'Minari dataset id (default <scene>/<out name>-v0; embody/<scene>-<sources>-v0 in a Minari root)')
     .action(async (scene: string, opts: CollectCliOptions) => {
-      const { collect } = await import('../../experiment/collect.js');
-      const { parseMix, sourceLabel } = await import('../../data/mix.js');
-      const noise = Number(opts.noise);
-      const episodes = Number(opts.episodes);
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(episodes) || episodes <= 0) throw new Error(`--episodes expects a positive integer, got "${opts.episodes}"`);
-      if (!Number.isInteger(seed)) throw new Error(`--seed expects an integer, got "${opts.seed}"`);
-      if (opts.mix && opts.controller) throw new Error('give either --controller or --mix, not both');
-      const sources = opts.mix
-        ? parseMix(opts.mix, noise > 0 ? noise : 0.3)
-        : [{ controller: opts.controller ?? 'greedy', noise, fraction: 1, label: sourceLabel(opts.controller ?? 'greedy', noise) }];
-      const name = `${scene.replace(/[^A-Za-z0-9_-]+/g, '_')}-${sources.map((s) => s.label).join('_')}`;
-      // --out may be a Minari root (~/.minari/datasets): the dataset then goes to <root>/<dataset_id>.
-      const { minariDatasetDir } = await import('../../data/minari.js');
-      const placed = minariDatasetDir(opts.out || `datasets/${name}`, opts.id ?? `embody/${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}-v0`);
-      const out = placed.dir;
-      const datasetId = opts.id ?? (placed.inRoot ? `embody/${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}-v0` : undefined);
+      const { collectDataset } = await import('../../experiment/collect-dataset.js');
       const t0 = performance.now();
-      const { card, resumedChunks } = await collect({
+      const { card, resumedChunks, out } = await collectDataset({
         scene,
-        sources,
-        episodes,
-        seed,
-        out,
-        chunkSize: Number(opts.chunk),
-        datasetId,
-        onEpisode: (ep, done, total) => {
+        controller: opts.controller,
+        mix: opts.mix,
+        episodes: Number(opts.episodes),
+        noise: Number(opts.noise),
+        seed: Number(opts.seed),
+        out: opts.out,
+        chunk: Number(opts.chunk),
+        id: opts.id,
+        onEpisode: (_ep, done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} episodes`);
-          void ep;
         },
       });
       if (process.stderr.isTTY) process.stderr.write('\n');

@@ -17,38 +17,20 @@ export function register(program: Command): void {
     .option('-o, --out <file>', 'where the figures go (default: <run>/eval.json, or eval.json beside the policy)')
     .option('--json', 'print the summary as JSON')
     .action(async (policyArg: string, sceneArg: string | undefined, opts: { episodes: string; seed: string; json?: boolean; out?: string; controllerOpt?: string[] }) => {
-      const path = await import('node:path');
-      const { existsSync } = await import('node:fs');
-      const { loadPolicy, readPolicyManifest } = await import('../../../controllers/policy/index.js');
-      const { createEnv } = await import('../../../sim/registry.js');
-      const { runEpisodes, summarise, formatSummary } = await import('../../experiment/rollout.js');
-      const { resolveRunDir } = await import('../../experiment/run-index.js');
-      const { writeJsonAtomic } = await import('../../core/atomic.js');
+      const { evaluatePolicyDir } = await import('../../experiment/evaluate-policy.js');
+      const { formatSummary } = await import('../../experiment/rollout.js');
       const { formatDuration } = await import('../../core/format.js');
       const { episodes, seed } = parseEpisodeOptions(opts);
-      // A run directory (or runs/latest, or a prefix) stands for its policy/.
-      const isArtifact = existsSync(path.join(policyArg, 'manifest.json')) || existsSync(path.join(policyArg, 'dt.json'));
-      const runDir = isArtifact ? null : resolveRunDir(policyArg);
-      const policyDir = runDir ? path.join(runDir, 'policy') : policyArg;
       const options = parseControllerOptions(opts.controllerOpt);
-      const scene = sceneArg ?? (await readPolicyManifest(policyDir).catch(() => null))?.manifest.scene;
-      if (!scene) throw new Error('the policy does not name its scene; pass one');
-      const env = await createEnv(scene, { seed });
-      // The one loader: it refuses a policy whose task or shapes differ from this scene's.
-      const { controller, manifest, legacyFormat } = await loadPolicy(policyDir, { spec: env.spec, context: { seed, model: env.model, options } });
-      if (legacyFormat) process.stderr.write(`note: ${policyDir} is ${legacyFormat}; \`embody convert ${policyDir}\` rewrites it as ${manifest.format}\n`);
-      const t0 = performance.now();
-      const results = await runEpisodes({ env, controller, episodes, seed });
-      const summary = summarise(results);
-      env.close();
-      const out = opts.out ?? path.join(runDir ?? path.dirname(path.resolve(policyDir)), 'eval.json');
-      const record = { policy: path.resolve(policyDir), scene, kind: manifest.kind, episodes, seed, std: 'population', summary, episodesDetail: results };
-      writeJsonAtomic(out, record);
+      const r = await evaluatePolicyDir({ policy: policyArg, scene: sceneArg, episodes, seed, options, out: opts.out, onLoaded: (l) => {
+        if (l.legacyFormat) process.stderr.write(`note: ${l.policyDir} is ${l.legacyFormat}; \`embody convert ${l.policyDir}\` rewrites it as ${l.manifest.format}\n`);
+      } });
+      const { policyDir, scene, manifest, summary, out } = r;
       if (opts.json) {
         console.log(JSON.stringify({ policy: policyDir, scene, kind: manifest.kind, episodes, seed, summary }, null, 2));
         return;
       }
-      console.log(`${scene} · policy ${policyDir} (${manifest.kind}, run ${manifest.trainingRunId ?? '?'}) · ${episodes} episodes · seeds ${seed}–${seed + episodes - 1} · ${formatDuration((performance.now() - t0) / 1000)}`);
+      console.log(`${scene} · policy ${policyDir} (${manifest.kind}, run ${manifest.trainingRunId ?? '?'}) · ${episodes} episodes · seeds ${seed}–${seed + episodes - 1} · ${formatDuration(r.seconds)}`);
       console.log(formatSummary(summary));
       console.log(`wrote ${out}`);
     });

@@ -6,14 +6,11 @@ import { categoricalSample } from '../nn/index.js';
 import type { RunningNormalizer } from '../policy/normalizer.js';
 import type { PpoNets } from './nets.js';
 
-const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
-
 /** One rollout's transitions, index t·N + i (obs and actions have an extra trailing dimension). */
 export interface RolloutBuffer {
   /** Normalised observations the policy saw. */
   obs: Float32Array;
   actions: Float32Array;
-  logp: Float32Array;
   values: Float32Array;
   rewards: Float32Array;
   terminated: Uint8Array;
@@ -27,7 +24,6 @@ export function allocRollout(numSteps: number, numEnvs: number, obsSize: number,
   return {
     obs: new Float32Array(n * obsSize),
     actions: new Float32Array(n * actionWidth),
-    logp: new Float32Array(n),
     values: new Float32Array(n),
     rewards: new Float32Array(n),
     terminated: new Uint8Array(n),
@@ -75,8 +71,7 @@ export async function collectRollout(p: RolloutInput): Promise<{ obs: Float32Arr
   const N = vec.numEnvs;
   const D = nets.obsSize;
   const A = nets.actionWidth;
-  const logStd = nets.logStd ? Float64Array.from(nets.logStd.dataSync() as Float32Array) : null;
-  const std = logStd ? Array.from(logStd, (l) => Math.exp(l)) : null;
+  const std = nets.logStd ? Array.from(nets.logStd.dataSync() as Float32Array, (l) => Math.exp(l)) : null;
   let obs = p.obs;
   let envSteps = p.envSteps;
   b.truncationValues.fill(0);
@@ -89,32 +84,19 @@ export async function collectRollout(p: RolloutInput): Promise<{ obs: Float32Arr
     if (nets.discrete) {
       const u = Float64Array.from({ length: N }, () => rng.next());
       const chosen = categoricalSample(out!, N, nets.actionSize, u);
-      const k = nets.actionSize;
       for (let i = 0; i < N; i++) {
-        const a = chosen[i];
-        // log π(a) = logit_a − logsumexp(logits)
-        let max = -Infinity;
-        for (let j = 0; j < k; j++) max = Math.max(max, out![i * k + j]);
-        let z = 0;
-        for (let j = 0; j < k; j++) z += Math.exp(out![i * k + j] - max);
-        b.logp[t * N + i] = out![i * k + a] - max - Math.log(z);
-        b.actions[t * N + i] = a;
-        actions.push(a);
+        b.actions[t * N + i] = chosen[i];
+        actions.push(chosen[i]);
       }
     } else {
       for (let i = 0; i < N; i++) {
         const envAction = new Float32Array(A);
-        let logp = 0;
         for (let j = 0; j < A; j++) {
           const a = out![i * A + j] + std![j] * rng.normal();
           b.actions[(t * N + i) * A + j] = a;
-          // Log-density at the stored float32 action, as the update will recompute it.
-          const zf = (Math.fround(a) - out![i * A + j]) / std![j];
-          logp += -0.5 * zf * zf - logStd![j] - HALF_LOG_2PI;
           // The env gets the sample clipped to the action box; the update scores the unclipped one.
           envAction[j] = Math.min(1, Math.max(-1, a));
         }
-        b.logp[t * N + i] = logp;
         actions.push(envAction);
       }
     }

@@ -47,7 +47,7 @@ export function ppoUpdate(p: UpdateInput): { figures: Record<string, number>; st
 
   const obsT = tf.tensor2d(b.obs, [B, D]);
   const actT = nets.actionsTensor(b.actions);
-  const oldLogpT = tf.tensor1d(b.logp);
+  const oldLogpT = nets.logProb(obsT, actT);
   const advT = tf.tensor1d(advantages);
   const retT = tf.tensor1d(returns);
   const oldVT = tf.tensor1d(b.values);

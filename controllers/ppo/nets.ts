@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import type { Space } from '../../src/core/spaces.js';
-import { categoricalEntropy, categoricalLogProb, gaussianEntropy, gaussianLogProb, initWeights, Mlp } from '../nn/index.js';
+import { categoricalEntropy, gaussianEntropy, gaussianLogProb, initWeights, Mlp } from '../nn/index.js';
 import { mlpSpec } from '../policy/network.js';
 import type { PpoConfig } from './config.js';
 
@@ -57,24 +57,41 @@ export class PpoNets {
     return res;
   }
 
-  /** The rollout's actions as a tensor: int32 indices [B] (Discrete) or float32 [B, A] (Box). */
-  actionsTensor(actions: Float32Array): tf.Tensor {
-    return this.discrete ? tf.tensor1d(Int32Array.from(actions), 'int32') : tf.tensor2d(actions, [actions.length / this.actionSize, this.actionSize]);
+  /**
+   * The rollout's actions as the tensor `logProbAndEntropy` takes: for Discrete the float one-hot
+   * rows [B, K] (built once per rollout: categoricalLogProb would build, cast and differentiate
+   * them in every minibatch; the products and sums are the same numbers), for Box float32 [B, A].
+   */
+  actionsTensor(actions: Float32Array): tf.Tensor2D {
+    if (!this.discrete) return tf.tensor2d(actions, [actions.length / this.actionSize, this.actionSize]);
+    const K = this.actionSize;
+    const oneHot = new Float32Array(actions.length * K);
+    actions.forEach((a, i) => (oneHot[i * K + a] = 1));
+    return tf.tensor2d(oneHot, [actions.length, K]);
   }
 
   /**
    * log π(a|x) per row from the actor's output `out` (Box: of the unclipped sample, as SB3), and
-   * the per-row entropy of π(·|x).
+   * the per-row entropy of π(·|x). `entropyGrad`: whether a gradient will flow through the entropy
+   * (entCoef > 0); when none does, the Categorical entropy reuses the log-softmax of the log-prob
+   * (same values, ~8 kernels fewer); when one does, it keeps its own, so its backward sums in the
+   * order categoricalEntropy gives.
    */
-  logProbAndEntropy(out: tf.Tensor2D, actions: tf.Tensor): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
-    if (this.discrete) return { logProb: categoricalLogProb(out, actions as tf.Tensor1D), entropy: categoricalEntropy(out) };
+  logProbAndEntropy(out: tf.Tensor2D, actions: tf.Tensor2D, entropyGrad = true): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+    if (this.discrete) {
+      // categoricalLogProb with the one-hot rows given: Σ_k log softmax(out)_k · onehot_k.
+      const logp = tf.logSoftmax(out);
+      const logProb = tf.sum(tf.mul(logp, actions), -1) as tf.Tensor1D;
+      if (entropyGrad) return { logProb, entropy: categoricalEntropy(out) };
+      return { logProb, entropy: tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)) as tf.Tensor1D };
+    }
     const ls = tf.mul(tf.onesLike(out), this.logStd!) as tf.Tensor2D;
-    return { logProb: gaussianLogProb(actions as tf.Tensor2D, out, ls), entropy: gaussianEntropy(ls) };
+    return { logProb: gaussianLogProb(actions, out, ls), entropy: gaussianEntropy(ls) };
   }
 
   /** log π(a|x) of a whole rollout under the current actor: π_old of the update, computed once per rollout. */
-  logProb(obs: tf.Tensor2D, actions: tf.Tensor): tf.Tensor1D {
-    return tf.tidy(() => this.logProbAndEntropy(this.actor.apply(obs), actions).logProb);
+  logProb(obs: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => this.logProbAndEntropy(this.actor.apply(obs), actions, false).logProb);
   }
 
   dispose(): void {

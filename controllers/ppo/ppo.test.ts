@@ -97,6 +97,36 @@ function allWeights(l: PpoLearner): number[] {
   return [...l.actor.getWeights(), ...l.critic.getWeights()].flatMap((w) => Array.from(w)).concat(l.logStd ? Array.from(l.logStd.dataSync()) : []);
 }
 
+describe('PPO loss without an entropy bonus', () => {
+  it('leaves the term out with the same loss and gradients, to the bit, as multiplying it by 0', () => {
+    const rng = new Rng(7);
+    const logits = tf.variable(tf.tensor2d(Float32Array.from({ length: 32 * 3 }, () => rng.normal()), [32, 3]), true, 'ppo-test-logits');
+    const values = tf.variable(tf.tensor1d(Float32Array.from({ length: 32 }, () => rng.normal())), true, 'ppo-test-values');
+    const nets = new PpoNets(4, new Discrete(3), PpoConfigSchema.parse({ hidden: [4] }), new Rng(1));
+    const actions = nets.actionsTensor(Float32Array.from({ length: 32 }, () => Math.floor(rng.next() * 3)));
+    const consts = ['oldLogp', 'advantages', 'oldValues', 'returns'].map(() => tf.tensor1d(Float32Array.from({ length: 32 }, () => rng.normal())));
+    const run = (explicitZero: boolean) => {
+      const { value, grads } = tf.variableGrads(() => {
+        const { logProb, entropy } = nets.logProbAndEntropy(logits, actions, explicitZero);
+        const input = { newLogp: logProb, oldLogp: consts[0], advantages: consts[1], newValues: values, oldValues: consts[2], returns: consts[3], entropy };
+        const o = { clipRange: 0.2, clipRangeVf: null, normalizeAdvantage: true, entCoef: 0, vfCoef: 0.5 };
+        if (!explicitZero) return ppoLoss(input, o).loss;
+        // What the loss was before: the entropy term multiplied by entCoef = 0, and differentiated.
+        const l = ppoLoss(input, { ...o, entCoef: 1 });
+        return tf.add(tf.sub(l.policyLoss, tf.mul(l.entropy, 0)), tf.mul(l.valueLoss, 0.5)) as tf.Scalar;
+      }, [logits, values]);
+      const out = [Array.from(value.dataSync()), Array.from(grads[logits.name].dataSync()), Array.from(grads[values.name].dataSync())];
+      tf.dispose([value, grads[logits.name], grads[values.name]]);
+      return out;
+    };
+    const left = run(false);
+    expect(left[1].some((g) => g !== 0)).toBe(true);
+    expect(left).toEqual(run(true));
+    tf.dispose([logits, values, actions, ...consts]);
+    nets.dispose();
+  });
+});
+
 describe('PPO log-prob', () => {
   // π_old(a|s) is computed once, in tensors, by the function the loss uses for π_new. Against the
   // float64 formulas the rollout used before (logit − logsumexp; Gaussian density), within 1e-6

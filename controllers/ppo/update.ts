@@ -62,8 +62,8 @@ export function ppoUpdate(p: UpdateInput): { figures: Record<string, number>; st
       const idx = tf.tensor1d(indices.slice(start, start + cfg.batchSize), 'int32');
       const { value, grads } = tf.variableGrads(() => {
         const x = tf.gather(obsT, idx) as tf.Tensor2D;
-        const a = tf.gather(actT, idx);
-        const { logProb: newLogp, entropy } = nets.logProbAndEntropy(nets.actor.apply(x), a);
+        const a = tf.gather(actT, idx) as tf.Tensor2D;
+        const { logProb: newLogp, entropy } = nets.logProbAndEntropy(nets.actor.apply(x), a, cfg.entCoef !== 0);
         const newValues = tf.reshape(nets.critic.apply(x), [-1]) as tf.Tensor1D;
         const l = ppoLoss(
           {

@@ -39,6 +39,7 @@ export function register(program: Command): void {
     .action(async (opts: Opts) => {
       // The config first: a bad file or key is reported before any data is read.
       const over: Record<string, unknown> = { ...readConfigArg(opts.config), ...parseSetPairs(opts.set) };
+      (await import('../../../controllers/dt/config.js')).dtConfig(over); // a typo'd key or bad value: a clear error now
       const path = await import('node:path');
       const { initBackend } = await import('../../../controllers/backend.js');
       const { readDataset } = await import('../../data/minari.js');

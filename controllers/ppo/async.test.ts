@@ -8,6 +8,8 @@ import { createEnv } from '../../sim/registry.js';
 import { initBackend } from '../backend.js';
 import { withWorkerEnvFactory, type LearnHooks } from '../learner.js';
 import { createPpo, type PpoLearner } from './ppo.js';
+import { createVectorEnv, restoreVec, snapshotVec } from './vec.js';
+import { parsePpoConfig } from './config.js';
 
 /**
  * vectorEnv "async" (AsyncVectorEnv, worker threads) against "sync" (SyncVectorEnv): with the same
@@ -84,6 +86,24 @@ describe('PPO with vectorEnv "async"', () => {
       b.dispose();
     }
     a.dispose();
+  });
+
+  it('snapshots envs in worker threads as in this thread, and restores them mid-episode', async () => {
+    const cfg = (vectorEnv: string) => parsePpoConfig({ numEnvs: 3, vectorEnv, vecWorkers: 2 });
+    const sync = await createVectorEnv({ makeEnv: makeEnv('cartpole'), seed: 7, config: {} }, cfg('sync'));
+    const async_ = await createVectorEnv({ makeEnv: makeEnv('cartpole'), seed: 7, config: {} }, cfg('async'));
+    expect(snapshotVec(async_)).toEqual([null, null, null]); // not reset yet: nothing to resume
+    sync.reset({ seed: 7 });
+    async_.reset({ seed: 7 });
+    const act = (t: number) => [t % 2, (t >> 1) % 2, 1];
+    for (let t = 0; t < 30; t++) expect(async_.step(act(t)).obs).toEqual(sync.step(act(t)).obs);
+    const snaps = snapshotVec(async_);
+    expect(snaps).toEqual(snapshotVec(sync));
+    const next = [0, 1, 2, 3, 4].map((t) => async_.step(act(t)).obs);
+    expect(restoreVec(async_, snaps)).toBe(true);
+    expect([0, 1, 2, 3, 4].map((t) => async_.step(act(t)).obs)).toEqual(next);
+    sync.close();
+    async_.close();
   });
 
   it('says why when the env factory cannot reach a worker thread', async () => {

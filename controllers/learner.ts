@@ -59,13 +59,44 @@ export interface Learner {
 
 /**
  * Keys of a training config that the driver (src/experiment/train.ts) reads rather than the
- * learner. A learner rejects any other key it does not know, so a typo in a config file is an
- * error, not a silently ignored setting.
+ * learner: the one list (learners and the driver both take it from here). A learner rejects any
+ * other key it does not know, so a typo in a config file is an error, not a silently ignored setting.
  */
-export const DRIVER_CONFIG_KEYS: readonly string[] = ['steps', 'evalEvery', 'evalEpisodes', 'backend', '$comment'];
+export const DRIVER_CONFIG_KEYS = ['steps', 'evalEvery', 'evalEpisodes', 'backend', '$comment'] as const;
+export type DriverConfigKey = (typeof DRIVER_CONFIG_KEYS)[number];
 
 /** The keys of `raw` that neither the learner (`known`) nor the driver uses. */
 export function unknownConfigKeys(raw: Record<string, unknown>, known: Iterable<string>): string[] {
-  const ok = new Set([...known, ...DRIVER_CONFIG_KEYS]);
+  const ok = new Set<string>([...known, ...DRIVER_CONFIG_KEYS]);
   return Object.keys(raw).filter((k) => !ok.has(k));
+}
+
+/**
+ * How a worker thread builds the same env as the driver's `makeEnv(seed)`: a module, its export
+ * and the (structured-cloneable) arguments for one seed (src/core/async-vector-env.ts EnvFactory).
+ * A closure cannot cross a thread, so a driver that allows worker-thread envs attaches this to
+ * its makeEnv with `withWorkerEnvFactory`.
+ */
+export interface WorkerEnvFactory {
+  module: string | URL;
+  exportName: string;
+  args(seed: number): unknown[];
+}
+
+type MakeEnv = (seed: number) => Promise<Env>;
+
+/** The same as `LearnerOptions` (the name PPO's files use). */
+export type LearnerInit = LearnerOptions;
+
+const workerFactories = new WeakMap<MakeEnv, WorkerEnvFactory>();
+
+/** `makeEnv`, known to be rebuildable in a worker thread by `factory` (same seed ⇒ same env). */
+export function withWorkerEnvFactory<F extends MakeEnv>(makeEnv: F, factory: WorkerEnvFactory): F {
+  workerFactories.set(makeEnv, factory);
+  return makeEnv;
+}
+
+/** The worker-thread form of `makeEnv`, or null when it is only a closure. */
+export function workerEnvFactoryOf(makeEnv: MakeEnv): WorkerEnvFactory | null {
+  return workerFactories.get(makeEnv) ?? null;
 }

@@ -1,80 +1,70 @@
+import { z } from 'zod';
+import { ValidationError } from '../../src/core/errors.js';
+
 /**
  * Decision transformer hyper-parameters (Chen et al. 2021; reference code kzl/decision-transformer),
  * with the critic regularisation of LLM-CRDT (arXiv 2509.13934; public relative: QT) and LoRA
  * (Hu et al. 2021). Defaults are the references'; bench/check-offline.ts shrinks them to fit 2 cores.
  */
-export interface DtConfig {
+export const DtConfigSchema = z.strictObject({
   /** Context length in timesteps (3K tokens). */
-  K: number;
+  K: z.number().int().positive().default(20),
   /** Embedding width. */
-  embed: number;
-  layers: number;
-  heads: number;
+  embed: z.number().int().positive().default(128),
+  layers: z.number().int().positive().default(3),
+  heads: z.number().int().positive().default(1),
   /** MLP inner width = mlpRatio × embed (GPT-2: 4), ReLU as the reference config. */
-  mlpRatio: number;
-  dropout: number;
+  mlpRatio: z.number().int().positive().default(4),
+  dropout: z.number().min(0).max(1).default(0.1),
   /** Learned timestep embedding size (max episode length). */
-  maxTimestep: number;
+  maxTimestep: z.number().int().positive().default(1000),
   /** AdamW. */
-  lr: number;
-  weightDecay: number;
+  lr: z.number().positive().default(1e-4),
+  weightDecay: z.number().min(0).default(1e-4),
   /** Linear warm-up: lr·min((t+1)/warmup, 1). */
-  warmupSteps: number;
-  gradClip: number;
-  batch: number;
-  updates: number;
+  warmupSteps: z.number().int().min(0).default(10_000),
+  gradClip: z.number().positive().default(0.25),
+  batch: z.number().int().positive().default(64),
+  updates: z.number().int().min(0).default(100_000),
   /** Returns-to-go are divided by this; 0 = the dataset's largest |return| (our choice, per task). */
-  rtgScale: number;
+  rtgScale: z.number().min(0).default(0),
   /** 'uniform' (∝ length, the reference), 'return' (RW) or 'advantage' (AW), Hong et al. 2023. */
-  weighting: 'uniform' | 'return' | 'advantage';
+  weighting: z.enum(['uniform', 'return', 'advantage']).default('uniform'),
   /** Critic regularisation (CRDT): 0 disables. Actor loss = η₂·MSE − η·Q₁(s,â)/mean|Q₂(s,â)|. */
-  eta: number;
-  eta2: number;
+  eta: z.number().min(0).default(0),
+  eta2: z.number().min(0).default(1),
   /** Critic: n-step TD targets, discount, lr, EMA of the actor for â_{t+n}, target critic τ. */
-  nStep: number;
-  gamma: number;
-  criticLr: number;
-  criticHidden: number;
-  emaDecay: number;
-  targetTau: number;
+  nStep: z.number().int().positive().default(5),
+  gamma: z.number().min(0).max(1).default(0.99),
+  criticLr: z.number().positive().default(3e-4),
+  criticHidden: z.number().int().positive().default(256),
+  emaDecay: z.number().min(0).max(1).default(0.995),
+  targetTau: z.number().min(0).max(1).default(0.005),
   /** CRDT actor gradient clip (QT / LLM-CRDT: 1.0). */
-  crdtGradClip: number;
+  crdtGradClip: z.number().positive().default(1.0),
   /** LoRA rank (0 = off) and α; adapters on q, k, v, o and the MLP projections. */
-  loraRank: number;
-  loraAlpha: number;
-}
+  loraRank: z.number().int().min(0).default(0),
+  loraAlpha: z.number().positive().default(16),
+});
+export type DtConfig = z.infer<typeof DtConfigSchema>;
 
-export const DT_DEFAULTS: DtConfig = {
-  K: 20,
-  embed: 128,
-  layers: 3,
-  heads: 1,
-  mlpRatio: 4,
-  dropout: 0.1,
-  maxTimestep: 1000,
-  lr: 1e-4,
-  weightDecay: 1e-4,
-  warmupSteps: 10_000,
-  gradClip: 0.25,
-  batch: 64,
-  updates: 100_000,
-  rtgScale: 0,
-  weighting: 'uniform',
-  eta: 0,
-  eta2: 1,
-  nStep: 5,
-  gamma: 0.99,
-  criticLr: 3e-4,
-  criticHidden: 256,
-  emaDecay: 0.995,
-  targetTau: 0.005,
-  crdtGradClip: 1.0,
-  loraRank: 0,
-  loraAlpha: 16,
-};
+/** Every default, from the schema. */
+export const DT_DEFAULTS: DtConfig = DtConfigSchema.parse({});
 
-export function dtConfig(over: Partial<DtConfig> = {}): DtConfig {
-  const c = { ...DT_DEFAULTS, ...over };
-  if (c.embed % c.heads !== 0) throw new RangeError(`dt: embed ${c.embed} is not divisible by heads ${c.heads}`);
+/**
+ * The full config from the defaults and `over` (a config file, --set pairs, a bench's choices):
+ * an unknown key (a typo) or a bad value is a ValidationError that names it.
+ */
+export function dtConfig(over: Partial<DtConfig> | Record<string, unknown> = {}): DtConfig {
+  const res = DtConfigSchema.safeParse(over);
+  if (!res.success) {
+    const issues = res.error.issues.map((i) => ({
+      path: i.code === 'unrecognized_keys' ? i.keys.join(', ') : i.path.join('.'),
+      message: i.code === 'unrecognized_keys' ? `unknown key${i.keys.length > 1 ? 's' : ''} (known: ${Object.keys(DtConfigSchema.shape).join(', ')})` : i.message,
+    }));
+    throw new ValidationError(`dt config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  }
+  const c = res.data;
+  if (c.embed % c.heads !== 0) throw new ValidationError(`dt config: embed ${c.embed} is not divisible by heads ${c.heads}`, [{ path: 'heads', message: 'must divide embed' }]);
   return c;
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ValidationError } from '../../src/core/errors.js';
+import { unknownConfigKeys } from '../learner.js';
 
 /**
  * PPO hyper-parameters, each with its default and one-line meaning (CleanRL style). Defaults are
@@ -8,8 +10,15 @@ import { z } from 'zod';
 export const PpoConfigSchema = z.strictObject({
   /** Total env steps the schedules run over ("linear" decays to 0 at this step). */
   totalSteps: z.number().int().positive().default(1_000_000),
-  /** Parallel envs stepped by SyncVectorEnv. */
+  /** Parallel envs in the rollout's vector env. */
   numEnvs: z.number().int().positive().default(8),
+  /**
+   * "sync": the envs step one after another in this thread (SyncVectorEnv); "async": in worker
+   * threads (AsyncVectorEnv), so collection can use every core. Same seed ⇒ bit-identical training.
+   */
+  vectorEnv: z.enum(['sync', 'async']).default('sync'),
+  /** Worker threads for vectorEnv "async" (null: one per core, at most numEnvs). */
+  vecWorkers: z.number().int().positive().nullable().default(null),
   /** Steps per env per rollout; a rollout is numEnvs × numSteps transitions. */
   numSteps: z.number().int().positive().default(2048),
   /** Minibatch size for the gradient steps. */
@@ -51,5 +60,19 @@ export const PpoConfigSchema = z.strictObject({
 });
 export type PpoConfig = z.infer<typeof PpoConfigSchema>;
 
-/** The training driver's generic keys this learner also understands. */
-export const DRIVER_KEYS = ['steps', 'evalEvery', 'evalEpisodes', 'checkpointEvery', 'backend'] as const;
+/** Hyper-parameters from the merged config: the driver's keys are skipped; unknown keys and bad values throw. */
+export function parsePpoConfig(raw: Record<string, unknown>): PpoConfig {
+  const known = Object.keys(PpoConfigSchema.shape);
+  const unknown = unknownConfigKeys(raw, known);
+  if (unknown.length) throw new ValidationError(`ppo config: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${known.join(', ')}`);
+  const picked: Record<string, unknown> = {};
+  for (const k of known) if (raw[k] !== undefined) picked[k] = raw[k];
+  // The driver's --steps sets the schedule length unless the config names it.
+  if (picked.totalSteps === undefined && typeof raw.steps === 'number') picked.totalSteps = raw.steps;
+  const res = PpoConfigSchema.safeParse(picked);
+  if (!res.success) {
+    const issues = res.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw new ValidationError(`ppo config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  }
+  return res.data;
+}

@@ -67,7 +67,10 @@ export function ppoLoss(x: PpoLossInput, o: PpoLossOptions): PpoLossParts {
     valueLoss = tf.mean(tf.maximum(unclippedErr, clippedErr)) as tf.Scalar;
   }
   const entropy = tf.mean(x.entropy) as tf.Scalar;
-  const loss = tf.add(tf.sub(policyLoss, tf.mul(entropy, o.entCoef)), tf.mul(valueLoss, o.vfCoef)) as tf.Scalar;
+  // With no entropy bonus the term is left out rather than multiplied by 0: the same loss and
+  // gradients to the bit (x − 0 = x, g + 0 = g), without differentiating the entropy.
+  const bonus = o.entCoef === 0 ? policyLoss : tf.sub(policyLoss, tf.mul(entropy, o.entCoef));
+  const loss = tf.add(bonus, tf.mul(valueLoss, o.vfCoef)) as tf.Scalar;
   const approxKl = tf.mean(tf.sub(tf.sub(ratio, 1), logRatio)) as tf.Scalar;
   const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), o.clipRange), 'float32')) as tf.Scalar;
   return { loss, policyLoss, valueLoss, entropy, approxKl, clipFraction };

@@ -3,7 +3,7 @@
  * reset/step/close commands, writing into the shared buffers and reporting infos on its port.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import type { Action, Env, Info } from './env.js';
+import type { Action, Env, EnvState, Info } from './env.js';
 import { sharedViews } from './async-vector-env.js';
 import { stepWithAutoreset } from './vector-env.js';
 
@@ -26,12 +26,23 @@ try {
   for (const args of data.args) envs.push(await make(...args));
   const spec = envs[0].spec;
   discrete = spec.actionSpace.kind === 'discrete';
-  parentPort!.postMessage({ ready: { spec: { ...spec, observationSpace: spec.observationSpace.toJSON(), actionSpace: spec.actionSpace.toJSON() } } });
+  const canRestore = envs.every((e) => e.canRestore === true && typeof e.getState === 'function' && typeof e.setState === 'function');
+  parentPort!.postMessage({ ready: { spec: { ...spec, observationSpace: spec.observationSpace.toJSON(), actionSpace: spec.actionSpace.toJSON() }, canRestore } });
 } catch (err) {
   parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) });
 }
 
-parentPort!.on('message', (m: { cmd: string; seq: number; seed?: number; sab?: SharedArrayBuffer; numEnvs?: number; obsSize?: number; actSize?: number; workers?: number }) => {
+/** The env's state, or null when it cannot be restored or has not been reset yet (getState throws then). */
+function stateOf(env: Env): EnvState | null {
+  if (!(env.canRestore === true && env.getState && env.setState)) return null;
+  try {
+    return env.getState();
+  } catch {
+    return null;
+  }
+}
+
+parentPort!.on('message', (m: { cmd: string; seq: number; seed?: number; states?: EnvState[]; sab?: SharedArrayBuffer; numEnvs?: number; obsSize?: number; actSize?: number; workers?: number }) => {
   if (m.cmd === 'attach') {
     views = sharedViews(m.sab!, m.numEnvs!, m.obsSize!, m.actSize!, m.workers!);
     actSize = m.actSize!;
@@ -59,6 +70,11 @@ parentPort!.on('message', (m: { cmd: string; seq: number; seed?: number; sab?: S
         v.truncated[i] = r.truncated ? 1 : 0;
         infos.push(r.info);
       });
+    } else if (m.cmd === 'getStates') {
+      // Infos carry the states here: one per env, env order, like a step's infos.
+      for (const env of envs) infos.push(stateOf(env) as unknown as Info);
+    } else if (m.cmd === 'setStates') {
+      envs.forEach((env, k) => env.setState!(m.states![k]));
     } else if (m.cmd === 'close') {
       for (const env of envs) env.close();
       envs.length = 0;

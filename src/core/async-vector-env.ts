@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { Action, EnvSpec, Info } from './env.js';
+import type { Action, EnvSpec, EnvState, Info } from './env.js';
 import { ContractError } from './errors.js';
 import { spaceFromJSON, type SpaceJSON } from './spaces.js';
 import type { VectorEnv, VectorStepResult } from './vector-env.js';
@@ -76,6 +76,13 @@ interface SpecJSON extends Omit<EnvSpec, 'observationSpace' | 'actionSpace'> {
   actionSpace: SpaceJSON;
 }
 
+/** What a worker reports once its envs are built. */
+interface ReadyReport {
+  spec: SpecJSON;
+  /** Every env of its block offers getState/setState (src/core/env.ts). */
+  canRestore: boolean;
+}
+
 /** The worker script; from TypeScript sources, a small bootstrap that registers tsx first (vitest's transform does not reach workers). */
 function workerEntry(): { entry: string | URL; eval: boolean } {
   const ts = import.meta.url.endsWith('.ts');
@@ -91,6 +98,8 @@ export class AsyncVectorEnv implements VectorEnv {
   readonly obsSize: number;
   readonly actSize: number;
   readonly numWorkers: number;
+  /** Every env can be saved and restored mid-episode (`getStates` / `setStates`), as Env.canRestore. */
+  readonly canRestore: boolean;
   private seq = 0;
   private pending = false;
   private closed = false;
@@ -100,7 +109,9 @@ export class AsyncVectorEnv implements VectorEnv {
     private readonly slots: WorkerSlot[],
     private readonly views: ReturnType<typeof sharedViews>,
     private readonly timeoutMs: number,
+    canRestore: boolean,
   ) {
+    this.canRestore = canRestore;
     this.numEnvs = views.rewards.length;
     this.obsSize = spec.observationSpace.size;
     this.actSize = spec.actionSpace.kind === 'box' ? spec.actionSpace.size : 1;
@@ -118,6 +129,7 @@ export class AsyncVectorEnv implements VectorEnv {
     const blocks = Array.from({ length: workers }, (_, w) => [Math.floor((w * n) / workers), Math.floor(((w + 1) * n) / workers)] as const);
     const slots: WorkerSlot[] = [];
     let spec: EnvSpec | null = null;
+    let canRestore = true;
     let sab: SharedArrayBuffer | null = null;
     try {
       for (const [w, [start, end]] of blocks.entries()) {
@@ -128,10 +140,11 @@ export class AsyncVectorEnv implements VectorEnv {
           transferList: [channel.port2],
         });
         slots.push({ worker, port: channel.port1, start, end });
-        const ready = await new Promise<{ spec: SpecJSON }>((resolve, reject) => {
-          worker.once('message', (m: { ready?: { spec: SpecJSON }; error?: string }) => (m.error ? reject(new ContractError(`AsyncVectorEnv worker ${w}: ${m.error}`)) : resolve(m.ready!)));
+        const ready = await new Promise<ReadyReport>((resolve, reject) => {
+          worker.once('message', (m: { ready?: ReadyReport; error?: string }) => (m.error ? reject(new ContractError(`AsyncVectorEnv worker ${w}: ${m.error}`)) : resolve(m.ready!)));
           worker.once('error', (err) => reject(new ContractError(`AsyncVectorEnv worker ${w} failed to start: ${err.message}`)));
         });
+        canRestore &&= ready.canRestore;
         if (!spec) {
           spec = { ...ready.spec, observationSpace: spaceFromJSON(ready.spec.observationSpace), actionSpace: spaceFromJSON(ready.spec.actionSpace) };
           const actSize = spec.actionSpace.kind === 'box' ? spec.actionSpace.size : 1;
@@ -142,7 +155,7 @@ export class AsyncVectorEnv implements VectorEnv {
       }
       const actSize = spec!.actionSpace.kind === 'box' ? spec!.actionSpace.size : 1;
       const views = sharedViews(sab!, n, spec!.observationSpace.size, actSize, workers);
-      const venv = new AsyncVectorEnv(spec!, slots, views, options.timeoutMs ?? 120_000);
+      const venv = new AsyncVectorEnv(spec!, slots, views, options.timeoutMs ?? 120_000, canRestore);
       venv.waitAll(venv.send('attach', { sab, numEnvs: n, obsSize: spec!.observationSpace.size, actSize, workers }), 'attach');
       return venv;
     } catch (err) {
@@ -151,7 +164,14 @@ export class AsyncVectorEnv implements VectorEnv {
     }
   }
 
-  private send(cmd: 'attach' | 'reset' | 'step' | 'close', extra: Record<string, unknown> = {}): number {
+  private sendEach(cmd: 'setStates', perWorker: (s: WorkerSlot) => Record<string, unknown>): number {
+    if (this.closed) throw new ContractError('AsyncVectorEnv is closed');
+    const seq = ++this.seq;
+    for (const s of this.slots) s.worker.postMessage({ cmd, seq, ...perWorker(s) });
+    return seq;
+  }
+
+  private send(cmd: 'attach' | 'reset' | 'step' | 'close' | 'getStates' | 'setStates', extra: Record<string, unknown> = {}): number {
     if (this.closed) throw new ContractError('AsyncVectorEnv is closed');
     const seq = ++this.seq;
     for (const s of this.slots) s.worker.postMessage({ cmd, seq, ...extra });
@@ -217,6 +237,23 @@ export class AsyncVectorEnv implements VectorEnv {
   step(actions: Action[]): VectorStepResult {
     this.stepAsync(actions);
     return this.stepWait();
+  }
+
+  /**
+   * Each env's mid-episode state (Env.getState), env order; null for an env that cannot be
+   * restored or has not been reset yet, as controllers/checkpoint's snapshotEnv.
+   */
+  getStates(): (EnvState | null)[] {
+    if (this.pending) throw new ContractError('AsyncVectorEnv.getStates: a step is in flight (call stepWait first)');
+    return this.waitAll(this.send('getStates'), 'getStates') as unknown as (EnvState | null)[];
+  }
+
+  /** Put each env back into `states[i]` (Env.setState); throws when the envs cannot be restored. */
+  setStates(states: EnvState[]): void {
+    if (!this.canRestore) throw new ContractError('AsyncVectorEnv.setStates: these envs cannot restore a state (Env.canRestore)');
+    if (states.length !== this.numEnvs) throw new ContractError(`AsyncVectorEnv.setStates: expected ${this.numEnvs} states, got ${states.length}`);
+    if (this.pending) throw new ContractError('AsyncVectorEnv.setStates: a step is in flight (call stepWait first)');
+    this.waitAll(this.sendEach('setStates', (s) => ({ states: states.slice(s.start, s.end) })), 'setStates');
   }
 
   /** Close every env and stop the workers. */

@@ -56,3 +56,24 @@ function makeRunWithMetrics(): RunDir {
   run.logMetrics(2, { kind: 'b' });
   return run;
 }
+
+describe('RunDir.config()', () => {
+  it('reads back what create wrote, extra keys included', () => {
+    const run = RunDir.create(fresh(), { command: 'train', scene: 'cartpole', controller: 'ppo', seed: 3, backend: 'wasm', config: { steps: 512 }, hyperparameters: { gamma: 0.98 } });
+    const c = RunDir.open(run.dir).config();
+    expect(c).toMatchObject({ command: 'train', scene: 'cartpole', controller: 'ppo', seed: 3, backend: 'wasm', config: { steps: 512 }, hyperparameters: { gamma: 0.98 } });
+    expect(typeof c.packageVersion).toBe('string');
+  });
+
+  it('names the file and the field of a damaged config.json', () => {
+    const run = RunDir.create(fresh(), { command: 'train', scene: 'cartpole', controller: 'ppo', seed: 3, backend: 'wasm' });
+    const file = run.path('config.json');
+    const good = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...good, seed: 'three' }));
+    expect(() => run.config()).toThrow(/config\.json: seed: .*number/);
+    writeFileSync(file, JSON.stringify({ ...good, controller: undefined }));
+    expect(() => run.config()).toThrow(/config\.json: controller:/);
+    writeFileSync(file, '{"command": "train", ');
+    expect(() => run.config()).toThrow(/config\.json: .*JSON/);
+  });
+});

@@ -1,6 +1,7 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 import { PACKAGE_VERSION } from '../core/package.js';
 import { ValidationError } from '../core/errors.js';
 import { writeJsonAtomic } from '../core/atomic.js';
@@ -22,20 +23,26 @@ export interface RunConfigInput {
   [key: string]: unknown;
 }
 
-export interface RunConfig extends RunConfigInput {
-  command: string;
-  scene: string;
-  controller: string;
-  seed: number;
+/**
+ * config.json as RunDir.create writes it: the fields every command records, typed; everything else
+ * a command needs to rerun (episodes, steps, hyper-parameters, the scene) passes through as is.
+ */
+export const RunConfigSchema = z.looseObject({
+  command: z.string().min(1),
+  scene: z.string().min(1),
+  controller: z.string().min(1),
+  seed: z.number().int(),
   /** The tfjs backend, for runs that use one ("none" for scripted-only runs). */
-  backend: string;
-  packageVersion: string;
-  node: string;
-  platform: string;
-  createdAt: string;
-  /** Everything else needed to rerun: episodes, steps, hyper-parameters, argv. */
-  [key: string]: unknown;
-}
+  backend: z.string(),
+  packageVersion: z.string(),
+  node: z.string(),
+  platform: z.string(),
+  createdAt: z.string(),
+  /** The merged training config (train: driver keys and hyper-parameters). */
+  config: z.record(z.string(), z.unknown()).optional(),
+  argv: z.array(z.string()).optional(),
+});
+export type RunConfig = z.infer<typeof RunConfigSchema>;
 
 export function stamp(d = new Date()): string {
   // 20261127-031502: sortable, and safe in file names on every OS.
@@ -81,8 +88,21 @@ export class RunDir {
     return new RunDir(path.resolve(dir));
   }
 
+  /** config.json, checked: a damaged or foreign file is a ValidationError naming the file and the field. */
   config(): RunConfig {
-    return JSON.parse(readFileSync(path.join(this.dir, 'config.json'), 'utf8'));
+    const file = path.join(this.dir, 'config.json');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ValidationError(`${file}: ${(err as Error).message}`, [], { cause: err });
+    }
+    const res = RunConfigSchema.safeParse(raw);
+    if (!res.success) {
+      const issues = res.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+      throw new ValidationError(`${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    }
+    return res.data;
   }
 
   path(...parts: string[]): string {

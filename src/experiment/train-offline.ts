@@ -54,6 +54,7 @@ export async function trainOffline(opts: TrainOfflineOptions): Promise<TrainOffl
   if (!WEIGHTINGS.includes(weighting)) throw new ContractError(`--weighting must be uniform, return or advantage`);
   if (lora && !opts.from) throw new ContractError('--lora needs --from <pretrained DT>');
   const over: Record<string, unknown> = { ...(opts.config ?? {}) };
+  (await import('../../controllers/dt/config.js')).dtConfig(over); // a typo'd key or bad value: a clear error now
   const { initBackend } = await import('../../controllers/backend.js');
   const { readDataset } = await import('../data/minari.js');
   const { trainDt } = await import('../../controllers/dt/train.js');

@@ -5,6 +5,7 @@ import type { FrameSink } from '../core/frames.js';
 import { PACKAGE_ROOT } from '../../sim/scene.js';
 import type { CheckpointFaults } from '../../controllers/checkpoint/manifest.js';
 import type { SkippedGeneration } from '../../controllers/checkpoint/store.js';
+import type { DriverConfigKey } from '../../controllers/learner.js';
 import { createProgress } from './progress.js';
 import { runEpisodes, summarise } from './rollout.js';
 import { RunDir } from './run-dir.js';
@@ -34,7 +35,7 @@ import type { LoadedScene } from '../../sim/registry.js';
  * `run.lock` keeps a second process out of a live run.
  *
  * Config: learner defaults ← configs/<scene>.<kind>.json ← --config file ← --set / overrides ← --steps.
- * Driver keys (the learner ignores them): steps, evalEvery, evalEpisodes. config.json records the
+ * Driver keys (controllers/learner.ts DRIVER_CONFIG_KEYS; learners skip them). config.json records the
  * merged config, the learner's full resolved hyper-parameters and the scene itself, so
  * `embody rerun` needs nothing else.
  */
@@ -93,7 +94,7 @@ export interface TrainResult {
   resumedFrom?: { checkpoint: string; envSteps: number; skipped: SkippedGeneration[] };
 }
 
-export const DRIVER_DEFAULTS = { steps: 100_000, evalEvery: 10_000, evalEpisodes: 10 };
+export const DRIVER_DEFAULTS: { [K in Extract<DriverConfigKey, 'steps' | 'evalEvery' | 'evalEpisodes'>]: number } = { steps: 100_000, evalEvery: 10_000, evalEpisodes: 10 };
 
 /** configs/<scene>.<kind>.json, or {} when there is none. */
 export function defaultConfig(scene: string, kind: string): Record<string, unknown> {
@@ -163,6 +164,7 @@ function hasCheckpoint(runDir: string): boolean {
 async function trainRun(opts: TrainOptions, created: { dir?: string }, lock: (run: RunDir) => void): Promise<TrainResult> {
   const { initBackend } = await import('../../controllers/backend.js');
   const { createLearner } = await import('../../controllers/registry.js');
+  const { withWorkerEnvFactory } = await import('../../controllers/learner.js');
   const { createEnv, loadScene, taskKindOf } = await import('../../sim/registry.js');
   const { CheckpointStore } = await import('../../controllers/checkpoint/store.js');
   const { writeFileDurable } = await import('../../controllers/checkpoint/manifest.js');
@@ -222,7 +224,9 @@ async function trainRun(opts: TrainOptions, created: { dir?: string }, lock: (ru
   const backend = await initBackend(opts.backend ?? recorded ?? (config.backend as string | undefined));
   // Envs are built from the scene object itself, so a run does not depend on the scene file staying as it was.
   const sceneRef = sceneObject!;
-  const makeEnv = (s: number) => createEnv(sceneRef, { seed: s });
+  // ...and the same call is named for worker threads (AsyncVectorEnv: PPO's vectorEnv "async"), where a closure cannot go.
+  const registry = new URL(`../../sim/registry.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+  const makeEnv = withWorkerEnvFactory((s: number) => createEnv(sceneRef, { seed: s }), { module: registry, exportName: 'createEnv', args: (s) => [sceneRef, { seed: s }] });
   let learner = await createLearner(kind, { makeEnv, seed, config });
   // A learner that steps in whole iterations (PPO rollouts) would overshoot a total that is not a
   // multiple: round it up here, say so, and rebuild the learner so its schedules see the real total.

@@ -1,19 +1,43 @@
 import RAPIER from '@dimforge/rapier3d-compat';
 
 /**
- * Rapier3D, loaded once. `@dimforge/rapier3d-compat` embeds the wasm in the JS, so it
- * works in Node without a bundler; the API is the same as `@dimforge/rapier3d`.
+ * Rapier3D, loaded once. The only module that imports the Rapier package: the worlds take
+ * the module from `loadRapier()` and their types from here, so switching builds (scalar or
+ * SIMD, one version or another) is a change to this file and package.json alone.
+ * The `-compat` builds embed the wasm in the JS, so they work in Node without a bundler; the
+ * API is the same as `@dimforge/rapier3d`.
  */
 export type Rapier = typeof RAPIER;
+export type { Collider, Cuboid, EventQueue, Ray, RigidBody, World } from '@dimforge/rapier3d-compat';
+
+let build: Rapier = RAPIER;
 let ready: Promise<Rapier> | null = null;
+
+/**
+ * Use another build of Rapier with the same API (a module's default export), instead of the
+ * project's own. For `embody bench rapier-builds`, which compares builds in child processes;
+ * it must come before the first `loadRapier()`, so one process never mixes two builds.
+ */
+export function useRapierBuild(module: unknown): void {
+  if (ready) throw new Error('useRapierBuild: Rapier is already loaded in this process; choose the build before the first loadRapier()');
+  const m = module as Partial<Rapier> | null;
+  if (!m || typeof m.init !== 'function' || typeof m.World !== 'function') throw new Error('useRapierBuild: not a Rapier module (expected its default export, with init() and World)');
+  build = m as Rapier;
+}
 
 export function loadRapier(): Promise<Rapier> {
   if (!ready) {
+    const R = build;
     ready = (async () => {
       // Rapier's init() warns about deprecated parameters when given none; an empty object is the current form.
-      await (RAPIER.init as (opts?: object) => Promise<void>)({});
-      return RAPIER;
+      await (R.init as (opts?: object) => Promise<void>)({});
+      return R;
     })();
   }
   return ready;
+}
+
+/** The Rapier build in use, as Rapier reports it (e.g. "0.21.0"). */
+export function rapierVersion(R: Rapier): string {
+  return R.version();
 }

@@ -1,4 +1,4 @@
-import type { Collider, Cuboid, Ray, RigidBody, World } from '@dimforge/rapier3d-compat';
+import type { Collider, Cuboid, Ray, RigidBody, World } from '../rapier.js';
 import type { BodyDescription, SceneDescription } from '../../src/core/frames.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Rapier } from '../rapier.js';

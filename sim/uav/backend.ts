@@ -1,8 +1,7 @@
-import type { Collider, EventQueue, RigidBody, World } from '@dimforge/rapier3d-compat';
+import type { Collider, EventQueue, Rapier, RigidBody, World } from '../rapier.js';
 import type { BodyDescription, SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import type { SimBackend } from '../task.js';
-import type { Rapier } from '../rapier.js';
 import { buildStaticWorld } from '../world.js';
 import { AssignmentSolver } from './allocation.js';
 import { flightPower, GRAVITY } from './energy.js';
@@ -41,6 +40,14 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   private weights: Float64Array;
   private readonly candidates: Int32Array;
   private readonly poses = new Float32Array(7);
+  // Reused per physics step: the targets Rapier writes the body's translation and velocity into,
+  // the force handed to it, and the collision callback, so a step makes no object of its own.
+  private readonly pos3 = { x: 0, y: 0, z: 0 };
+  private readonly vel3 = { x: 0, y: 0, z: 0 };
+  private readonly force3 = { x: 0, y: 0, z: 0 };
+  private readonly onCollision = (_h1: number, _h2: number, started: boolean): void => {
+    if (started) this.s.crashed = true;
+  };
   private readonly uavId: number;
   /** Set to collect where step time goes (bench only): ms in physics, allocation, the rest. */
   profile: { physicsMs: number; allocationMs: number; totalMs: number } | null = null;
@@ -211,10 +218,11 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const wind = scene.wind;
     const fence = this.model.limits.geofence!;
     // The velocity after one Rapier step is the velocity before the next: read it once per step.
-    const v0 = this.body.linvel();
-    vel[0] = v0.x;
-    vel[1] = v0.y;
-    vel[2] = v0.z;
+    const { body, world, events, pos3: p, vel3: nv, force3: f } = this;
+    body.linvel(nv);
+    vel[0] = nv.x;
+    vel[1] = nv.y;
+    vel[2] = nv.z;
     for (let i = 0; i < steps; i++) {
       // PX4-like velocity loop: PI on the velocity error gives a kinematic acceleration,
       // limited to maxAccel; thrust also cancels the modelled drag, so the UAV's net
@@ -245,16 +253,21 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
         fy += u.mass * c * (wind.mean[1] + this.gust[1]);
         fz += u.mass * c * (wind.mean[2] + this.gust[2] * 0.3);
       }
-      this.body.resetForces(false);
-      this.body.addForce({ x: fx, y: fy, z: fz }, true);
+      // Per physics step, Rapier is called six times: set the force (reset + add), step, read
+      // translation and velocity into reused targets, drain the collision events.
+      f.x = fx;
+      f.y = fy;
+      f.z = fz;
+      body.resetForces(false);
+      body.addForce(f, true);
       if (prof) {
         const t0 = performance.now();
-        this.world.step(this.events);
+        world.step(events);
         prof.physicsMs += performance.now() - t0;
-      } else this.world.step(this.events);
+      } else world.step(events);
 
-      const p = this.body.translation();
-      const nv = this.body.linvel();
+      body.translation(p);
+      body.linvel(nv);
       vel[0] = nv.x;
       vel[1] = nv.y;
       vel[2] = nv.z;
@@ -274,9 +287,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
         s.remainingBits[k] -= bits;
         s.slotBits += bits;
       }
-      this.events.drainCollisionEvents((_h1, _h2, started) => {
-        if (started) s.crashed = true;
-      });
+      events.drainCollisionEvents(this.onCollision);
       if (p.x < fence[0] || p.y < fence[1] || p.x > fence[3] || p.y > fence[4] || p.z > fence[5]) s.outOfFence = true;
       if (s.crashed || s.outOfFence || s.energyJ >= s.batteryJ) break;
     }

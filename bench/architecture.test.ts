@@ -57,14 +57,24 @@ describe('architecture: imports flow one way', () => {
 
     it('imports computed paths only at its plugin points', () => {
       // Each of these loads a module the user names (a bench suite, an env factory for worker
-      // threads, a sweep's trial function or command). Anything else computed is an error.
+      // threads, a sweep's trial function or command, a Rapier build to compare). Anything
+      // else computed is an error.
       const PLUGIN_POINTS = [
+        'bench/rapier-builds-child.ts: pathToFileURL(entry).href',
         'src/cli/commands/bench.ts: `../../../bench/${suite}.ts`',
         'src/core/async-vector-env-worker.ts: data.module',
         'src/jobs/trial.ts: `../cli/commands/${job.command}.ts`',
         "src/jobs/trial.ts: pathToFileURL(path.resolve(PACKAGE_ROOT, job.module ?? '')).href",
       ];
       expect(computed.map((c) => `${c.file}: ${c.expr}`).sort()).toEqual(PLUGIN_POINTS.sort());
+    });
+
+    it('imports the Rapier package in sim/rapier.ts only', () => {
+      // One module owns the build (scalar or SIMD, which version): switching is one file and package.json.
+      const importers = readSources(ROOT)
+        .filter((s) => /(from\s+|import\s*\(\s*|import\s+)['"]@dimforge\//.test(s.text))
+        .map((s) => s.file);
+      expect(importers).toEqual(['sim/rapier.ts']);
     });
 
     it('has no file cycle beyond the two still to be broken (issue 18)', () => {

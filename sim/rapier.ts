@@ -1,4 +1,4 @@
-import RAPIER from '@dimforge/rapier3d-compat';
+import RAPIER from '@dimforge/rapier3d-simd-compat';
 
 /**
  * Rapier3D, loaded once. The only module that imports the Rapier package: the worlds take
@@ -6,9 +6,15 @@ import RAPIER from '@dimforge/rapier3d-compat';
  * SIMD, one version or another) is a change to this file and package.json alone.
  * The `-compat` builds embed the wasm in the JS, so they work in Node without a bundler; the
  * API is the same as `@dimforge/rapier3d`.
+ *
+ * The build is the SIMD one, 0.20 (issue 13): `embody bench rapier-builds` measured it 1.1–1.6×
+ * (UAV) to 2.2–3× (navigation, manipulation) faster per World.step than rapier3d-compat 0.21.0,
+ * whose World.step also walks every body and collider from JS after each step (its soft-body
+ * bookkeeping). It replays the same seeds bit-identically, run to run and process to process.
+ * Wasm SIMD needs Node ≥ 16.4 or a 2021+ browser.
  */
 export type Rapier = typeof RAPIER;
-export type { Collider, Cuboid, EventQueue, Ray, RigidBody, World } from '@dimforge/rapier3d-compat';
+export type { Collider, Cuboid, EventQueue, Ray, RigidBody, World } from '@dimforge/rapier3d-simd-compat';
 
 let build: Rapier = RAPIER;
 let ready: Promise<Rapier> | null = null;

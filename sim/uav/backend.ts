@@ -41,10 +41,13 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   private readonly candidates: Int32Array;
   private readonly poses = new Float32Array(7);
   // Reused per physics step: the targets Rapier writes the body's translation and velocity into,
-  // the force handed to it, and the collision callback, so a step makes no object of its own.
+  // the force handed to it (a wasm-side vector: RigidBody.addForce would allocate, register with a
+  // FinalizationRegistry and free one per call) and the collision callback, so a step makes no
+  // object of its own.
   private readonly pos3 = { x: 0, y: 0, z: 0 };
   private readonly vel3 = { x: 0, y: 0, z: 0 };
-  private readonly force3 = { x: 0, y: 0, z: 0 };
+  private readonly rawForce: ReturnType<Rapier['VectorOps']['intoRaw']>;
+  private rawBodies!: World['bodies']['raw'];
   private readonly onCollision = (_h1: number, _h2: number, started: boolean): void => {
     if (started) this.s.crashed = true;
   };
@@ -66,6 +69,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     this.weights = new Float64Array(K * M);
     this.candidates = new Int32Array(K);
     this.uavId = 1 + scene.obstacles.length + K;
+    this.rawForce = R.VectorOps.intoRaw({ x: 0, y: 0, z: 0 });
     this.build();
   }
 
@@ -93,6 +97,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       R.ColliderDesc.ball(u.radius).setMass(u.mass).setActiveEvents(R.ActiveEvents.COLLISION_EVENTS),
       this.body,
     );
+    this.rawBodies = this.world.bodies.raw;
     this.events ??= new R.EventQueue(true);
     this.events.clear();
   }
@@ -218,7 +223,8 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const wind = scene.wind;
     const fence = this.model.limits.geofence!;
     // The velocity after one Rapier step is the velocity before the next: read it once per step.
-    const { body, world, events, pos3: p, vel3: nv, force3: f } = this;
+    const { body, world, events, pos3: p, vel3: nv, rawForce, rawBodies } = this;
+    const handle = body.handle;
     body.linvel(nv);
     vel[0] = nv.x;
     vel[1] = nv.y;
@@ -253,13 +259,14 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
         fy += u.mass * c * (wind.mean[1] + this.gust[1]);
         fz += u.mass * c * (wind.mean[2] + this.gust[2] * 0.3);
       }
-      // Per physics step, Rapier is called six times: set the force (reset + add), step, read
-      // translation and velocity into reused targets, drain the collision events.
-      f.x = fx;
-      f.y = fy;
-      f.z = fz;
-      body.resetForces(false);
-      body.addForce(f, true);
+      // Per physics step Rapier is called for: the force (3 components, reset, add: what
+      // body.resetForces + body.addForce do, on the same f32 values), the step, the translation
+      // and velocity (into reused targets), the collision events.
+      rawForce.x = fx;
+      rawForce.y = fy;
+      rawForce.z = fz;
+      rawBodies.rbResetForces(handle, false);
+      rawBodies.rbAddForce(handle, rawForce, true);
       if (prof) {
         const t0 = performance.now();
         world.step(events);
@@ -377,5 +384,6 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   close(): void {
     this.world?.free();
     this.events?.free();
+    this.rawForce.free();
   }
 }

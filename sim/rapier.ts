@@ -7,11 +7,12 @@ import RAPIER from '@dimforge/rapier3d-simd-compat';
  * The `-compat` builds embed the wasm in the JS, so they work in Node without a bundler; the
  * API is the same as `@dimforge/rapier3d`.
  *
- * The build is the SIMD one, 0.20 (issue 13): `embody bench rapier-builds` measured it 1.1–1.6×
- * (UAV) to 2.2–3× (navigation, manipulation) faster per World.step than rapier3d-compat 0.21.0,
- * whose World.step also walks every body and collider from JS after each step (its soft-body
- * bookkeeping). It replays the same seeds bit-identically, run to run and process to process.
- * Wasm SIMD needs Node ≥ 16.4 or a 2021+ browser.
+ * The build is the SIMD one, 0.20 (issue 13; bench/results/2026-12-01-rapier-builds.json from
+ * `embody bench rapier-builds`): per World.step it is 1.25–1.46× (UAV), 2.1–2.7× (navigation,
+ * manipulation) faster than rapier3d-compat 0.21.0, whose World.step also walks every body and
+ * collider from JS after each step (its soft-body bookkeeping), and 1.8–2.5× faster than scalar
+ * 0.20.0 on navigation and manipulation (equal on UAV). It replays the same seeds
+ * bit-identically, run to run and process to process. Wasm SIMD needs Node ≥ 16.4.
  */
 export type Rapier = typeof RAPIER;
 export type { Collider, Cuboid, EventQueue, Ray, RigidBody, World } from '@dimforge/rapier3d-simd-compat';

@@ -62,10 +62,19 @@ describe('architecture: imports flow one way', () => {
       // an error: registries take their entries by static (or literal lazy) imports.
       const PLUGIN_POINTS = [
         'src/cli/commands/bench.ts: pathToFileURL(file).href',
+        'bench/rapier-builds-child.ts: pathToFileURL(entry).href',
         'src/core/async-vector-env-worker.ts: data.module',
         "src/jobs/trial.ts: pathToFileURL(path.resolve(PACKAGE_ROOT, job.module ?? '')).href",
       ];
       expect(computed.map((c) => `${c.file}: ${c.expr}`).sort()).toEqual(PLUGIN_POINTS.sort());
+    });
+
+    it('imports the Rapier package in sim/rapier.ts only', () => {
+      // One module owns the build (scalar or SIMD, which version): switching is one file and package.json.
+      const importers = readSources(ROOT)
+        .filter((s) => /(from\s+|import\s*\(\s*|import\s+)['"]@dimforge\//.test(s.text))
+        .map((s) => s.file);
+      expect(importers).toEqual(['sim/rapier.ts']);
     });
 
     it('names only bench suites that exist: each BENCH_SUITES key has its bench/<suite>.ts exporting runBench', async () => {

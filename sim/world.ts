@@ -1,6 +1,5 @@
-import type { World } from '@dimforge/rapier3d-compat';
+import type { Rapier, World } from './rapier.js';
 import type { BodyDescription } from '../src/core/frames.js';
-import type { Rapier } from './rapier.js';
 
 /**
  * The static world of every Rapier task (uav, navigation, manipulation): the world itself

@@ -1,7 +1,6 @@
-import type { Collider, EventQueue, RigidBody, World } from '@dimforge/rapier3d-compat';
+import type { Collider, EventQueue, Rapier, RigidBody, World } from '../rapier.js';
 import type { BodyDescription, SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
-import type { Rapier } from '../rapier.js';
 import type { SimBackend } from '../task.js';
 import { LidarRing } from '../sensors/lidar.js';
 import { buildStaticWorld } from '../world.js';

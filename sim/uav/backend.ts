@@ -1,8 +1,7 @@
-import type { Collider, EventQueue, RigidBody, World } from '@dimforge/rapier3d-compat';
+import type { Collider, EventQueue, Rapier, RigidBody, World } from '../rapier.js';
 import type { BodyDescription, SceneDescription } from '../../src/core/frames.js';
 import type { Rng } from '../../src/core/rng.js';
 import type { SimBackend } from '../task.js';
-import type { Rapier } from '../rapier.js';
 import { buildStaticWorld } from '../world.js';
 import { AssignmentSolver } from './allocation.js';
 import { flightPower, GRAVITY } from './energy.js';
@@ -41,6 +40,17 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   private weights: Float64Array;
   private readonly candidates: Int32Array;
   private readonly poses = new Float32Array(7);
+  // Reused per physics step: the targets Rapier writes the body's translation and velocity into,
+  // the force handed to it (a wasm-side vector: RigidBody.addForce would allocate, register with a
+  // FinalizationRegistry and free one per call) and the collision callback, so a step makes no
+  // object of its own.
+  private readonly pos3 = { x: 0, y: 0, z: 0 };
+  private readonly vel3 = { x: 0, y: 0, z: 0 };
+  private readonly rawForce: ReturnType<Rapier['VectorOps']['intoRaw']>;
+  private rawBodies!: World['bodies']['raw'];
+  private readonly onCollision = (_h1: number, _h2: number, started: boolean): void => {
+    if (started) this.s.crashed = true;
+  };
   private readonly uavId: number;
   /** Set to collect where step time goes (bench only): ms in physics, allocation, the rest. */
   profile: { physicsMs: number; allocationMs: number; totalMs: number } | null = null;
@@ -59,6 +69,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     this.weights = new Float64Array(K * M);
     this.candidates = new Int32Array(K);
     this.uavId = 1 + scene.obstacles.length + K;
+    this.rawForce = R.VectorOps.intoRaw({ x: 0, y: 0, z: 0 });
     this.build();
   }
 
@@ -86,6 +97,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       R.ColliderDesc.ball(u.radius).setMass(u.mass).setActiveEvents(R.ActiveEvents.COLLISION_EVENTS),
       this.body,
     );
+    this.rawBodies = this.world.bodies.raw;
     this.events ??= new R.EventQueue(true);
     this.events.clear();
   }
@@ -211,10 +223,12 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const wind = scene.wind;
     const fence = this.model.limits.geofence!;
     // The velocity after one Rapier step is the velocity before the next: read it once per step.
-    const v0 = this.body.linvel();
-    vel[0] = v0.x;
-    vel[1] = v0.y;
-    vel[2] = v0.z;
+    const { body, world, events, pos3: p, vel3: nv, rawForce, rawBodies } = this;
+    const handle = body.handle;
+    body.linvel(nv);
+    vel[0] = nv.x;
+    vel[1] = nv.y;
+    vel[2] = nv.z;
     for (let i = 0; i < steps; i++) {
       // PX4-like velocity loop: PI on the velocity error gives a kinematic acceleration,
       // limited to maxAccel; thrust also cancels the modelled drag, so the UAV's net
@@ -245,16 +259,22 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
         fy += u.mass * c * (wind.mean[1] + this.gust[1]);
         fz += u.mass * c * (wind.mean[2] + this.gust[2] * 0.3);
       }
-      this.body.resetForces(false);
-      this.body.addForce({ x: fx, y: fy, z: fz }, true);
+      // Per physics step Rapier is called for: the force (3 components, reset, add: what
+      // body.resetForces + body.addForce do, on the same f32 values), the step, the translation
+      // and velocity (into reused targets), the collision events.
+      rawForce.x = fx;
+      rawForce.y = fy;
+      rawForce.z = fz;
+      rawBodies.rbResetForces(handle, false);
+      rawBodies.rbAddForce(handle, rawForce, true);
       if (prof) {
         const t0 = performance.now();
-        this.world.step(this.events);
+        world.step(events);
         prof.physicsMs += performance.now() - t0;
-      } else this.world.step(this.events);
+      } else world.step(events);
 
-      const p = this.body.translation();
-      const nv = this.body.linvel();
+      body.translation(p);
+      body.linvel(nv);
       vel[0] = nv.x;
       vel[1] = nv.y;
       vel[2] = nv.z;
@@ -274,9 +294,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
         s.remainingBits[k] -= bits;
         s.slotBits += bits;
       }
-      this.events.drainCollisionEvents((_h1, _h2, started) => {
-        if (started) s.crashed = true;
-      });
+      events.drainCollisionEvents(this.onCollision);
       if (p.x < fence[0] || p.y < fence[1] || p.x > fence[3] || p.y > fence[4] || p.z > fence[5]) s.outOfFence = true;
       if (s.crashed || s.outOfFence || s.energyJ >= s.batteryJ) break;
     }
@@ -366,5 +384,6 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   close(): void {
     this.world?.free();
     this.events?.free();
+    this.rawForce.free();
   }
 }

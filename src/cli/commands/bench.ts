@@ -20,6 +20,7 @@ export const BENCH_SUITES: Record<string, string> = {
   dt: 'decision-transformer inference latency per action at K = 20, with and without the KV cache',
   baselines: 'scripted UAV baselines (hover, greedy, tour) on every UAV scene, 5 episodes from seed 0 and 10 from seed 1000',
   sweep: 'job layer: per-job BullMQ queue overhead (enqueue → start → result back, ms) on a local redis-server, files through Redis MiB/s',
+  'rapier-builds': 'Rapier builds (project, compat 0.21/0.20, simd-compat 0.20) on every scene, one child process each: physics steps/s, env steps/s, bit-identity run to run',
   viewer: 'MCAP recording overhead, live frame bytes/s, page fps under SwiftShader (needs chromium)',
 };
 

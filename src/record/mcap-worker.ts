@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { createMcapSinkInline, unpackFrames, type InlineMcapSink, type WorkerOp, type WorkerReply, type WorkerRequest } from './mcap-sink.js';
+import { createMcapSinkInline, type InlineMcapSink } from './inline-sink.js';
+import { unpackFrames, type WorkerOp, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 /** The recording thread: applies batches of sink calls to one inline MCAP sink per open sink (see createMcapSink). */
 const port = parentPort!;

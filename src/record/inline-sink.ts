@@ -2,32 +2,31 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Frame, FrameSink, SceneDescription } from '../core/frames.js';
 import { EpisodeWriter, episodeFileName, type Encoded } from './episode-writer.js';
-import { FOXGLOVE_OVERLAYS, frameTransformsJson, jsonNumber, sceneUpdateOfScene, timeOf, type FoxgloveOverlay } from './foxglove.js';
-
-const enc = new TextEncoder();
-const json = (v: unknown) => enc.encode(JSON.stringify(v));
-
-/** Round to 1e-5: Float32 poses as JSON otherwise print ~17 digits of noise. */
-export function roundPoses(p: ArrayLike<number>): number[] {
-  const out = new Array<number>(p.length);
-  for (let i = 0; i < p.length; i++) out[i] = Math.round(p[i] * 1e5) / 1e5;
-  return out;
-}
-
-/**
- * An embody.Frame as JSON text: the numbers written here, then `tail`, the frame's
- * `{"hud":…,"overlay":…}` JSON as the binary frame already carries it (so the recorder's
- * thread splices it in rather than parsing and re-serialising it).
- */
-function embodyFrameJson(frame: Frame, poses: number[], tail: string): string {
-  return `{"t":${jsonNumber(frame.t)},"episode":${frame.episode},"poses":[${poses.map(jsonNumber).join(',')}],"bodyIds":[${frame.bodyIds.join(',')}],"reward":${jsonNumber(frame.reward)},"return":${jsonNumber(frame.return)},${tail.slice(1)}`;
-}
+import { FOXGLOVE_OVERLAYS, sceneUpdateOfScene, timeOf, type FoxgloveOverlay } from './foxglove.js';
+import { MessageEncoder } from './messages.js';
+import { FrameBatch, unpackFrames, type PackedFrame } from './worker-protocol.js';
 
 export interface McapSinkOptions {
   /** Record in a worker thread (default true). */
   worker?: boolean;
   /** fsync each episode file before the rename (default false: atomic, but not power-loss safe). */
   durable?: boolean;
+  /**
+   * Rate, in frames per second of sim time, of the Foxglove display channels (/tf and the
+   * /overlay updates; default DISPLAY_HZ). The data channel /embody/frame keeps every frame.
+   * Infinity writes the display channels at every frame too.
+   */
+  displayHz?: number;
+}
+
+/** Default rate of the display channels: what a screen shows, not what the simulator steps. */
+export const DISPLAY_HZ = 30;
+
+/** The displayHz option, checked. */
+export function displayRate(options: McapSinkOptions): number {
+  const hz = options.displayHz ?? DISPLAY_HZ;
+  if (typeof hz !== 'number' || !(hz > 0)) throw new Error(`mcap sink: displayHz must be a positive number of frames per second of sim time (or Infinity), got ${String(hz)}`);
+  return hz;
 }
 
 export interface McapSink extends FrameSink {
@@ -39,27 +38,34 @@ export interface McapSink extends FrameSink {
 
 /** The recorder on the calling thread. */
 export interface InlineMcapSink extends McapSink {
-  /** frame() with the frame's `{"hud":…,"overlay":…}` JSON already written (the recording thread has it from the binary frame). */
-  frameWithTail(frame: Frame, tail: string): Promise<void>;
+  /** frame() for a frame as the recording thread receives it (worker-protocol.ts). */
+  packedFrame(frame: PackedFrame): Promise<void>;
 }
 
 /** Queued jobs above which frame() makes its caller wait, so memory stays bounded. */
 const MAX_QUEUED = 256;
 
 /**
- * The recorder itself, on the calling thread: `createMcapSink` runs it in a worker thread.
+ * The recorder itself, on the calling thread: `createMcapSink` runs it in a worker thread
+ * (which passes `blockingFiles`: file calls block that thread rather than go to the pool).
  * Each frame is encoded before frame() returns (so the caller may reuse its buffers at
- * once), Foxglove overlays go out only when they change, and the file work is queued.
+ * once), the display channels go out at displayHz of sim time and the Foxglove overlays only
+ * when they change, and the file work is queued.
  * describe/frame/endEpisode return at once unless the queue is long; close() and flush()
  * wait for everything, and report a write error if one happened.
  */
-export function createMcapSinkInline(episodesDir: string, options: McapSinkOptions = {}): InlineMcapSink {
+export function createMcapSinkInline(episodesDir: string, options: McapSinkOptions & { blockingFiles?: boolean } = {}): InlineMcapSink {
+  const displayHz = displayRate(options);
   let scene: SceneDescription | null = null;
+  let encoder: MessageEncoder | null = null;
   // Encoding state, advanced synchronously in call order.
   let episode: number | null = null;
   let t0 = 0n;
   let lastTime = 0n;
+  // The display slot (floor of sim time × displayHz) of the last frame that went to /tf.
+  let lastSlot = -1;
   let overlay: FoxgloveOverlay | null = null;
+  const batch = new FrameBatch();
   // File work: one list of steps, drained by one loop (not a promise per frame, which
   // cost more than the encoding).
   type Step = { open: number } | { frame: Encoded[] } | { finish: Encoded[]; metrics?: Record<string, number> };
@@ -97,7 +103,7 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
       await finishCurrent([]);
       if (!dirMade) mkdirSync(episodesDir, { recursive: true });
       dirMade = true;
-      current = new EpisodeWriter(path.join(episodesDir, episodeFileName(step.open)), step.open);
+      current = new EpisodeWriter(path.join(episodesDir, episodeFileName(step.open)), step.open, options.blockingFiles ?? false);
       await current.start();
     } else await finishCurrent(step.finish, step.metrics);
   };
@@ -105,9 +111,9 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
   const drain = async () => {
     try {
       while (pending.length && !failure) {
-        const batch = pending;
+        const steps = pending;
         pending = [];
-        for (const step of batch) await apply(step);
+        for (const step of steps) await apply(step);
       }
     } catch (err) {
       failure ??= err;
@@ -137,14 +143,15 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
     const rest = overlay?.finish?.(timeOf(lastTime)) ?? [];
     overlay = null;
     episode = null;
-    return rest.length ? [{ channel: 'overlay', time: lastTime, data: json({ deletions: [], entities: rest }) }] : [];
+    return rest.length ? [{ channel: 'overlay', time: lastTime, data: encoder!.json({ deletions: [], entities: rest }) }] : [];
   };
 
-  function frameWithTail(frame: Frame, tail: string): Promise<void> {
-    if (!scene) return Promise.reject(new Error('mcap sink: frame() before describe()'));
+  function packedFrame(frame: PackedFrame): Promise<void> {
+    if (!scene || !encoder) return Promise.reject(new Error('mcap sink: frame() before describe()'));
     const steps: Step[] = [];
     const messages: Encoded[] = [];
-    if (frame.episode !== episode) {
+    const opened = frame.episode !== episode;
+    if (opened) {
       if (episode !== null) steps.push({ finish: closingMessages() });
       episode = frame.episode;
       steps.push({ open: frame.episode });
@@ -152,18 +159,22 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
       const stamp = timeOf(t0);
       const make = FOXGLOVE_OVERLAYS[scene.task];
       overlay = make ? make() : null;
-      messages.push({ channel: 'embodyScene', time: t0, data: json(scene) });
-      messages.push({ channel: 'scene', time: t0, data: json(sceneUpdateOfScene(scene, stamp)) });
+      messages.push({ channel: 'embodyScene', time: t0, data: encoder.json(scene) });
+      messages.push({ channel: 'scene', time: t0, data: encoder.json(sceneUpdateOfScene(scene, stamp)) });
       const start = overlay?.start?.(scene, stamp);
-      if (start?.length) messages.push({ channel: 'overlay', time: t0, data: json({ deletions: [], entities: start }) });
+      if (start?.length) messages.push({ channel: 'overlay', time: t0, data: encoder.json({ deletions: [], entities: start }) });
     }
     const time = (lastTime = t0 + BigInt(Math.round(frame.t * 1e9)));
-    const stamp = timeOf(time);
-    const poses = roundPoses(frame.poses);
-    messages.push({ channel: 'embodyFrame', time, data: enc.encode(embodyFrameJson(frame, poses, tail)) });
-    messages.push({ channel: 'tf', time, data: enc.encode(frameTransformsJson(scene, frame.bodyIds, poses, stamp)) });
-    const changed = overlay?.frame(scene, frame, stamp);
-    if (changed?.length) messages.push({ channel: 'overlay', time, data: json({ deletions: [], entities: changed }) });
+    messages.push({ channel: 'embodyFrame', time, data: encoder.embodyFrame(frame) });
+    // Display channels: the first frame of an episode, then one per 1/displayHz s of sim time.
+    const slot = displayHz === Infinity ? lastSlot + 1 : Math.floor(frame.t * displayHz + 1e-6);
+    if (opened || slot > lastSlot) {
+      lastSlot = slot;
+      const stamp = timeOf(time);
+      messages.push({ channel: 'tf', time, data: encoder.frameTransforms(frame, stamp) });
+      const changed = overlay?.frame(scene, frame, stamp);
+      if (changed?.length) messages.push({ channel: 'overlay', time, data: encoder.json({ deletions: [], entities: changed }) });
+    }
     steps.push({ frame: messages });
     return push(...steps);
   }
@@ -173,14 +184,25 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
     describe(desc: SceneDescription) {
       const changed = scene !== null && JSON.stringify(scene) !== JSON.stringify(desc);
       scene = JSON.parse(JSON.stringify(desc)) as SceneDescription;
+      if (changed || !encoder) encoder = new MessageEncoder(scene);
       // A new scene mid-episode closes the file: a recording holds one scene.
       if (changed && episode !== null) return push({ finish: closingMessages() });
       return Promise.resolve();
     },
     frame(frame: Frame) {
-      return frameWithTail(frame, JSON.stringify({ hud: frame.hud, overlay: frame.overlay }));
+      if (!scene) return Promise.reject(new Error('mcap sink: frame() before describe()'));
+      // The same path as the recording thread's: pack, then encode from the packed bytes.
+      try {
+        batch.add(frame);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const { buf, bytes } = batch.peek();
+      const done = packedFrame(unpackFrames(buf, bytes)[0]);
+      batch.clear();
+      return done;
     },
-    frameWithTail,
+    packedFrame,
     endEpisode(ep: number, metrics: Record<string, number>) {
       if (ep !== episode) return Promise.resolve();
       return push({ finish: closingMessages(), metrics });
@@ -195,4 +217,3 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
     },
   };
 }
-

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { encodeFrame } from './frame-codec.js';
-import { createMcapSinkInline, type McapSink, type McapSinkOptions } from './inline-sink.js';
-import { BATCH, packFrames, type WorkerOp, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
+import { createMcapSinkInline, displayRate, type McapSink, type McapSinkOptions } from './inline-sink.js';
+import { BATCH, FrameBatch, type WorkerOp, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 export type { McapSink, McapSinkOptions } from './inline-sink.js';
 
@@ -62,18 +61,20 @@ function releaseSink(id: number): void {
  * Encoding and writing run in the process's recording thread, so that recording costs the
  * run little (issue: <= 10%; see bench/viewer.ts): frame() packs the frame into the compact
  * binary layout of the live stream (a few µs) and returns; batches go to the thread as
- * transferred buffers. close() waits until every file is complete; errors surface there and
+ * transferred buffers. The display channels (/tf, /overlay) are written at `displayHz` of sim
+ * time (default 30), /embody/frame at every frame. close() waits until every file is complete; errors surface there and
  * in flush(). `{ worker: false }` records on the calling thread instead.
  */
 export function createMcapSink(episodesDir: string, options: McapSinkOptions = {}): McapSink {
   if (options.worker === false) return createMcapSinkInline(episodesDir, options);
+  const displayHz = displayRate(options);
   const thread = recorderThread();
   const worker = thread.worker;
   const sinkId = nextSinkId++;
   const written: string[] = [];
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  let ops: WorkerOp[] = [{ k: 'open', episodesDir: path.resolve(episodesDir), durable: options.durable ?? false }];
-  let frames: Uint8Array[] = [];
+  let ops: WorkerOp[] = [{ k: 'open', episodesDir: path.resolve(episodesDir), durable: options.durable ?? false, displayHz }];
+  const frames = new FrameBatch();
   let nextId = 1;
   let failure: Error | null = null;
   let closed = false;
@@ -98,9 +99,8 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
 
   /** Move the pending frames into one ops entry, keeping call order. */
   const packPending = () => {
-    if (!frames.length) return;
-    ops.push({ k: 'frames', buf: packFrames(frames) });
-    frames = [];
+    if (!frames.count) return;
+    ops.push({ k: 'frames', ...frames.take() });
   };
   const takeOps = (): [WorkerOp[], ArrayBuffer[]] => {
     packPending();
@@ -140,11 +140,11 @@ export function createMcapSink(episodesDir: string, options: McapSinkOptions = {
       const bad = usable();
       if (bad) return bad;
       try {
-        frames.push(encodeFrame(frame));
+        frames.add(frame);
       } catch (err) {
         return Promise.reject(err);
       }
-      if (frames.length >= BATCH) post();
+      if (frames.count >= BATCH) post();
       return Promise.resolve();
     },
     endEpisode(episode, metrics) {

@@ -10,7 +10,7 @@ function apply(id: number, ops: WorkerOp[]) {
   let entry = sinks.get(id);
   for (const op of ops) {
     if (op.k === 'open') {
-      sinks.set(id, (entry = { sink: createMcapSinkInline(op.episodesDir, { durable: op.durable }), opError: null }));
+      sinks.set(id, (entry = { sink: createMcapSinkInline(op.episodesDir, { durable: op.durable, displayHz: op.displayHz, blockingFiles: true }), opError: null }));
       continue;
     }
     if (!entry) throw new Error(`sink ${id} used before it was opened`);
@@ -18,7 +18,7 @@ function apply(id: number, ops: WorkerOp[]) {
     // The inline sink queues its own file work; its errors surface at flush/close.
     const note = (p: void | Promise<void>) => Promise.resolve(p).catch((err) => (e.opError ??= err));
     if (op.k === 'describe') note(e.sink.describe(op.scene));
-    else if (op.k === 'frames') for (const { frame, tail } of unpackFrames(op.buf)) note(e.sink.frameWithTail(frame, tail));
+    else if (op.k === 'frames') for (const frame of unpackFrames(op.buf, op.bytes)) note(e.sink.packedFrame(frame));
     else note(e.sink.endEpisode!(op.episode, op.metrics));
   }
   return entry;

@@ -10,6 +10,8 @@ import { EPISODE_METADATA, TOPICS } from './episode-writer.js';
 import { openMcap, readEpisode } from './mcap-reader.js';
 import { recordingErrors, strictSchema } from './validate.test-helper.js';
 import { EMBODY_FRAME_SCHEMA } from './schemas.js';
+import { DISPLAY_HZ } from './inline-sink.js';
+import { JsonBytes } from './json-bytes.js';
 
 const STEPS = [40, 25];
 let dir: string;
@@ -205,13 +207,62 @@ describe('MCAP recording of the other tasks', () => {
       const file = path.join(out, '0000.mcap');
       const { errors, counts, overlayIds } = await recordingErrors(file);
       expect(errors.slice(0, 5)).toEqual([]);
-      expect(counts[TOPICS.tf]).toBe(steps);
       if (overlayPrefix) expect([...overlayIds].some((id) => id.startsWith(overlayPrefix))).toBe(true);
       const rec = await readEpisode(file);
+      // The data channel keeps every frame; /tf (a display channel) one per 1/30 s of sim time.
       expect(rec.frames).toHaveLength(steps);
+      expect(counts[TOPICS.embodyFrame]).toBe(steps);
+      const slots = new Set(rec.frames.map((f) => Math.floor(f.t * DISPLAY_HZ + 1e-6)));
+      expect(counts[TOPICS.tf]).toBe(slots.size);
+      if (sceneName === 'cartpole') expect(counts[TOPICS.tf]).toBeLessThan(steps); // 50 Hz control
+      else expect(counts[TOPICS.tf]).toBe(steps);
       rec.frames.forEach((f, i) => f.poses.forEach((v, k) => expect(Math.abs(v - poses[i][k])).toBeLessThan(1e-4)));
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe('recording encoder', () => {
+  it('prints poses rounded to 1e-5 exactly as String(Math.round(x * 1e5) / 1e5) does', () => {
+    const out = new JsonBytes();
+    const dec = new TextDecoder();
+    const xs = [0, -0, 1, -1, 0.5, 1e-6, -4e-6, 5e-6, -5e-6, 12.345675, 123456.789012, -98765.43211, 999999999.99999, 1e9, -2e9, 3.4e38, NaN, Infinity, -Infinity];
+    let seed = 7;
+    for (let i = 0; i < 20000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      xs.push(Math.fround(((seed / 2 ** 31 - 0.5) * 10 ** ((i % 12) - 4))));
+    }
+    for (const x of xs) {
+      const r = Math.round(x * 1e5) / 1e5;
+      expect(dec.decode(out.begin(64).fixed5(x).end())).toBe(Number.isFinite(r) ? String(r) : 'null');
+    }
+  });
+
+  it('writes the display channels at displayHz of sim time, and every frame with Infinity; refuses a bad rate', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'embody-mcap-rate-'));
+    try {
+      const env = await createEnv('cartpole', { seed: 1 });
+      const controller = await createScripted('random', env.spec, { seed: 1, model: env.model });
+      const sinks = { every: createMcapSink(path.join(out, 'every'), { displayHz: Infinity }), ten: createMcapSink(path.join(out, 'ten'), { displayHz: 10, worker: false }) };
+      let { obs } = env.reset();
+      for (const s of Object.values(sinks)) await s.describe(env.describe());
+      for (let i = 0; i < 50; i++) {
+        obs = env.step(controller.act(obs)).obs;
+        for (const s of Object.values(sinks)) await s.frame(env.frame(0));
+      }
+      for (const s of Object.values(sinks)) await s.close!();
+      env.close();
+      const every = await recordingErrors(path.join(out, 'every', '0000.mcap'));
+      const ten = await recordingErrors(path.join(out, 'ten', '0000.mcap'));
+      expect(every.errors.concat(ten.errors)).toEqual([]);
+      expect([every.counts[TOPICS.tf], every.counts[TOPICS.embodyFrame]]).toEqual([50, 50]);
+      // Frames at t = 0.02 … 1.00 s: one per 0.1 s slot, slots 0 … 10.
+      expect([ten.counts[TOPICS.tf], ten.counts[TOPICS.embodyFrame]]).toEqual([11, 50]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(() => createMcapSink(out, { displayHz: 0 })).toThrow(/displayHz must be a positive number/);
+    expect(() => createMcapSink(out, { displayHz: Number.NaN, worker: false })).toThrow(/displayHz must be a positive number/);
   });
 });

@@ -151,7 +151,12 @@ export interface OverlayFrame {
 export interface FoxgloveOverlay {
   /** Entities drawn at the start of an episode (range rings, named places, full columns). */
   start?(scene: SceneDescription, stamp: Time): Entity[];
-  /** Entities that changed with this frame (often none). */
+  /**
+   * Every display frame, before frame() if it is a refresh: cheap bookkeeping from the poses
+   * (the UAV's trail), never the overlay data (parsing that is what refreshes cost).
+   */
+  track?(scene: SceneDescription, frame: OverlayFrame): void;
+  /** A refresh (at the sink's overlayHz of sim time, and at the episode's last frame): the entities that changed since the last one. */
   frame(scene: SceneDescription, frame: OverlayFrame, stamp: Time): Entity[];
   /** Entities still pending when the episode ends (the last piece of a trail). */
   finish?(stamp: Time): Entity[];
@@ -184,20 +189,17 @@ export function columnSize(scene: SceneDescription): { hMax: number; radius: num
 }
 
 /**
- * Remaining data is drawn in steps of this fraction, and columns are looked at every
- * COLUMN_EVERY frames (1 s at the UAV's 5 Hz) and at the episode's end: a column changes a few
- * dozen times per episode, not every frame (the columns were most of the overlay's bytes).
+ * Remaining data is drawn in steps of this fraction, and columns are looked at each refresh
+ * (1 s of sim time by default) and at the episode's end: a column changes a few dozen times
+ * per episode, not every frame (the columns were most of the overlay's bytes).
  */
 const COLUMN_STEP = 0.02;
-const COLUMN_EVERY = 5;
 const TRAIL_CHUNK = 10;
-const ALLOCATION_EVERY = 5;
 
 /** UAV data collection: trail, device columns ∝ remaining data, range rings, allocation lines. */
 function uavOverlay(): FoxgloveOverlay {
   let trail: { x: number; y: number; z: number }[] = [];
   let chunk = 0;
-  let frames = 0;
   let shown: number[] = [];
   let lastAllocation = '';
   const column = (scene: SceneDescription, d: Device, k: number, fraction: number, stamp: Time): Entity => {
@@ -261,27 +263,29 @@ function uavOverlay(): FoxgloveOverlay {
         );
       return [sceneEntity(stamp, WORLD_FRAME, 'uav/range-rings', { lines: rings }), ...devices.map((d, k) => column(scene, d, k, 1, stamp))];
     },
+    track(scene, frame) {
+      // Every display frame's UAV position goes into the trail, between refreshes too.
+      const i = uavIndex(scene, frame);
+      if (i >= 0) trail.push({ x: r5(frame.poses[7 * i]), y: r5(frame.poses[7 * i + 1]), z: r5(frame.poses[7 * i + 2]) });
+    },
     frame(scene, frame, stamp) {
       const out: Entity[] = [];
       const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
       lastScene = scene;
       lastRemaining = (frame.overlay.remaining as number[] | undefined) ?? [];
-      if (frames % COLUMN_EVERY === 0) out.push(...changedColumns(stamp));
-      const i = uavIndex(scene, frame);
-      if (i < 0) return out;
-      const pt = { x: r5(frame.poses[7 * i]), y: r5(frame.poses[7 * i + 1]), z: r5(frame.poses[7 * i + 2]) };
-      trail.push(pt);
-      // The trail goes out in chunks of TRAIL_CHUNK points, each its own entity.
+      out.push(...changedColumns(stamp));
+      const pt = trail[trail.length - 1];
+      if (!pt) return out;
+      // The trail goes out in chunks of at least TRAIL_CHUNK points, each its own entity.
       if (trail.length >= TRAIL_CHUNK) {
         out.push(trailEntity(stamp));
         trail = [pt];
         chunk++;
       }
+      // Lines from the UAV to its allocated devices: redrawn each refresh, as the UAV moves.
       const allocation = (frame.overlay.allocation as number[] | undefined) ?? [];
-      // The lines drawn depend on the set of devices, not on their order (which greedy
-      // allocation reshuffles in most frames).
-      const key = allocation.slice().sort((a, b) => a - b).join(',');
-      if (key !== lastAllocation || frames % ALLOCATION_EVERY === 0) {
+      const key = allocation.join(',');
+      if (key !== lastAllocation || allocation.length) {
         lastAllocation = key;
         const links: { x: number; y: number; z: number }[] = [];
         for (const k of allocation) {
@@ -290,7 +294,6 @@ function uavOverlay(): FoxgloveOverlay {
         }
         out.push(sceneEntity(stamp, WORLD_FRAME, 'uav/allocation', { lines: links.length ? [line(2, links, 3, { r: 0.24, g: 1, b: 0.48, a: 1 })] : [] }));
       }
-      frames++;
       return out;
     },
     finish(stamp) {
@@ -304,8 +307,6 @@ const TRAIL_COLOR = { r: 1, g: 0.8, b: 0.2, a: 1 };
 
 /** Navigation: goals (reached, current, ahead), the planned path and the executed path. */
 function navigationOverlay(): FoxgloveOverlay {
-  const EXECUTED_EVERY = 10;
-  let frames = 0;
   let goalKey = '';
   let plannedKey = '';
   let executed: unknown = [];
@@ -346,11 +347,8 @@ function navigationOverlay(): FoxgloveOverlay {
         out.push(sceneEntity(stamp, WORLD_FRAME, 'nav/planned', { lines: planned.length > 1 ? [line(0, flat(planned, 0.04), 2, { r: 0.2, g: 0.84, b: 1, a: 1 })] : [] }));
       }
       executed = o.executedPath ?? [];
-      if (frames++ % EXECUTED_EVERY === 0) out.push(executedEntity(stamp));
+      out.push(executedEntity(stamp));
       return out;
-    },
-    finish(stamp) {
-      return [executedEntity(stamp)];
     },
   };
 }

@@ -17,16 +17,31 @@ export interface McapSinkOptions {
    * Infinity writes the display channels at every frame too.
    */
   displayHz?: number;
+  /**
+   * Refreshes per second of sim time of the task's Foxglove overlays on /overlay (default
+   * OVERLAY_HZ; at most displayHz): each refresh writes the entities that changed since the
+   * last. Between refreshes an overlay only tracks poses (the UAV's trail keeps every point).
+   */
+  overlayHz?: number;
 }
 
 /** Default rate of the display channels: what a screen shows, not what the simulator steps. */
 export const DISPLAY_HZ = 30;
+/**
+ * Default overlay refresh rate: the UAV overlay looked at its device columns and redrew its
+ * allocation lines once a second of sim time before there was a knob, and refreshes (parsing the
+ * overlay data, entities through JSON.stringify) were most of what recording cost.
+ */
+export const OVERLAY_HZ = 1;
 
-/** The displayHz option, checked. */
-export function displayRate(options: McapSinkOptions): number {
-  const hz = options.displayHz ?? DISPLAY_HZ;
-  if (typeof hz !== 'number' || !(hz > 0)) throw new Error(`mcap sink: displayHz must be a positive number of frames per second of sim time (or Infinity), got ${String(hz)}`);
+function rate(name: string, hz: unknown): number {
+  if (typeof hz !== 'number' || !(hz > 0)) throw new Error(`mcap sink: ${name} must be a positive number of frames per second of sim time (or Infinity), got ${String(hz)}`);
   return hz;
+}
+
+/** The displayHz and overlayHz options, checked. */
+export function displayRates(options: McapSinkOptions): { displayHz: number; overlayHz: number } {
+  return { displayHz: rate('displayHz', options.displayHz ?? DISPLAY_HZ), overlayHz: rate('overlayHz', options.overlayHz ?? OVERLAY_HZ) };
 }
 
 export interface McapSink extends FrameSink {
@@ -55,17 +70,20 @@ const MAX_QUEUED = 256;
  * wait for everything, and report a write error if one happened.
  */
 export function createMcapSinkInline(episodesDir: string, options: McapSinkOptions & { blockingFiles?: boolean } = {}): InlineMcapSink {
-  const displayHz = displayRate(options);
+  const { displayHz, overlayHz } = displayRates(options);
   let scene: SceneDescription | null = null;
   let encoder: MessageEncoder | null = null;
   // Encoding state, advanced synchronously in call order.
   let episode: number | null = null;
   let t0 = 0n;
   let lastTime = 0n;
-  // The display slot (floor of sim time × displayHz) of the last frame that went to /tf.
+  // The display slot (floor of sim time × displayHz) of the last frame that went to /tf, and
+  // the overlay slot of the last refresh; the last display frame, if no refresh followed it.
   let lastSlot = -1;
+  let lastRefresh = -1;
+  let unrefreshed: PackedFrame | null = null;
   let overlay: FoxgloveOverlay | null = null;
-  const batch = new FrameBatch();
+  const batch = new FrameBatch(1024);
   // File work: one list of steps, drained by one loop (not a promise per frame, which
   // cost more than the encoding).
   type Step = { open: number } | { frame: Encoded[] } | { finish: Encoded[]; metrics?: Record<string, number> };
@@ -138,10 +156,13 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
     if (failure) throw failure;
   };
 
-  /** The overlay's leftovers, encoded now (in call order), written when the file closes. */
+  /** The overlay's leftovers (a refresh at the last frame, then finish()), encoded now (in call order), written when the file closes. */
   const closingMessages = (): Encoded[] => {
-    const rest = overlay?.finish?.(timeOf(lastTime)) ?? [];
+    const stamp = timeOf(lastTime);
+    const rest = unrefreshed && overlay && scene ? overlay.frame(scene, unrefreshed, stamp) : [];
+    rest.push(...(overlay?.finish?.(stamp) ?? []));
     overlay = null;
+    unrefreshed = null;
     episode = null;
     return rest.length ? [{ channel: 'overlay', time: lastTime, data: encoder!.json({ deletions: [], entities: rest }) }] : [];
   };
@@ -172,8 +193,17 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
       lastSlot = slot;
       const stamp = timeOf(time);
       messages.push({ channel: 'tf', time, data: encoder.frameTransforms(frame, stamp) });
-      const changed = overlay?.frame(scene, frame, stamp);
-      if (changed?.length) messages.push({ channel: 'overlay', time, data: encoder.json({ deletions: [], entities: changed }) });
+      if (overlay) {
+        overlay.track?.(scene, frame);
+        const refresh = overlayHz === Infinity ? lastRefresh + 1 : Math.floor(frame.t * overlayHz + 1e-6);
+        unrefreshed = frame;
+        if (opened || refresh > lastRefresh) {
+          lastRefresh = refresh;
+          unrefreshed = null;
+          const changed = overlay.frame(scene, frame, stamp);
+          if (changed.length) messages.push({ channel: 'overlay', time, data: encoder.json({ deletions: [], entities: changed }) });
+        }
+      }
     }
     steps.push({ frame: messages });
     return push(...steps);
@@ -197,10 +227,9 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
       } catch (err) {
         return Promise.reject(err);
       }
-      const { buf, bytes } = batch.peek();
-      const done = packedFrame(unpackFrames(buf, bytes)[0]);
-      batch.clear();
-      return done;
+      // A buffer per frame: the overlay may hold on to the last one until the episode ends.
+      const { buf, bytes } = batch.take();
+      return packedFrame(unpackFrames(buf, bytes)[0]);
     },
     packedFrame,
     endEpisode(ep: number, metrics: Record<string, number>) {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createMcapSinkInline, displayRate, type McapSink, type McapSinkOptions } from './inline-sink.js';
+import { createMcapSinkInline, displayRates, type McapSink, type McapSinkOptions } from './inline-sink.js';
 import { BATCH, FrameBatch, type WorkerOp, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 export type { McapSink, McapSinkOptions } from './inline-sink.js';
@@ -61,19 +61,19 @@ function releaseSink(id: number): void {
  * Encoding and writing run in the process's recording thread, so that recording costs the
  * run little (issue: <= 10%; see bench/viewer.ts): frame() packs the frame into the compact
  * binary layout of the live stream (a few µs) and returns; batches go to the thread as
- * transferred buffers. The display channels (/tf, /overlay) are written at `displayHz` of sim
- * time (default 30), /embody/frame at every frame. close() waits until every file is complete; errors surface there and
+ * transferred buffers. The display channels are written at `displayHz` of sim time (/tf,
+ * default 30) and `overlayHz` (/overlay refreshes, default 1), /embody/frame at every frame. close() waits until every file is complete; errors surface there and
  * in flush(). `{ worker: false }` records on the calling thread instead.
  */
 export function createMcapSink(episodesDir: string, options: McapSinkOptions = {}): McapSink {
   if (options.worker === false) return createMcapSinkInline(episodesDir, options);
-  const displayHz = displayRate(options);
+  const { displayHz, overlayHz } = displayRates(options);
   const thread = recorderThread();
   const worker = thread.worker;
   const sinkId = nextSinkId++;
   const written: string[] = [];
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  let ops: WorkerOp[] = [{ k: 'open', episodesDir: path.resolve(episodesDir), durable: options.durable ?? false, displayHz }];
+  let ops: WorkerOp[] = [{ k: 'open', episodesDir: path.resolve(episodesDir), durable: options.durable ?? false, displayHz, overlayHz }];
   const frames = new FrameBatch();
   let nextId = 1;
   let failure: Error | null = null;

@@ -10,7 +10,7 @@ function apply(id: number, ops: WorkerOp[]) {
   let entry = sinks.get(id);
   for (const op of ops) {
     if (op.k === 'open') {
-      sinks.set(id, (entry = { sink: createMcapSinkInline(op.episodesDir, { durable: op.durable, displayHz: op.displayHz, blockingFiles: true }), opError: null }));
+      sinks.set(id, (entry = { sink: createMcapSinkInline(op.episodesDir, { durable: op.durable, displayHz: op.displayHz, overlayHz: op.overlayHz, blockingFiles: true }), opError: null }));
       continue;
     }
     if (!entry) throw new Error(`sink ${id} used before it was opened`);

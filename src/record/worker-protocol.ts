@@ -8,7 +8,7 @@ import { FRAME_MAGIC, FRAME_VERSION, frameBytesMax, HEADER_BYTES, TAIL_HUD_PREFI
 
 /** What the main thread sends the recording worker (mcap-worker.ts), for one sink. */
 export type WorkerOp =
-  | { k: 'open'; episodesDir: string; durable: boolean; displayHz: number }
+  | { k: 'open'; episodesDir: string; durable: boolean; displayHz: number; overlayHz: number }
   | { k: 'describe'; scene: SceneDescription }
   /** `bytes` bytes of `buf`: frames packed by FrameBatch. */
   | { k: 'frames'; buf: ArrayBuffer; bytes: number }
@@ -30,10 +30,16 @@ const pad8 = (n: number) => (n + 7) & ~7;
  * so that the thread can splice the whole tail into embody.Frame and parse only the overlay.
  */
 export class FrameBatch {
-  private buf = new ArrayBuffer(64 * 1024);
-  private bytes = new Uint8Array(this.buf);
+  private buf: ArrayBuffer;
+  private bytes: Uint8Array;
   private used = 0;
   count = 0;
+
+  /** `initialBytes`: the size of each fresh buffer (it grows for bigger batches). */
+  constructor(private readonly initialBytes = 64 * 1024) {
+    this.buf = new ArrayBuffer(initialBytes);
+    this.bytes = new Uint8Array(this.buf);
+  }
 
   add(frame: Frame): void {
     const hud = JSON.stringify(frame.hud ?? {});
@@ -49,20 +55,10 @@ export class FrameBatch {
     this.count++;
   }
 
-  /** The packed frames, left in place (the inline sink reads them, then clear()s). */
-  peek(): { buf: ArrayBuffer; bytes: number } {
-    return { buf: this.buf, bytes: this.used };
-  }
-
-  clear(): void {
-    this.used = 0;
-    this.count = 0;
-  }
-
   /** The packed frames (to transfer), and a fresh buffer for the next batch. */
   take(): { buf: ArrayBuffer; bytes: number } {
     const out = { buf: this.buf, bytes: this.used };
-    this.buf = new ArrayBuffer(Math.max(64 * 1024, this.used));
+    this.buf = new ArrayBuffer(Math.max(this.initialBytes, this.used));
     this.bytes = new Uint8Array(this.buf);
     this.used = 0;
     this.count = 0;

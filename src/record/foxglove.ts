@@ -189,11 +189,14 @@ export function columnSize(scene: SceneDescription): { hMax: number; radius: num
 }
 
 /**
- * Remaining data is drawn in steps of this fraction, and columns are looked at each refresh
+ * Remaining data is drawn in steps of this fraction (5%: each column entity is ~700 bytes, and
+ * at 2% they were the largest part of the overlay), and columns are looked at each refresh
  * (1 s of sim time by default) and at the episode's end: a column changes a few dozen times
  * per episode, not every frame (the columns were most of the overlay's bytes).
  */
-const COLUMN_STEP = 0.02;
+export const COLUMN_STEP = 0.05;
+/** Points per range ring (a 10° polygon). */
+const RING_POINTS = 36;
 const TRAIL_CHUNK = 10;
 
 /** UAV data collection: trail, device columns ∝ remaining data, range rings, allocation lines. */
@@ -253,8 +256,8 @@ function uavOverlay(): FoxgloveOverlay {
         .map((d) =>
           line(
             1,
-            Array.from({ length: 48 }, (_, k) => {
-              const a = (2 * Math.PI * k) / 48;
+            Array.from({ length: RING_POINTS }, (_, k) => {
+              const a = (2 * Math.PI * k) / RING_POINTS;
               return { x: r5(d.position[0] + d.rangeM! * Math.cos(a)), y: r5(d.position[1] + d.rangeM! * Math.sin(a)), z: 0.05 };
             }),
             2,

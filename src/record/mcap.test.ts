@@ -12,6 +12,7 @@ import { recordingErrors, strictSchema } from './validate.test-helper.js';
 import { EMBODY_FRAME_SCHEMA } from './schemas.js';
 import { DISPLAY_HZ } from './inline-sink.js';
 import { JsonBytes } from './json-bytes.js';
+import { COLUMN_STEP } from './foxglove.js';
 
 const STEPS = [40, 25];
 let dir: string;
@@ -92,7 +93,7 @@ describe('MCAP episode recording', () => {
         expect(overlays).toBeLessThanOrEqual(n + 2);
         expect(Number(reader.statistics!.messageCount)).toBe(2 * n + 2 + overlays);
         // What Foxglove shows at the end (later entities replace earlier ones with the same id):
-        // each device column matches the data the device still holds, to the 2% drawing step.
+        // each device column matches the data the device still holds, to the drawing step.
         const entities = new Map<string, any>();
         for await (const m of reader.readMessages({ topics: [TOPICS.overlay] })) {
           for (const e of JSON.parse(dec.decode(m.data)).entities) entities.set(e.id, e);
@@ -101,7 +102,7 @@ describe('MCAP episode recording', () => {
         expect(remaining.some((r) => r < 0.9)).toBe(true);
         remaining.forEach((r, k) => {
           const shown = Number(entities.get(`uav/device/${k}`).metadata.find((kv: any) => kv.key === 'remaining').value);
-          expect(Math.abs(shown - r)).toBeLessThanOrEqual(0.011);
+          expect(Math.abs(shown - r)).toBeLessThanOrEqual(COLUMN_STEP / 2 + 1e-9);
         });
         // The trail's chunks together hold every UAV position of the episode.
         const trailPoints = [...entities.keys()].filter((id) => id.startsWith('uav/trail/')).reduce((s, id) => s + entities.get(id).lines[0].points.length - 1, 1);

@@ -213,11 +213,11 @@ export function createMcapSinkInline(episodesDir: string, options: McapSinkOptio
     written,
     describe(desc: SceneDescription) {
       const changed = scene !== null && JSON.stringify(scene) !== JSON.stringify(desc);
+      // A new scene mid-episode closes the file (with the old scene's last overlay refresh): a recording holds one scene.
+      const closing = changed && episode !== null ? push({ finish: closingMessages() }) : Promise.resolve();
       scene = JSON.parse(JSON.stringify(desc)) as SceneDescription;
       if (changed || !encoder) encoder = new MessageEncoder(scene);
-      // A new scene mid-episode closes the file: a recording holds one scene.
-      if (changed && episode !== null) return push({ finish: closingMessages() });
-      return Promise.resolve();
+      return closing;
     },
     frame(frame: Frame) {
       if (!scene) return Promise.reject(new Error('mcap sink: frame() before describe()'));

@@ -12,6 +12,8 @@ import { recordingErrors, strictSchema } from './validate.test-helper.js';
 import { EMBODY_FRAME_SCHEMA } from './schemas.js';
 import { DISPLAY_HZ } from './inline-sink.js';
 import { JsonBytes } from './json-bytes.js';
+import { encodeFrame } from './frame-codec.js';
+import { FrameBatch, unpackFrames } from './worker-protocol.js';
 import { COLUMN_STEP } from './foxglove.js';
 
 const STEPS = [40, 25];
@@ -225,6 +227,24 @@ describe('MCAP recording of the other tasks', () => {
 });
 
 describe('recording encoder', () => {
+  it('packs frames byte for byte as the live stream encodes them, and reads the overlay back alone', () => {
+    const batch = new FrameBatch();
+    const frames = given[0].slice(0, 5);
+    for (const f of frames) batch.add(f);
+    const { buf, bytes } = batch.take();
+    const packed = unpackFrames(buf, bytes);
+    expect(packed).toHaveLength(5);
+    packed.forEach((p, i) => {
+      const f = frames[i];
+      const live = encodeFrame(f);
+      const head = live.byteLength - p.tail.byteLength;
+      expect(Buffer.from(buf, p.tail.byteOffset - head, live.byteLength).equals(Buffer.from(live))).toBe(true);
+      expect([p.episode, p.t, p.reward, p.return, Array.from(p.bodyIds)]).toEqual([f.episode, f.t, f.reward, f.return, f.bodyIds]);
+      expect(p.poses).toEqual(f.poses);
+      expect(p.overlay).toEqual(JSON.parse(JSON.stringify(f.overlay)));
+    });
+  });
+
   it('prints poses rounded to 1e-5 exactly as String(Math.round(x * 1e5) / 1e5) does', () => {
     const out = new JsonBytes();
     const dec = new TextDecoder();

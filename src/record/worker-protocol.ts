@@ -119,12 +119,6 @@ export class PackedFrame {
     this.parsed = ok ? JSON.parse(dec.decode(tail.subarray(from + OVERLAY_PREFIX.length, tail.length - 1))) : (JSON.parse(dec.decode(tail)).overlay ?? {});
     return this.parsed!;
   }
-
-  /** The whole Frame (HUD included), for callers that want one. */
-  toFrame(): Frame {
-    const all = JSON.parse(dec.decode(this.tail));
-    return { episode: this.episode, t: this.t, reward: this.reward, return: this.return, bodyIds: Array.from(this.bodyIds), poses: this.poses.slice(), hud: all.hud ?? {}, overlay: all.overlay ?? {} };
-  }
 }
 
 /** The frames of a batch, in order. */

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { createScripted } from '../controllers/registry.js';
 import { createEnv } from '../sim/registry.js';
 import type { FrameSink } from '../src/core/frames.js';
+import { DISPLAY_HZ } from '../src/record/inline-sink.js';
 import { createMcapSink } from '../src/record/mcap-sink.js';
 import { chromiumAvailable, launchChromium, openViewer } from '../src/viewer/browser.js';
 import { encodeFrame } from '../src/viewer/frame-codec.js';
@@ -12,7 +13,8 @@ import { startLiveViewer } from '../src/viewer/live.js';
 import { table, writeBenchResult } from './results-io.js';
 
 /**
- * `npx tsx bench/viewer.ts [--quick]` (or `embody bench viewer`): what watching and recording cost.
+ * `npx tsx bench/viewer.ts [--quick] [--label <name>] [--no-page]` (or `embody bench viewer`): what
+ * watching and recording cost; writes bench/results/<date>-viewer[-quick][-<name>].json.
  * - MCAP recording overhead on an `embody run uav-small --controller greedy`-style loop:
  *   the same episodes with and without the sink (issue: <= 10% slower; best of interleaved
  *   reps, with the median, the first rep (cold recording thread) and each rep's load average), as wall time, as the
@@ -129,6 +131,12 @@ async function recordingOverhead(scene: string, episodes: number, reps: number) 
     workerOverheadPct: (100 * (best(times.worker) - b)) / b,
     inlineOverheadPct: (100 * (best(times.inline) - b)) / b,
     workerCpuOverheadPct: (100 * (best(cpu.worker) - best(cpu.none))) / best(cpu.none),
+    // The same in absolute terms: all threads' CPU per frame that recording adds, against the
+    // CPU per frame of the unrecorded run (best of reps, both).
+    baselineCpuUsPerFrame: (1e6 * best(cpu.none)) / frames,
+    workerCpuUsPerFrame: (1e6 * (best(cpu.worker) - best(cpu.none))) / frames,
+    inlineCpuUsPerFrame: (1e6 * (best(cpu.inline) - best(cpu.none))) / frames,
+    medianWorkerCpuOverheadPct: (100 * (median(cpu.worker) - median(cpu.none))) / median(cpu.none),
     inlineCpuOverheadPct: (100 * (best(cpu.inline) - best(cpu.none))) / best(cpu.none),
     workerMainThreadCpuOverheadPct: mainCpu.none.length ? (100 * (best(mainCpu.worker) - best(mainCpu.none))) / best(mainCpu.none) : null,
     inlineMainThreadCpuOverheadPct: mainCpu.none.length ? (100 * (best(mainCpu.inline) - best(mainCpu.none))) / best(mainCpu.none) : null,
@@ -156,6 +164,7 @@ async function pairedShortRuns(scene: string, episodes: number, pairs: number) {
   const warm = createMcapSink(mkdtempSync(path.join(tmpdir(), 'embody-bench-mcap-')));
   await warm.close?.(); // the recording thread is started once per process, before the clock
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   const loads: number[] = [];
   let frames = 0;
   for (let p = 0; p < pairs; p++) {
@@ -165,11 +174,11 @@ async function pairedShortRuns(scene: string, episodes: number, pairs: number) {
       const sink = createMcapSink(dir);
       const res = await episodeLoop(scene, episodes, sink);
       frames = res.steps + episodes;
-      return res.seconds;
+      return res;
     };
-    const bare = async () => (await episodeLoop(scene, episodes, null)).seconds;
-    let none: number;
-    let rec: number;
+    const bare = () => episodeLoop(scene, episodes, null);
+    let none: Awaited<ReturnType<typeof episodeLoop>>;
+    let rec: Awaited<ReturnType<typeof episodeLoop>>;
     if (p % 2 === 0) {
       none = await bare();
       rec = await recorded();
@@ -178,11 +187,19 @@ async function pairedShortRuns(scene: string, episodes: number, pairs: number) {
       none = await bare();
     }
     rmSync(dir, { recursive: true, force: true });
-    ratios.push(rec / none);
+    ratios.push(rec.seconds / none.seconds);
+    cpuRatios.push(rec.cpuSeconds / none.cpuSeconds);
   }
-  const sorted = [...ratios].sort((x, y) => x - y);
-  const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
-  return { scene, episodesPerRun: episodes, framesPerRun: frames, pairs, medianOverheadPct: 100 * (q(0.5) - 1), q1OverheadPct: 100 * (q(0.25) - 1), q3OverheadPct: 100 * (q(0.75) - 1), ratios, loadAverage1m: loads };
+  // Quartiles of the per-pair ratios, as overhead %: wall time, and all threads' CPU time (the
+  // figure that holds on a machine with no free core for the recording thread).
+  const quartiles = (xs: number[]) => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    const q = (f: number) => 100 * (sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))] - 1);
+    return [q(0.25), q(0.5), q(0.75)];
+  };
+  const [q1, med, q3] = quartiles(ratios);
+  const [cq1, cmed, cq3] = quartiles(cpuRatios);
+  return { scene, episodesPerRun: episodes, framesPerRun: frames, pairs, medianOverheadPct: med, q1OverheadPct: q1, q3OverheadPct: q3, medianCpuOverheadPct: cmed, q1CpuOverheadPct: cq1, q3CpuOverheadPct: cq3, ratios, cpuRatios, loadAverage1m: loads };
 }
 
 async function frameBytes(scene: string) {
@@ -240,7 +257,7 @@ export async function pageFps(scene: string, seconds: number, streamHz: number, 
   }
 }
 
-export async function runBench(opts: { quick: boolean; outDir: string }) {
+export async function runBench(opts: { quick: boolean; outDir: string; label?: string; page?: boolean }) {
   const episodes = opts.quick ? 2 : 24;
   const reps = opts.quick ? 2 : 7;
   const overhead = [await recordingOverhead('uav-small', episodes, reps), await recordingOverhead('uav-city', Math.max(1, episodes / 2), reps)];
@@ -258,6 +275,8 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
         'inline %': o.inlineOverheadPct,
         'worker main-thread cpu %': o.workerMainThreadCpuOverheadPct ?? NaN,
         'worker all-threads cpu %': o.workerCpuOverheadPct,
+        'worker cpu µs/frame': o.workerCpuUsPerFrame,
+        'no sink cpu µs/frame': o.baselineCpuUsPerFrame,
         'inline cpu %': o.inlineCpuOverheadPct,
         'worker paired median %': o.pairedMedianWorkerOverheadPct,
         'worker 1st rep %': o.workerFirstRepOverheadPct,
@@ -267,13 +286,28 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
     ),
   );
   const paired = [await pairedShortRuns('uav-small', opts.quick ? 1 : 4, opts.quick ? 4 : 41), await pairedShortRuns('uav-city', opts.quick ? 1 : 2, opts.quick ? 4 : 41)];
-  console.log('\nrecording overhead, short runs in ABBA pairs (median of per-pair ratios, quartiles)');
-  console.log(table(paired.map((p) => ({ scene: p.scene, 'frames/run': p.framesPerRun, pairs: p.pairs, 'median %': p.medianOverheadPct, 'q1 %': p.q1OverheadPct, 'q3 %': p.q3OverheadPct }))));
+  console.log('\nrecording overhead, short runs in ABBA pairs (median of per-pair ratios, quartiles; wall time and all threads\' CPU time)');
+  console.log(
+    table(
+      paired.map((p) => ({
+        scene: p.scene,
+        'frames/run': p.framesPerRun,
+        pairs: p.pairs,
+        'wall median %': p.medianOverheadPct,
+        'wall q1 %': p.q1OverheadPct,
+        'wall q3 %': p.q3OverheadPct,
+        'cpu median %': p.medianCpuOverheadPct,
+        'cpu q1 %': p.q1CpuOverheadPct,
+        'cpu q3 %': p.q3CpuOverheadPct,
+      })),
+    ),
+  );
   const bytes = [await frameBytes('uav-small'), await frameBytes('uav-city')];
   console.log('\nlive stream frame size');
   console.log(table(bytes.map((b) => ({ scene: b.scene, 'bytes/frame': b.bytesPerFrame, 'control Hz': b.controlHz, 'bytes/s real time': b.bytesPerSecondRealTime }))));
   const fps: Awaited<ReturnType<typeof pageFps>>[] = [];
-  if (chromiumAvailable()) {
+  if (opts.page === false) console.log('\npage fps: skipped (--no-page)');
+  else if (chromiumAvailable()) {
     // Full resolution, then the page's default adaptive resolution (which steps down on a slow renderer).
     for (const fixed of [true, false]) fps.push(await pageFps('uav-city', opts.quick ? 4 : 10, 30, fixed));
     console.log('\npage fps');
@@ -282,10 +316,12 @@ export async function runBench(opts: { quick: boolean; outDir: string }) {
   // Other processes on a shared machine skew every figure: record how busy it was.
   const loadAverage = os.loadavg();
   console.log(`\nload average ${loadAverage.map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
-  const file = writeBenchResult(opts.outDir, opts.quick ? 'viewer-quick' : 'viewer', { loadAverage, recordingOverhead: overhead, pairedShortRuns: paired, frameBytes: bytes, pageFps: fps });
+  const suite = ['viewer', opts.quick ? 'quick' : '', opts.label ?? ''].filter(Boolean).join('-');
+  const file = writeBenchResult(opts.outDir, suite, { loadAverage, displayHz: DISPLAY_HZ, recordingOverhead: overhead, pairedShortRuns: paired, frameBytes: bytes, pageFps: fps });
   console.log(`\nwrote ${file}`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await runBench({ quick: process.argv.includes('--quick'), outDir: 'bench/results' });
+  const label = process.argv.indexOf('--label');
+  await runBench({ quick: process.argv.includes('--quick'), outDir: 'bench/results', label: label > 0 ? process.argv[label + 1] : undefined, page: !process.argv.includes('--no-page') });
 }

@@ -1,4 +1,4 @@
-import type { BodyDescription, Frame, SceneDescription } from '../core/frames.js';
+import type { BodyDescription, SceneDescription } from '../core/frames.js';
 
 /**
  * SceneDescription/Frame → Foxglove messages, so Foxglove and Lichtblick show a recording:
@@ -80,6 +80,12 @@ export function bodyFrameId(body: Pick<BodyDescription, 'id' | 'name'>): string 
   return `body_${body.id}_${body.name.replace(/[^A-Za-z0-9_]+/g, '_')}`;
 }
 
+/**
+ * Display coordinates rounded to 1e-5 (as /tf's poses): a Float32 pose printed as a double
+ * takes ~17 digits, and printing those was most of the cost of an overlay message.
+ */
+const r5 = (x: number): number => Math.round(x * 1e5) / 1e5;
+
 const IDENTITY = { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } };
 
 function poseOf(p: ArrayLike<number>, offset = 0) {
@@ -130,40 +136,28 @@ export function sceneUpdateOfScene(scene: SceneDescription, stamp: Time): Record
   return { deletions: [{ timestamp: stamp, type: 1, id: '' }], entities };
 }
 
-const frameIds = new WeakMap<SceneDescription, Map<number, string>>();
-
-/** A JSON number as JSON.stringify writes it (NaN and ±Infinity as null). */
-export const jsonNumber = (x: number): string => (Number.isFinite(x) ? String(x) : 'null');
-
-/**
- * world → body transforms of the dynamic bodies in one frame, as foxglove.FrameTransforms JSON
- * text. Written as a template, not an object through JSON.stringify: it is the one Foxglove
- * message of every frame, and building the objects cost more than the rest of the frame.
- * `poses` are the frame's poses (already rounded by the caller).
- */
-export function frameTransformsJson(scene: SceneDescription, bodyIds: ArrayLike<number>, poses: ArrayLike<number>, stamp: Time): string {
-  let byId = frameIds.get(scene);
-  if (!byId) frameIds.set(scene, (byId = new Map(scene.bodies.map((b) => [b.id, JSON.stringify(bodyFrameId(b))]))));
-  const head = `{"timestamp":{"sec":${stamp.sec},"nsec":${stamp.nsec}},"parent_frame_id":"${WORLD_FRAME}","child_frame_id":`;
-  let out = '{"transforms":[';
-  for (let i = 0; i < bodyIds.length; i++) {
-    const o = 7 * i;
-    const n = (k: number) => jsonNumber(poses[o + k]);
-    out += `${i ? ',' : ''}${head}${byId.get(bodyIds[i]) ?? `"body_${bodyIds[i]}"`},"translation":{"x":${n(0)},"y":${n(1)},"z":${n(2)}},"rotation":{"x":${n(3)},"y":${n(4)},"z":${n(5)},"w":${n(6)}}}`;
-  }
-  return `${out}]}`;
-}
-
 /**
  * Task overlays for Foxglove, one plugin per task (the `task` field of the SceneDescription).
  * A plugin keeps its per-episode state and returns only the entities that changed, so that
  * recording stays cheap (an entity replaces the earlier one with the same id).
  */
+/** What an overlay reads of a frame: a Frame, or a frame as the recording thread holds it (worker-protocol.ts). */
+export interface OverlayFrame {
+  readonly poses: ArrayLike<number>;
+  readonly bodyIds: ArrayLike<number>;
+  readonly overlay: Record<string, unknown>;
+}
+
 export interface FoxgloveOverlay {
   /** Entities drawn at the start of an episode (range rings, named places, full columns). */
   start?(scene: SceneDescription, stamp: Time): Entity[];
-  /** Entities that changed with this frame (often none). */
-  frame(scene: SceneDescription, frame: Frame, stamp: Time): Entity[];
+  /**
+   * Every display frame, before frame() if it is a refresh: cheap bookkeeping from the poses
+   * (the UAV's trail), never the overlay data (parsing that is what refreshes cost).
+   */
+  track?(scene: SceneDescription, frame: OverlayFrame): void;
+  /** A refresh (at the sink's overlayHz of sim time, and at the episode's last frame): the entities that changed since the last one. */
+  frame(scene: SceneDescription, frame: OverlayFrame, stamp: Time): Entity[];
   /** Entities still pending when the episode ends (the last piece of a trail). */
   finish?(stamp: Time): Entity[];
 }
@@ -180,9 +174,10 @@ interface Device {
   rangeM?: number;
 }
 
-function uavIndex(scene: SceneDescription, frame: Frame): number {
+function uavIndex(scene: SceneDescription, frame: OverlayFrame): number {
   const uav = scene.bodies.find((b) => b.role === 'uav');
-  const i = uav ? frame.bodyIds.indexOf(uav.id) : 0;
+  let i = uav ? -1 : 0;
+  for (let k = 0; uav && i < 0 && k < frame.bodyIds.length; k++) if (frame.bodyIds[k] === uav.id) i = k;
   return i >= 0 && frame.poses.length >= 7 * (i + 1) ? i : -1;
 }
 
@@ -194,20 +189,20 @@ export function columnSize(scene: SceneDescription): { hMax: number; radius: num
 }
 
 /**
- * Remaining data is drawn in steps of this fraction, and columns are looked at every
- * COLUMN_EVERY frames (1 s at the UAV's 5 Hz) and at the episode's end: a column changes a few
- * dozen times per episode, not every frame (the columns were most of the overlay's bytes).
+ * Remaining data is drawn in steps of this fraction (5%: each column entity is ~700 bytes, and
+ * at 2% they were the largest part of the overlay), and columns are looked at each refresh
+ * (1 s of sim time by default) and at the episode's end: a column changes a few dozen times
+ * per episode, not every frame (the columns were most of the overlay's bytes).
  */
-const COLUMN_STEP = 0.02;
-const COLUMN_EVERY = 5;
+export const COLUMN_STEP = 0.05;
+/** Points per range ring (a 10° polygon). */
+const RING_POINTS = 36;
 const TRAIL_CHUNK = 10;
-const ALLOCATION_EVERY = 5;
 
 /** UAV data collection: trail, device columns ∝ remaining data, range rings, allocation lines. */
 function uavOverlay(): FoxgloveOverlay {
   let trail: { x: number; y: number; z: number }[] = [];
   let chunk = 0;
-  let frames = 0;
   let shown: number[] = [];
   let lastAllocation = '';
   const column = (scene: SceneDescription, d: Device, k: number, fraction: number, stamp: Time): Entity => {
@@ -221,14 +216,14 @@ function uavOverlay(): FoxgloveOverlay {
       {
         cylinders: [
           {
-            pose: { position: { x: d.position[0], y: d.position[1], z: h / 2 }, orientation: IDENTITY.orientation },
-            size: { x: 2 * radius, y: 2 * radius, z: h },
+            pose: { position: { x: d.position[0], y: d.position[1], z: r5(h / 2) }, orientation: IDENTITY.orientation },
+            size: { x: r5(2 * radius), y: r5(2 * radius), z: r5(h) },
             bottom_scale: 1,
             top_scale: 1,
-            color: { r: 0.31 + 0.6 * fraction, g: 0.75 - 0.11 * fraction, b: 0.42 - 0.19 * fraction, a: 0.85 },
+            color: { r: r5(0.31 + 0.6 * fraction), g: r5(0.75 - 0.11 * fraction), b: r5(0.42 - 0.19 * fraction), a: 0.85 },
           },
         ],
-        texts: [label({ x: d.position[0], y: d.position[1], z: h + radius }, name)],
+        texts: [label({ x: d.position[0], y: d.position[1], z: r5(h + radius) }, name)],
       },
       [
         { key: 'name', value: name },
@@ -261,9 +256,9 @@ function uavOverlay(): FoxgloveOverlay {
         .map((d) =>
           line(
             1,
-            Array.from({ length: 48 }, (_, k) => {
-              const a = (2 * Math.PI * k) / 48;
-              return { x: d.position[0] + d.rangeM! * Math.cos(a), y: d.position[1] + d.rangeM! * Math.sin(a), z: 0.05 };
+            Array.from({ length: RING_POINTS }, (_, k) => {
+              const a = (2 * Math.PI * k) / RING_POINTS;
+              return { x: r5(d.position[0] + d.rangeM! * Math.cos(a)), y: r5(d.position[1] + d.rangeM! * Math.sin(a)), z: 0.05 };
             }),
             2,
             { r: 0.3, g: 0.64, b: 1, a: 0.6 },
@@ -271,25 +266,29 @@ function uavOverlay(): FoxgloveOverlay {
         );
       return [sceneEntity(stamp, WORLD_FRAME, 'uav/range-rings', { lines: rings }), ...devices.map((d, k) => column(scene, d, k, 1, stamp))];
     },
+    track(scene, frame) {
+      // Every display frame's UAV position goes into the trail, between refreshes too.
+      const i = uavIndex(scene, frame);
+      if (i >= 0) trail.push({ x: r5(frame.poses[7 * i]), y: r5(frame.poses[7 * i + 1]), z: r5(frame.poses[7 * i + 2]) });
+    },
     frame(scene, frame, stamp) {
       const out: Entity[] = [];
       const devices = (scene.overlay?.devices as Device[] | undefined) ?? [];
       lastScene = scene;
       lastRemaining = (frame.overlay.remaining as number[] | undefined) ?? [];
-      if (frames % COLUMN_EVERY === 0) out.push(...changedColumns(stamp));
-      const i = uavIndex(scene, frame);
-      if (i < 0) return out;
-      const pt = { x: frame.poses[7 * i], y: frame.poses[7 * i + 1], z: frame.poses[7 * i + 2] };
-      trail.push(pt);
-      // The trail goes out in chunks of TRAIL_CHUNK points, each its own entity.
+      out.push(...changedColumns(stamp));
+      const pt = trail[trail.length - 1];
+      if (!pt) return out;
+      // The trail goes out in chunks of at least TRAIL_CHUNK points, each its own entity.
       if (trail.length >= TRAIL_CHUNK) {
         out.push(trailEntity(stamp));
         trail = [pt];
         chunk++;
       }
+      // Lines from the UAV to its allocated devices: redrawn each refresh, as the UAV moves.
       const allocation = (frame.overlay.allocation as number[] | undefined) ?? [];
       const key = allocation.join(',');
-      if (key !== lastAllocation || frames % ALLOCATION_EVERY === 0) {
+      if (key !== lastAllocation || allocation.length) {
         lastAllocation = key;
         const links: { x: number; y: number; z: number }[] = [];
         for (const k of allocation) {
@@ -298,7 +297,6 @@ function uavOverlay(): FoxgloveOverlay {
         }
         out.push(sceneEntity(stamp, WORLD_FRAME, 'uav/allocation', { lines: links.length ? [line(2, links, 3, { r: 0.24, g: 1, b: 0.48, a: 1 })] : [] }));
       }
-      frames++;
       return out;
     },
     finish(stamp) {
@@ -312,8 +310,6 @@ const TRAIL_COLOR = { r: 1, g: 0.8, b: 0.2, a: 1 };
 
 /** Navigation: goals (reached, current, ahead), the planned path and the executed path. */
 function navigationOverlay(): FoxgloveOverlay {
-  const EXECUTED_EVERY = 10;
-  let frames = 0;
   let goalKey = '';
   let plannedKey = '';
   let executed: unknown = [];
@@ -354,11 +350,8 @@ function navigationOverlay(): FoxgloveOverlay {
         out.push(sceneEntity(stamp, WORLD_FRAME, 'nav/planned', { lines: planned.length > 1 ? [line(0, flat(planned, 0.04), 2, { r: 0.2, g: 0.84, b: 1, a: 1 })] : [] }));
       }
       executed = o.executedPath ?? [];
-      if (frames++ % EXECUTED_EVERY === 0) out.push(executedEntity(stamp));
+      out.push(executedEntity(stamp));
       return out;
-    },
-    finish(stamp) {
-      return [executedEntity(stamp)];
     },
   };
 }

@@ -28,32 +28,68 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export function encodeFrame(frame: Frame): Uint8Array {
+  const n = checkedBodies(frame);
+  const tail = enc.encode(JSON.stringify({ hud: frame.hud, overlay: frame.overlay }));
+  const bytes = new Uint8Array(HEADER_BYTES + 32 * n + tail.byteLength);
+  writeHeadAndPoses(bytes, 0, frame, tail.byteLength);
+  bytes.set(tail, HEADER_BYTES + 32 * n);
+  return bytes;
+}
+
+/** The most bytes writeFrame() may take for this frame with these two JSON texts. */
+export function frameBytesMax(frame: Frame, hudJson: string, overlayJson: string): number {
+  return HEADER_BYTES + 32 * frame.bodyIds.length + TAIL_SYNTAX_BYTES + 3 * (hudJson.length + overlayJson.length);
+}
+
+/** `{"hud":` + HUD + `,"overlay":` + OVERLAY + `}`: the bytes around the two JSON texts of a tail. */
+export const TAIL_HUD_PREFIX = '{"hud":';
+export const TAIL_OVERLAY_PREFIX = ',"overlay":';
+const TAIL_SYNTAX_BYTES = TAIL_HUD_PREFIX.length + TAIL_OVERLAY_PREFIX.length + 1;
+
+/**
+ * encodeFrame() in place: the frame written into `bytes` at `at` (a multiple of 4), its tail
+ * built from the HUD and overlay JSON texts given (byte for byte what encodeFrame writes, as
+ * JSON.stringify({hud, overlay}) is `{"hud":` + JSON.stringify(hud) + `,"overlay":` + … + `}`).
+ * Returns the frame's byte length and the UTF-8 length of the HUD text (where the overlay
+ * starts), so a reader can parse the overlay alone. `bytes` must hold frameBytesMax().
+ */
+export function writeFrame(bytes: Uint8Array, at: number, frame: Frame, hudJson: string, overlayJson: string): { bytes: number; hudBytes: number } {
+  const n = checkedBodies(frame);
+  let p = at + HEADER_BYTES + 32 * n;
+  const tail0 = p;
+  p += enc.encodeInto(TAIL_HUD_PREFIX, bytes.subarray(p)).written;
+  const hudBytes = enc.encodeInto(hudJson, bytes.subarray(p)).written;
+  p += hudBytes;
+  p += enc.encodeInto(TAIL_OVERLAY_PREFIX, bytes.subarray(p)).written;
+  p += enc.encodeInto(overlayJson, bytes.subarray(p)).written;
+  bytes[p++] = 0x7d; // '}'
+  writeHeadAndPoses(bytes, at, frame, p - tail0);
+  return { bytes: p - at, hudBytes };
+}
+
+function checkedBodies(frame: Frame): number {
   const n = frame.bodyIds.length;
   if (frame.poses.length !== 7 * n) throw new Error(`frame: ${frame.poses.length} pose numbers for ${n} bodies (expected ${7 * n})`);
-  const tail = enc.encode(JSON.stringify({ hud: frame.hud, overlay: frame.overlay }));
-  const buf = new ArrayBuffer(HEADER_BYTES + 32 * n + tail.byteLength);
-  const v = new DataView(buf);
+  return n;
+}
+
+function writeHeadAndPoses(bytes: Uint8Array, at: number, frame: Frame, tailBytes: number): void {
+  const n = frame.bodyIds.length;
+  const v = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_BYTES);
   v.setUint32(0, FRAME_MAGIC, true);
   v.setUint16(4, FRAME_VERSION, true);
   v.setUint16(6, n, true);
   v.setUint32(8, frame.episode, true);
-  v.setUint32(12, tail.byteLength, true);
+  v.setUint32(12, tailBytes, true);
   v.setFloat64(16, frame.t, true);
   v.setFloat64(24, frame.reward, true);
   v.setFloat64(32, frame.return, true);
-  new Uint32Array(buf, HEADER_BYTES, n).set(frame.bodyIds);
-  new Float32Array(buf, HEADER_BYTES + 4 * n, 7 * n).set(frame.poses);
-  new Uint8Array(buf, HEADER_BYTES + 32 * n).set(tail);
-  return new Uint8Array(buf);
+  new Uint32Array(bytes.buffer, bytes.byteOffset + at + HEADER_BYTES, n).set(frame.bodyIds);
+  new Float32Array(bytes.buffer, bytes.byteOffset + at + HEADER_BYTES + 4 * n, 7 * n).set(frame.poses);
 }
 
 /** The inverse of encodeFrame (the page has the same decoder in web/frame-codec.js). */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  return decodeFrameWithTail(bytes).frame;
-}
-
-/** decodeFrame, also returning the JSON tail's text (the recorder splices it into its JSON). */
-export function decodeFrameWithTail(bytes: Uint8Array): { frame: Frame; tail: string } {
   // Copy to an aligned buffer: typed-array views need 4-byte alignment.
   const buf = bytes.byteOffset % 8 === 0 ? bytes.buffer : bytes.slice().buffer;
   const base = bytes.byteOffset % 8 === 0 ? bytes.byteOffset : 0;
@@ -63,9 +99,8 @@ export function decodeFrameWithTail(bytes: Uint8Array): { frame: Frame; tail: st
   if (version !== FRAME_VERSION) throw new Error(`unsupported frame version ${version}`);
   const n = v.getUint16(6, true);
   const tailBytes = v.getUint32(12, true);
-  const text = dec.decode(new Uint8Array(buf, base + HEADER_BYTES + 32 * n, tailBytes));
-  const tail = JSON.parse(text);
-  const frame: Frame = {
+  const tail = JSON.parse(dec.decode(new Uint8Array(buf, base + HEADER_BYTES + 32 * n, tailBytes)));
+  return {
     episode: v.getUint32(8, true),
     t: v.getFloat64(16, true),
     reward: v.getFloat64(24, true),
@@ -75,5 +110,4 @@ export function decodeFrameWithTail(bytes: Uint8Array): { frame: Frame; tail: st
     hud: tail.hud ?? {},
     overlay: tail.overlay ?? {},
   };
-  return { frame, tail: text };
 }

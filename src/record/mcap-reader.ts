@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { McapIndexedReader } from '@mcap/core';
 import type { Frame, SceneDescription } from '../core/frames.js';
-import { EPISODE_METADATA, TOPICS } from './mcap-sink.js';
+import { EPISODE_METADATA, TOPICS } from './episode-writer.js';
 
 /** An @mcap/core IReadable over a fs.promises FileHandle: random access without loading the file. */
 export class FileHandleReadable {

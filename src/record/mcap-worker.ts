@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { createMcapSinkInline, unpackFrames, type InlineMcapSink, type WorkerOp, type WorkerReply, type WorkerRequest } from './mcap-sink.js';
+import { createMcapSinkInline, type InlineMcapSink } from './inline-sink.js';
+import { unpackFrames, type WorkerOp, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 /** The recording thread: applies batches of sink calls to one inline MCAP sink per open sink (see createMcapSink). */
 const port = parentPort!;
@@ -9,7 +10,7 @@ function apply(id: number, ops: WorkerOp[]) {
   let entry = sinks.get(id);
   for (const op of ops) {
     if (op.k === 'open') {
-      sinks.set(id, (entry = { sink: createMcapSinkInline(op.episodesDir, { durable: op.durable }), opError: null }));
+      sinks.set(id, (entry = { sink: createMcapSinkInline(op.episodesDir, { durable: op.durable, displayHz: op.displayHz, overlayHz: op.overlayHz, blockingFiles: true }), opError: null }));
       continue;
     }
     if (!entry) throw new Error(`sink ${id} used before it was opened`);
@@ -17,7 +18,7 @@ function apply(id: number, ops: WorkerOp[]) {
     // The inline sink queues its own file work; its errors surface at flush/close.
     const note = (p: void | Promise<void>) => Promise.resolve(p).catch((err) => (e.opError ??= err));
     if (op.k === 'describe') note(e.sink.describe(op.scene));
-    else if (op.k === 'frames') for (const { frame, tail } of unpackFrames(op.buf)) note(e.sink.frameWithTail(frame, tail));
+    else if (op.k === 'frames') for (const frame of unpackFrames(op.buf, op.bytes)) note(e.sink.packedFrame(frame));
     else note(e.sink.endEpisode!(op.episode, op.metrics));
   }
   return entry;

@@ -5,10 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame, SceneDescription } from '../core/frames.js';
 import { createEnv } from '../../sim/registry.js';
 import { createScripted } from '../../controllers/registry.js';
-import { createMcapSink, EPISODE_METADATA, TOPICS } from './mcap-sink.js';
+import { createMcapSink } from './mcap-sink.js';
+import { EPISODE_METADATA, TOPICS } from './episode-writer.js';
 import { openMcap, readEpisode } from './mcap-reader.js';
 import { recordingErrors, strictSchema } from './validate.test-helper.js';
 import { EMBODY_FRAME_SCHEMA } from './schemas.js';
+import { DISPLAY_HZ } from './inline-sink.js';
+import { JsonBytes } from './json-bytes.js';
+import { encodeFrame } from './frame-codec.js';
+import { FrameBatch, unpackFrames } from './worker-protocol.js';
+import { COLUMN_STEP } from './foxglove.js';
 
 const STEPS = [40, 25];
 let dir: string;
@@ -89,7 +95,7 @@ describe('MCAP episode recording', () => {
         expect(overlays).toBeLessThanOrEqual(n + 2);
         expect(Number(reader.statistics!.messageCount)).toBe(2 * n + 2 + overlays);
         // What Foxglove shows at the end (later entities replace earlier ones with the same id):
-        // each device column matches the data the device still holds, to the 2% drawing step.
+        // each device column matches the data the device still holds, to the drawing step.
         const entities = new Map<string, any>();
         for await (const m of reader.readMessages({ topics: [TOPICS.overlay] })) {
           for (const e of JSON.parse(dec.decode(m.data)).entities) entities.set(e.id, e);
@@ -98,7 +104,7 @@ describe('MCAP episode recording', () => {
         expect(remaining.some((r) => r < 0.9)).toBe(true);
         remaining.forEach((r, k) => {
           const shown = Number(entities.get(`uav/device/${k}`).metadata.find((kv: any) => kv.key === 'remaining').value);
-          expect(Math.abs(shown - r)).toBeLessThanOrEqual(0.011);
+          expect(Math.abs(shown - r)).toBeLessThanOrEqual(COLUMN_STEP / 2 + 1e-9);
         });
         // The trail's chunks together hold every UAV position of the episode.
         const trailPoints = [...entities.keys()].filter((id) => id.startsWith('uav/trail/')).reduce((s, id) => s + entities.get(id).lines[0].points.length - 1, 1);
@@ -204,13 +210,80 @@ describe('MCAP recording of the other tasks', () => {
       const file = path.join(out, '0000.mcap');
       const { errors, counts, overlayIds } = await recordingErrors(file);
       expect(errors.slice(0, 5)).toEqual([]);
-      expect(counts[TOPICS.tf]).toBe(steps);
       if (overlayPrefix) expect([...overlayIds].some((id) => id.startsWith(overlayPrefix))).toBe(true);
       const rec = await readEpisode(file);
+      // The data channel keeps every frame; /tf (a display channel) one per 1/30 s of sim time.
       expect(rec.frames).toHaveLength(steps);
+      expect(counts[TOPICS.embodyFrame]).toBe(steps);
+      const slots = new Set(rec.frames.map((f) => Math.floor(f.t * DISPLAY_HZ + 1e-6)));
+      expect(counts[TOPICS.tf]).toBe(slots.size);
+      if (sceneName === 'cartpole') expect(counts[TOPICS.tf]).toBeLessThan(steps); // 50 Hz control
+      else expect(counts[TOPICS.tf]).toBe(steps);
       rec.frames.forEach((f, i) => f.poses.forEach((v, k) => expect(Math.abs(v - poses[i][k])).toBeLessThan(1e-4)));
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe('recording encoder', () => {
+  it('packs frames byte for byte as the live stream encodes them, and reads the overlay back alone', () => {
+    const batch = new FrameBatch();
+    const frames = given[0].slice(0, 5);
+    for (const f of frames) batch.add(f);
+    const { buf, bytes } = batch.take();
+    const packed = unpackFrames(buf, bytes);
+    expect(packed).toHaveLength(5);
+    packed.forEach((p, i) => {
+      const f = frames[i];
+      const live = encodeFrame(f);
+      const head = live.byteLength - p.tail.byteLength;
+      expect(Buffer.from(buf, p.tail.byteOffset - head, live.byteLength).equals(Buffer.from(live))).toBe(true);
+      expect([p.episode, p.t, p.reward, p.return, Array.from(p.bodyIds)]).toEqual([f.episode, f.t, f.reward, f.return, f.bodyIds]);
+      expect(p.poses).toEqual(f.poses);
+      expect(p.overlay).toEqual(JSON.parse(JSON.stringify(f.overlay)));
+    });
+  });
+
+  it('prints poses rounded to 1e-5 exactly as String(Math.round(x * 1e5) / 1e5) does', () => {
+    const out = new JsonBytes();
+    const dec = new TextDecoder();
+    const xs = [0, -0, 1, -1, 0.5, 1e-6, -4e-6, 5e-6, -5e-6, 12.345675, 123456.789012, -98765.43211, 999999999.99999, 1e9, -2e9, 3.4e38, NaN, Infinity, -Infinity];
+    let seed = 7;
+    for (let i = 0; i < 20000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      xs.push(Math.fround(((seed / 2 ** 31 - 0.5) * 10 ** ((i % 12) - 4))));
+    }
+    for (const x of xs) {
+      const r = Math.round(x * 1e5) / 1e5;
+      expect(dec.decode(out.begin(64).fixed5(x).end())).toBe(Number.isFinite(r) ? String(r) : 'null');
+    }
+  });
+
+  it('writes the display channels at displayHz of sim time, and every frame with Infinity; refuses a bad rate', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'embody-mcap-rate-'));
+    try {
+      const env = await createEnv('cartpole', { seed: 1 });
+      const controller = await createScripted('random', env.spec, { seed: 1, model: env.model });
+      const sinks = { every: createMcapSink(path.join(out, 'every'), { displayHz: Infinity }), ten: createMcapSink(path.join(out, 'ten'), { displayHz: 10, worker: false }) };
+      let { obs } = env.reset();
+      for (const s of Object.values(sinks)) await s.describe(env.describe());
+      for (let i = 0; i < 50; i++) {
+        obs = env.step(controller.act(obs)).obs;
+        for (const s of Object.values(sinks)) await s.frame(env.frame(0));
+      }
+      for (const s of Object.values(sinks)) await s.close!();
+      env.close();
+      const every = await recordingErrors(path.join(out, 'every', '0000.mcap'));
+      const ten = await recordingErrors(path.join(out, 'ten', '0000.mcap'));
+      expect(every.errors.concat(ten.errors)).toEqual([]);
+      expect([every.counts[TOPICS.tf], every.counts[TOPICS.embodyFrame]]).toEqual([50, 50]);
+      // Frames at t = 0.02 … 1.00 s: one per 0.1 s slot, slots 0 … 10.
+      expect([ten.counts[TOPICS.tf], ten.counts[TOPICS.embodyFrame]]).toEqual([11, 50]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(() => createMcapSink(out, { displayHz: 0 })).toThrow(/displayHz must be a positive number/);
+    expect(() => createMcapSink(out, { displayHz: Number.NaN, worker: false })).toThrow(/displayHz must be a positive number/);
   });
 });

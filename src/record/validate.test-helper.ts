@@ -2,7 +2,7 @@ import { FrameTransforms, SceneUpdate } from '@foxglove/schemas/jsonschema.js';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { openMcap } from './mcap-reader.js';
 import { EMBODY_FRAME_SCHEMA, EMBODY_SCENE_SCHEMA } from './schemas.js';
-import { TOPICS } from './mcap-sink.js';
+import { TOPICS } from './episode-writer.js';
 
 /**
  * A copy of a schema that also forbids properties it does not list. The official Foxglove

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Frame, SceneDescription } from '../core/frames.js';
 import { readEpisode } from '../record/mcap-reader.js';
-import { roundPoses } from '../record/mcap-sink.js';
+import { roundPoses } from '../record/messages.js';
 import { encodeFrame } from './frame-codec.js';
 import { refusal } from './host-check.js';
 

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScripted } from '../../controllers/registry.js';
 import { createEnv } from '../../sim/registry.js';
-import type { Frame } from '../core/frames.js';
+import type { Frame, SceneDescription } from '../core/frames.js';
 import { readEpisode } from '../record/mcap-reader.js';
 import { createMcapSink } from '../record/mcap-sink.js';
 import { distinctColours, launchChromium, openViewer, pixelDiff, sampleCanvas } from './browser.js';
@@ -34,6 +34,44 @@ async function shot(page: Page, name: string, forDocs = true): Promise<void> {
     mkdirSync('docs/screenshots', { recursive: true });
     copyFileSync(file, path.join('docs/screenshots', `${name}.png`));
   }
+}
+
+/**
+ * The gripper is drawn as jaws that follow the fingers' poses: two fingers with a pad each, on
+ * screen, the drawn opening equal to the frame's; then a frame with the fingers closed to 2 cm
+ * (their poses moved along the closing axis) closes the drawn jaws, and the picture changes.
+ */
+async function checkJaws(page: Page, desc: SceneDescription, frame: Frame, framesSoFar: number): Promise<void> {
+  const finger = (k: number) => desc.bodies.find((b) => b.name === `gripper-finger-${k}`)!;
+  const at = (k: number) => 7 * frame.bodyIds.indexOf(finger(k).id);
+  const thickness = finger(0).size[0];
+  const p = frame.poses;
+  const centres = [0, 1].map((k) => [p[at(k)], p[at(k) + 1], p[at(k) + 2]]);
+  const gap = Math.hypot(...centres[0].map((v, i) => v - centres[1][i])) - thickness;
+  const jaws = () => page.evaluate(() => (window as any).embody.player.view.gripperJaws() as { fingers: number; pads: number; opening: number; screen: number[][] });
+  const open = await jaws();
+  expect([open.fingers, open.pads]).toEqual([2, 2]);
+  expect(gap).toBeGreaterThan(0.03);
+  expect(open.opening).toBeCloseTo(gap, 4);
+  for (const [x, y, z] of open.screen) expect(Math.max(Math.abs(x), Math.abs(y), Math.abs(z))).toBeLessThan(1);
+  const before = await sampleCanvas(page);
+  // Close the jaws to a 2 cm grip about their midpoint.
+  const closed = { ...frame, poses: frame.poses.slice() };
+  const mid = centres[0].map((v, i) => (v + centres[1][i]) / 2);
+  const half = (0.02 + thickness) / 2;
+  [0, 1].forEach((k) => {
+    const away = centres[k].map((v, i) => v - mid[i]);
+    const n = Math.hypot(...away);
+    for (let i = 0; i < 3; i++) closed.poses[at(k) + i] = mid[i] + (away[i] / n) * half;
+  });
+  viewer.frame(closed);
+  await page.waitForFunction((n) => (window as any).embody.live.framesReceived >= n, framesSoFar + 1);
+  await page.waitForTimeout(300);
+  expect((await jaws()).opening).toBeCloseTo(0.02, 4);
+  expect(pixelDiff(before, await sampleCanvas(page))).toBeGreaterThan(0);
+  viewer.frame(frame); // open again, for the screenshot
+  await page.waitForFunction((n) => (window as any).embody.live.framesReceived >= n, framesSoFar + 2);
+  await page.waitForTimeout(200);
 }
 
 /** A run directory with a recorded episode and a learning curve, as `embody run/train` leave them. */
@@ -216,7 +254,8 @@ describe('viewer in headless Chromium', () => {
       else expect(drawn.labels).toEqual(expect.arrayContaining(desc.bodies.filter((b) => b.role === 'target' || b.role === 'clutter').map((b) => b.name)));
       expect(drawn.labels.some((l) => labelPattern.test(l))).toBe(true);
       if (model) expect(drawn.models).toContain(model);
-      await shot(page, `live-${sceneName}`, sceneName.startsWith('nav'));
+      if (sceneName.startsWith('manip')) await checkJaws(page, env.describe(), env.frame(0), steps);
+      await shot(page, `live-${sceneName}`);
     } finally {
       env.close();
       await page.close();

@@ -3,6 +3,7 @@
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { CSS2DObject, CSS2DRenderer } from 'three/addons/renderers/CSS2DRenderer.js';
+import { dressGripperPart, jaws } from './gripper.js';
 
 /**
  * A quadrotor for the UAV: hub, four arms and four rotor discs, `size` metres across. A
@@ -168,6 +169,7 @@ export function createView(container) {
     grid.rotateX(Math.PI / 2);
     grid.position.set((x0 + x1) / 2, (y0 + y1) / 2, z0 + 0.0005 * span);
     world.add(grid);
+    const hand = desc.bodies.find((b) => b.role === 'gripper' && /hand/.test(b.name)) ?? null;
     for (const body of desc.bodies) {
       const [px, py, pz, qx, qy, qz, qw] = body.pose;
       const geom = geometryOf(body);
@@ -178,8 +180,8 @@ export function createView(container) {
       mesh.quaternion.copy(q);
       mesh.name = body.name;
       if (body.role === 'uav') mesh.add(quadrotor(Math.max(8 * body.size[0], 0.03 * span), body.color));
-      // The gripper's hand and fingers are bodies of their own: name them, so the jaws read as one tool.
-      if (body.role === 'gripper') mesh.userData.part = body.name;
+      // The gripper's hand and fingers are bodies of their own: dressed as palm, wrist and jaws.
+      if (body.role === 'gripper') dressGripperPart(THREE, mesh, body, hand);
       // Objects on a table carry their names (the target's label in green).
       if (body.role === 'target' || body.role === 'clutter') {
         const l = label(body.name, body.role);
@@ -202,11 +204,16 @@ export function createView(container) {
       l.position.set(p.position[0], p.position[1], 0.05);
       world.add(l);
     }
-    // Frame the whole workspace, whatever its scale (a 300 m city or a 0.5 m table).
+    // Frame the whole workspace, whatever its scale (a 300 m city or a 0.5 m table). A scene
+    // taller than it is wide (the gripper parks high above a small table) is framed by its
+    // height, looking at its lower part, so the tool stays in view.
     const cx = (x0 + x1) / 2;
     const cy = (y0 + y1) / 2;
-    controls.target.set(cx, cy, z0);
-    camera.position.set(cx - 0.1 * span, cy - 0.95 * span, z0 + 0.6 * span);
+    const tall = desc.bounds[5] - z0 > span;
+    const reach = tall ? 1.8 * (desc.bounds[5] - z0) : span;
+    const tz = tall ? z0 + 0.4 * (desc.bounds[5] - z0) : z0;
+    controls.target.set(cx, cy, tz);
+    camera.position.set(cx - 0.1 * reach, cy - 0.95 * reach, tz + 0.6 * reach);
     camera.near = span / 2000;
     camera.far = span * 10;
     camera.updateProjectionMatrix();
@@ -320,6 +327,8 @@ export function createView(container) {
       world.traverse((o) => o.isCSS2DObject && out.push(o.element.textContent));
       return out;
     },
+    /** The gripper's jaws as drawn: fingers, pads, opening (m), pads on screen (NDC). */
+    gripperJaws: () => jaws(THREE, world, camera),
     /** The robot models drawn (quadrotor, gripper parts). */
     robotModels() {
       const out = [];

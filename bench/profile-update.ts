@@ -27,12 +27,14 @@ async function profileOf(f: () => void, reps: number) {
   let tensors = 0;
   let kernelMs = 0;
   let wallMs = 0;
+  const byName: Record<string, number> = {};
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     const info = await tf.profile(f);
     wallMs += performance.now() - t0;
     kernels += info.kernels.length;
     for (const k of info.kernels) {
+      byName[k.name] = (byName[k.name] ?? 0) + 1 / reps;
       tensors += k.outputShapes.length;
       kernelMs += Number(k.kernelTimeMs) || 0;
     }
@@ -50,6 +52,7 @@ async function profileOf(f: () => void, reps: number) {
     kernelShare: kernelMs / wallMs,
     wallMsUnprofiled: (performance.now() - t0) / (reps * 5),
     cpuMsUnprofiled: (c.user + c.system) / 1000 / (reps * 5),
+    kernelsByName: Object.fromEntries(Object.entries(byName).sort((a, b) => b[1] - a[1])),
   };
 }
 
@@ -60,7 +63,7 @@ for (let i = 0; i < 5; i++) learner.update();
 const update = await profileOf(() => learner.update(), 10);
 
 // One act: the tfjs path (tensor in, actor forward, head, dataSync) and the pure-JS forward.
-const actor = (learner as unknown as { actor: { apply: (x: tf.Tensor2D, r: null, o: { noGrad: boolean }) => tf.Tensor2D; spec: never; getWeights(): Float32Array[] } }).actor;
+const actor = (learner as unknown as { nets: { actor: { apply: (x: tf.Tensor2D, r: null, o: { noGrad: boolean }) => tf.Tensor2D; spec: never; getWeights(): Float32Array[] } } }).nets.actor;
 const obs = Float32Array.from({ length: 17 }, (_, i) => Math.sin(i));
 const eps = tf.tensor2d(new Float32Array(6).fill(0.1), [1, 6]);
 const tfAct = () => {

@@ -297,8 +297,11 @@ export function assignAll(vars: tf.Variable[], values: Float32Array[]): void {
   });
 }
 
-/** Polyak averaging θ′ ← τθ + (1−τ)θ′ (Lillicrap et al. 2016), computed in JS over the weights, in place where the backend allows. */
-export function softUpdate(target: Mlp, source: Mlp, tau: number): void {
+/**
+ * Polyak averaging θ′ ← τθ + (1−τ)θ′ (Lillicrap et al. 2016), computed in JS over the weights, in place where the
+ * backend allows: one pass per variable (a GroupedMlp's stacked variables hold all members).
+ */
+export function softUpdate(target: { vars: tf.Variable[] }, source: { vars: tf.Variable[] }, tau: number): void {
   target.vars.forEach((v, i) => {
     const live = writableView(v);
     const t = live ?? (v.dataSync() as Float32Array).slice();

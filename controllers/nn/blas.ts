@@ -154,8 +154,8 @@ function blasBatchMatMul(backend: WasmBackendLike, a: WasmTensorInfo, b: WasmTen
  * copies, one kernel dispatch for all members.
  */
 function groupedShapes(x: WasmTensorInfo, w: WasmTensorInfo, shared: boolean) {
-  if (x.dtype !== 'float32' || w.dtype !== 'float32' || x.shape.length !== 2 || w.shape.length !== 3) throw new Error(`grouped matMul: x [B, K·M] and W [K, M, N] float32, got ${x.shape} and ${w.shape}`);
-  const [K, M, N] = w.shape;
+  if (x.dtype !== 'float32' || w.dtype !== 'float32' || x.shape.length !== 2 || (w.shape.length !== 3 && w.shape.length !== 2)) throw new Error(`grouped matMul: x [B, K·M] and W [K, M, N] (or [M, N]) float32, got ${x.shape} and ${w.shape}`);
+  const [K, M, N] = w.shape.length === 3 ? w.shape : [1, ...w.shape];
   const B = x.shape[0];
   if (x.shape[1] !== (shared ? M : K * M)) throw new Error(`grouped matMul: x has ${x.shape[1]} columns, W [${w.shape}] wants ${shared ? M : K * M}`);
   return { K, M, N, B, ldx: shared ? M : K * M };
@@ -183,7 +183,7 @@ function groupedForward(backend: WasmBackendLike, x: WasmTensorInfo, w: WasmTens
 
 /** ∂L/∂x from g = ∂L/∂(xW+b) [B, K·N]: g_k·W[k]ᵀ per member, summed over members when x is shared. */
 function groupedGradInput(backend: WasmBackendLike, g: WasmTensorInfo, w: WasmTensorInfo, shared: boolean): WasmTensorInfo {
-  const [K, M, N] = w.shape;
+  const [K, M, N] = w.shape.length === 3 ? w.shape : [1, ...w.shape];
   const B = g.shape[0];
   const ldx = shared ? M : K * M;
   const out = backend.makeOutput([B, ldx], 'float32');
@@ -198,23 +198,30 @@ function groupedGradInput(backend: WasmBackendLike, g: WasmTensorInfo, w: WasmTe
   return out;
 }
 
-/** ∂L/∂W [K, M, N]: x_kᵀ·g_k per member. */
-function groupedGradWeights(backend: WasmBackendLike, x: WasmTensorInfo, g: WasmTensorInfo, members: number, shared: boolean): WasmTensorInfo {
-  const K = members;
+/**
+ * ∂L/∂W = x_kᵀ·g_k per member, shaped `weightShape` ([K, M, N], or [M, N] for one plain layer),
+ * and ∂L/∂b = 1ᵀ·g [K·N] (one product for all members; tfjs's Sum over rows transposes first).
+ */
+function groupedGradWeights(backend: WasmBackendLike, x: WasmTensorInfo, g: WasmTensorInfo, weightShape: number[], shared: boolean): WasmTensorInfo[] {
+  const K = weightShape.length === 3 ? weightShape[0] : 1;
   const B = x.shape[0];
   const M = shared ? x.shape[1] : x.shape[1] / K;
   const N = g.shape[1] / K;
   const ldx = x.shape[1];
-  const out = backend.makeOutput([K, M, N], 'float32');
+  const out = backend.makeOutput(weightShape, 'float32');
+  const db = backend.makeOutput([K * N], 'float32');
   const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
   const xo = offsetOf(backend, x);
   const go = offsetOf(backend, g);
   const wo = offsetOf(backend, out);
+  const bo = offsetOf(backend, db);
+  if (ones.length < B) ones = new Float32Array(B).fill(1);
+  sgemm!(ROW_MAJOR, NO_TRANS, NO_TRANS, 1, K * N, B, 1, ones, B, heap.subarray(go, go + B * K * N), K * N, 0, heap.subarray(bo, bo + K * N), K * N);
   for (let k = 0; k < K; k++) {
     const xk = xo + (shared ? 0 : k * M);
     sgemm!(ROW_MAJOR, TRANS, NO_TRANS, M, N, B, 1, heap.subarray(xk, xk + (B - 1) * ldx + M), ldx, heap.subarray(go + k * N, go + (B - 1) * K * N + (k + 1) * N), K * N, 0, heap.subarray(wo + k * M * N, wo + (k + 1) * M * N), N);
   }
-  return out;
+  return [out, db];
 }
 
 const offsetOf = (backend: WasmBackendLike, t: WasmTensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset >>> 2;
@@ -301,7 +308,7 @@ export function useBlasMatMul(tf: typeof tfTypes, threads = 1): { ok: true; info
     tf.registerKernel({
       kernelName: GROUPED_KERNELS.gradWeights,
       backendName: 'wasm',
-      kernelFunc: ((args: KernelArgs) => groupedGradWeights(args.backend, args.inputs.x!, args.inputs.g!, Number(args.attrs.members), attr(args).shared)) as unknown as tfTypes.KernelFunc,
+      kernelFunc: ((args: KernelArgs) => groupedGradWeights(args.backend, args.inputs.x!, args.inputs.g!, args.attrs.weightShape as number[], attr(args).shared)) as unknown as tfTypes.KernelFunc,
     });
   }
   installed = { batch, fused };

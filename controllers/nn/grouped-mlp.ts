@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { outputSize, weightShapes, type NetworkSpec } from '../policy/network.js';
-import { blasInUse, GROUPED_KERNELS } from './blas.js';
+import { forwardKernel, gate, gradInput, gradWeights, groupedKernels, type Act } from './grouped-kernels.js';
 import { dropoutMask, layerNorm } from './mlp.js';
 
 /**
@@ -15,23 +15,6 @@ import { dropoutMask, layerNorm } from './mlp.js';
  * Why: two critics as two networks cost every kernel twice (dispatch, autodiff tape, saved
  * tensors), and the Adam and Polyak passes walk twice as many tensors.
  */
-type Act = 'relu' | 'linear' | 'tanh';
-
-/** Whether the grouped kernels run (wasm with OpenBLAS); else the same maths in tfjs ops. */
-function groupedKernels(): boolean {
-  return tf.getBackend() === 'wasm' && blasInUse() !== null && tf.getKernel(GROUPED_KERNELS.forward, 'wasm') !== undefined;
-}
-
-function forwardKernel(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor, act: Act, shared: boolean): tf.Tensor {
-  return tf.engine().runKernel(GROUPED_KERNELS.forward, { x, w: W, bias: b }, { sharedInput: shared, activation: act }) as tf.Tensor;
-}
-function gate(dy: tf.Tensor, y: tf.Tensor, act: Act): tf.Tensor {
-  if (act === 'relu') return tf.mul(dy, tf.step(y));
-  if (act === 'tanh') return tf.mul(dy, tf.sub(1, tf.square(y)));
-  return dy;
-}
-const gradInput = (g: tf.Tensor, W: tf.Tensor, shared: boolean) => tf.engine().runKernel(GROUPED_KERNELS.gradInput, { g, w: W }, { sharedInput: shared }) as tf.Tensor;
-
 const trainOps = new Map<string, (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
 const frozenOps = new WeakMap<tf.Tensor, Map<string, (x: tf.Tensor) => tf.Tensor>>();
 
@@ -66,8 +49,8 @@ export function groupedDense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: Ac
         value: y,
         gradFunc: (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[]) => {
           const g = gate(dy, ys, act);
-          const dW = tf.engine().runKernel(GROUPED_KERNELS.gradWeights, { x: xs, g }, { sharedInput: shared, members: ws.shape[0] }) as tf.Tensor;
-          return [gradInput(g, ws, shared), dW, tf.sum(g, 0)];
+          const [dW, db] = gradWeights(xs, g, ws.shape, shared);
+          return [gradInput(g, ws, shared), dW, db];
         },
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) => tf.Tensor;

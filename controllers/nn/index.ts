@@ -6,3 +6,4 @@ export { useTransposeFreeMatMulGrad, useStockMatMulGrad } from './fast-grad.js';
 export { useBlasMatMul, useWasmMatMul, blasInUse, type BlasInfo } from './blas.js';
 export { GroupedMlp, groupedDense, groupedDenseOps } from './grouped-mlp.js';
 export { readView, writableView } from './storage.js';
+export { tanhGaussianHead, squashedLogStdHead } from './tanh-gaussian-head.js';

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
-import { GroupedMlp, initWeights, Mlp, tanhGaussianSample } from '../nn/index.js';
+import { GroupedMlp, initWeights, Mlp, squashedLogStdHead, tanhGaussianHead } from '../nn/index.js';
 import { mlpSpec } from '../policy/index.js';
 import type { SacConfig } from './config.js';
 
@@ -64,21 +64,19 @@ export class SacNetworks {
 
   /** Split the actor output into mean and log σ; log σ is tanh-squashed into [min, max] (CleanRL). */
   actorHead(out: tf.Tensor2D): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
-    const A = this.actSize;
-    const { logStdMin: lo, logStdMax: hi } = this.config;
-    const [mean, raw] = tf.split(out, [A, A], 1) as [tf.Tensor2D, tf.Tensor2D];
-    const logStd = tf.add(lo, tf.mul(0.5 * (hi - lo), tf.add(tf.tanh(raw), 1))) as tf.Tensor2D;
-    return { mean, logStd };
+    return squashedLogStdHead(out, this.config.logStdMin, this.config.logStdMax);
   }
 
-  /** Sample a′ ~ π(·|s) with reparameterisation; noise from `rng`, dropout masks from `dropoutRng`. */
+  /**
+   * Sample a′ ~ π(·|s) with reparameterisation (the head and the tanh-Gaussian as one op,
+   * nn/tanh-gaussian-head.ts); noise from `rng`, dropout masks from `dropoutRng`.
+   */
   policySample(obs: tf.Tensor2D, rng: Rng, dropoutRng: Rng | null, noGrad = false): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
     const n = obs.shape[0];
     const noise = new Float32Array(n * this.actSize);
     for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
-    const eps = tf.tensor2d(noise, [n, this.actSize]);
-    const { mean, logStd } = this.actorHead(this.actor.apply(obs, dropoutRng, { noGrad }));
-    return tanhGaussianSample(mean, logStd, eps);
+    const out = this.actor.apply(obs, dropoutRng, { noGrad });
+    return tanhGaussianHead(out, noise, this.config.logStdMin, this.config.logStdMax);
   }
 
   /** STAC critic head: μ and σ = softplus(max(raw, −5)). */

@@ -78,9 +78,10 @@ export class SacLearner implements Learner {
     const initRng = this.rng.fork();
     this.nets = new SacNetworks(config, this.obsSize, this.actSize, initRng);
     const c = config;
-    this.actorOpt = new Adam(this.nets.actor.vars, { lr: c.policyLr });
-    // SAC: both critics' stacked variables (nn/grouped-mlp.ts); STAC: its one critic.
-    this.criticOpt = new Adam(this.nets.critic.vars, { lr: c.qLr });
+    this.actorOpt = new Adam(this.nets.actor.vars, { lr: c.policyLr, simd: true });
+    // SAC: both critics' stacked variables (nn/grouped-mlp.ts); STAC: its one critic. Both Adams
+    // step in float32 wasm SIMD where the backend is wasm (as PyTorch's float32 Adam; nn/simd.ts).
+    this.criticOpt = new Adam(this.nets.critic.vars, { lr: c.qLr, simd: true });
     // log α starts at 0 (α = 1), as CleanRL and SB3 do; trained with the critic's learning rate.
     this.logAlpha = new ScalarAdam(c.autotune ? 0 : Math.log(Math.max(c.alpha, 1e-30)), c.qLr);
     this.buffer = new ReplayBuffer(c.bufferSize, this.obsSize, this.actSize);

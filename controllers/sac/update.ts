@@ -109,7 +109,7 @@ export function sacUpdate(p: SacUpdateParts, b: Batch, updates: number): SacUpda
   }
 
   // 5. Soft update of the target critic(s): one pass per stacked variable.
-  if (updates % c.targetNetworkFrequency === 0) softUpdate(nets.target, nets.critic, c.tau);
+  if (updates % c.targetNetworkFrequency === 0) softUpdate(nets.target, nets.critic, c.tau, { simd: true });
   tf.dispose([obs, actions, rewards, nextObs, dones]);
   return { criticLoss, qMean, sigmaMean, actor };
 }

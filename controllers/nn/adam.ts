@@ -86,19 +86,13 @@ export class Adam {
     let sq = 0;
     for (let k = 0; k < grads.length; k++) {
       const a = gradValues(k);
-      if (this.heap) {
-        // Four partial sums (the float32 path's order; ~2× faster than one chain).
-        let [s0, s1, s2, s3] = [0, 0, 0, 0];
-        let i = 0;
-        for (; i + 3 < a.length; i += 4) {
-          s0 += a[i] * a[i];
-          s1 += a[i + 1] * a[i + 1];
-          s2 += a[i + 2] * a[i + 2];
-          s3 += a[i + 3] * a[i + 3];
-        }
-        for (; i < a.length; i++) s0 += a[i] * a[i];
-        sq += s0 + s1 + s2 + s3;
-      } else for (let i = 0; i < a.length; i++) sq += a[i] * a[i];
+      let i = 0;
+      if (this.heap && a.buffer === this.heap.k.view(0, 0).buffer) {
+        // SIMD over the first multiple of 4 (four float32 lanes), JS for the rest.
+        i = a.length & ~3;
+        sq += this.heap.k.sumSquares(a.byteOffset, i);
+      }
+      for (; i < a.length; i++) sq += a[i] * a[i];
     }
     const norm = Math.sqrt(sq);
     const clip = this.maxGradNorm !== undefined && norm > this.maxGradNorm ? this.maxGradNorm / (norm + 1e-6) : 1;

@@ -30,7 +30,7 @@ describe('wasm SIMD Adam and Polyak (nn/simd.ts)', () => {
       const gradTensors = grads.map((g) => tf.tensor1d(g));
       const nFast = fast.step(gradTensors); // tensors: read in place on the heap (the SIMD path)
       const nSlow = slow.step(grads);
-      expect(Math.abs(nFast - nSlow)).toBeLessThan(1e-9 * nSlow);
+      expect(Math.abs(nFast - nSlow)).toBeLessThan(1e-5 * nSlow); // the norm summed in float32 lanes
       tf.dispose(gradTensors);
     }
     const diffs = a.map((v, i) => maxAbsDiff(v.dataSync() as Float32Array, b[i].dataSync() as Float32Array));

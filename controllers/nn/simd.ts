@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 export interface SimdKernels {
   /** Adam over n floats at byte offsets p, g, m, v (n a multiple of 4). */
   adam(p: number, g: number, m: number, v: number, n: number, b1: number, c1: number, b2: number, c2: number, stepSize: number, invSqrtBc2: number, eps: number, clip: number): void;
+  /** Σ x² over n floats at byte offset x (n a multiple of 4), summed in four float32 lanes. */
+  sumSquares(x: number, n: number): number;
   /** t ← τ·s + (1 − τ)·t over n floats (n a multiple of 4). */
   polyak(t: number, s: number, n: number, tau: number, oneMinusTau: number): void;
   /** Allocate n floats in the wasm heap (16-byte aligned, zeroed); returns the byte offset. */
@@ -94,17 +96,27 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x0b,
   ];
   const polyak = [...vec([[2, I32], [2, V128]].map(([c, t]) => [...uleb(c), t])), ...polyakBody];
+  // sumSquares(x, n: i32) → f64; locals i, end: i32; acc, x: v128. The four lanes added in float64 at the end.
+  const lane = (k: number) => [...get(4), ...simd(0x1f), k, 0xbb]; // f32x4.extract_lane k, f64.promote_f32
+  const sumBody = [
+    ...loop(1, 2, 3, [...addr(0, 2), ...load, ...set(5), ...get(4), ...get(5), ...get(5), ...MUL, ...ADD, ...set(4)]),
+    ...lane(0), ...lane(1), 0xa0, ...lane(2), 0xa0, ...lane(3), 0xa0,
+    0x0b,
+  ];
+  const sumSquares = [...vec([[2, I32], [2, V128]].map(([c, t]) => [...uleb(c), t])), ...sumBody];
   const types = vec([
     [0x60, ...vec([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32].map((t) => [t])), 0x00],
     [0x60, ...vec([I32, I32, I32, F32, F32].map((t) => [t])), 0x00],
+    [0x60, ...vec([I32, I32].map((t) => [t])), 0x01, 0x7c],
   ]);
   const imports = vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]]);
-  const funcs = vec([[0x00], [0x01]]);
+  const funcs = vec([[0x00], [0x01], [0x02]]);
   const exports = vec([
     [...str('adam'), 0x00, 0x00],
     [...str('polyak'), 0x00, 0x01],
+    [...str('sumSquares'), 0x00, 0x02],
   ]);
-  const code = vec([adam, polyak].map((body) => [...uleb(body.length), ...body]));
+  const code = vec([adam, polyak, sumSquares].map((body) => [...uleb(body.length), ...body]));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, funcs), ...section(7, exports), ...section(10, code)]);
 }
 
@@ -127,10 +139,11 @@ export function simdKernels(): SimdKernels | null {
   if (memory && malloc && !(memory.buffer instanceof SharedArrayBuffer)) {
     try {
       const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { memory } });
-      const ex = instance.exports as unknown as Pick<SimdKernels, 'adam' | 'polyak'>;
+      const ex = instance.exports as unknown as Pick<SimdKernels, 'adam' | 'polyak' | 'sumSquares'>;
       kernels = {
         adam: ex.adam,
         polyak: ex.polyak,
+        sumSquares: ex.sumSquares,
         alloc: (n) => {
           const off = malloc(n * 4 + 16);
           const aligned = (off + 15) & ~15;

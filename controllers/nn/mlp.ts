@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { weightShapes, type NetworkSpec } from '../policy/network.js';
 import { blasFusesActivation, blasInUse } from './blas.js';
+import { forwardKernel, groupedKernels } from './grouped-kernels.js';
 import { simdKernels } from './simd.js';
 import { readView, writableView } from './storage.js';
 
@@ -242,6 +243,9 @@ export class Mlp {
       if (layer.type === 'dense') {
         if (fusedGrad) {
           h = dense(h, this.vars[w], this.vars[w + 1], layer.activation, opts.frozen);
+        } else if (opts.noGrad && groupedKernels()) {
+          // OpenBLAS: the same sgemm calls as tf.fused.matMul's, as one kernel (no 3-D reshapes around it).
+          h = forwardKernel(h, this.vars[w], this.vars[w + 1], layer.activation, true) as tf.Tensor2D;
         } else if (opts.noGrad && layer.activation !== 'tanh') {
           // One fused kernel (matMul + bias + relu). Its tfjs gradient uses transposed matMuls,
           // so only passes that are not differentiated (targets, acting) take this path.

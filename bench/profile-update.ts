@@ -20,6 +20,8 @@ import { SyntheticEnv } from './learners.js';
 const argv = process.argv.slice(2);
 const li = argv.indexOf('--label');
 const label = li >= 0 ? argv[li + 1] : 'now';
+// --commit: the commit a tree without git metadata was exported from (a before/after pair run side by side).
+const ci = argv.indexOf('--commit');
 const backend = await initBackend('wasm');
 
 async function profileOf(f: () => void, reps: number) {
@@ -63,7 +65,9 @@ for (let i = 0; i < 5; i++) learner.update();
 const update = await profileOf(() => learner.update(), 10);
 
 // One act: the tfjs path (tensor in, actor forward, head, dataSync) and the pure-JS forward.
-const actor = (learner as unknown as { nets: { actor: { apply: (x: tf.Tensor2D, r: null, o: { noGrad: boolean }) => tf.Tensor2D; spec: never; getWeights(): Float32Array[] } } }).nets.actor;
+type ActorLike = { apply: (x: tf.Tensor2D, r: null, o: { noGrad: boolean }) => tf.Tensor2D; spec: never; getWeights(): Float32Array[] };
+const inner = learner as unknown as { nets?: { actor: ActorLike }; actor?: ActorLike };
+const actor = (inner.nets?.actor ?? inner.actor)!;
 const obs = Float32Array.from({ length: 17 }, (_, i) => Math.sin(i));
 const eps = tf.tensor2d(new Float32Array(6).fill(0.1), [1, 6]);
 const tfAct = () => {
@@ -100,6 +104,7 @@ env.close();
 learner.dispose();
 
 const commit = (() => {
+  if (ci >= 0) return argv[ci + 1];
   try {
     return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   } catch {

@@ -9,7 +9,7 @@ import type { Rng } from '../../src/core/rng.js';
 import { readCheckpointFiles, writeCheckpointFiles } from '../checkpoint/checkpoint-io.js';
 import type { CheckpointFaults } from '../checkpoint/manifest.js';
 import { flatten, type Adam, type ScalarAdam } from '../nn/index.js';
-import { RunningNormalizer, type NormalizerState } from '../policy/index.js';
+import { RunningNormalizer, type NormalizerState } from '../policy/normalizer.js';
 import type { ReplayBuffer } from '../replay/replay-buffer.js';
 import type { SacConfig } from './config.js';
 import type { SacNetworks } from './networks.js';

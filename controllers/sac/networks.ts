@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { GroupedMlp, initWeights, Mlp, squashedLogStdHead, tanhGaussianHead } from '../nn/index.js';
-import { mlpSpec } from '../policy/index.js';
+import { mlpSpec } from '../policy/network.js';
 import type { SacConfig } from './config.js';
 
 /** What the update needs of a critic: variables, a forward [B, in] → [B, 2], weights as separate critics would list them. */

@@ -227,7 +227,7 @@ function groupedGradWeights(backend: WasmBackendLike, x: WasmTensorInfo, g: Wasm
 const offsetOf = (backend: WasmBackendLike, t: WasmTensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset >>> 2;
 
 /** The grouped kernels' names (registered on wasm with the OpenBLAS matMul; see `nn/grouped-dense.ts`). */
-export const GROUPED_KERNELS = { forward: 'EmbodyGroupedMatMul', gradInput: 'EmbodyGroupedMatMulGradInput', gradWeights: 'EmbodyGroupedMatMulGradWeights' } as const;
+export const GROUPED_KERNELS = { forward: 'EmbodyGroupedMatMul', gradInput: 'EmbodyGroupedMatMulGradInput', gradWeights: 'EmbodyGroupedMatMulGradWeights', denseGrad: 'EmbodyGroupedDenseGrad' } as const;
 
 /** Fused activations that tfjs-wasm has as kernels of their own (applied after the product). */
 const ACTIVATION_KERNELS: Record<string, string | null> = { linear: null, relu: 'Relu', relu6: 'Relu6', sigmoid: 'Sigmoid', elu: 'Elu', tanh: 'Tanh' };
@@ -309,6 +309,30 @@ export function useBlasMatMul(tf: typeof tfTypes, threads = 1): { ok: true; info
       kernelName: GROUPED_KERNELS.gradWeights,
       backendName: 'wasm',
       kernelFunc: ((args: KernelArgs) => groupedGradWeights(args.backend, args.inputs.x!, args.inputs.g!, args.attrs.weightShape as number[], attr(args).shared)) as unknown as tfTypes.KernelFunc,
+    });
+    // A layer's whole backward in one kernel: g = dy ⊙ 1[y > 0] (relu; by the wasm Step and Multiply
+    // kernels, called directly) or dy (linear), then [∂x] (frozen) or [∂x, ∂W, ∂b]. One dispatch
+    // and one tape-free call instead of five engine kernels.
+    const call = (name: string, backend: WasmBackendLike, inputs: Record<string, WasmTensorInfo>, attrs: Record<string, unknown> = {}) =>
+      tf.getKernel(name, 'wasm')!.kernelFunc({ inputs, backend, attrs } as unknown as Parameters<tfTypes.KernelFunc>[0]) as WasmTensorInfo;
+    tf.registerKernel({
+      kernelName: GROUPED_KERNELS.denseGrad,
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => {
+        const { dy, x, w, y } = args.inputs;
+        const { shared, activation } = attr(args);
+        const backend = args.backend;
+        let g = dy!;
+        if (activation === 'relu') {
+          const step = call('Step', backend, { x: y! }, { alpha: 0 });
+          g = call('Multiply', backend, { a: dy!, b: step });
+          backend.disposeData(step.dataId);
+        } else if (activation !== 'linear') throw new Error(`grouped dense gradient: activation ${activation} not supported`);
+        const out = [groupedGradInput(backend, g, w!, shared)];
+        if (!args.attrs.frozen) out.push(...groupedGradWeights(backend, x!, g, w!.shape, shared));
+        if (g !== dy) backend.disposeData(g.dataId);
+        return out;
+      }) as unknown as tfTypes.KernelFunc,
     });
   }
   installed = { batch, fused };

@@ -25,3 +25,14 @@ export const gradInput = (g: tf.Tensor, W: tf.Tensor, shared: boolean) => tf.eng
 export const gradWeights = (x: tf.Tensor, g: tf.Tensor, weightShape: number[], shared: boolean) =>
   tf.engine().runKernel(GROUPED_KERNELS.gradWeights, { x, g }, { sharedInput: shared, weightShape }) as unknown as [tf.Tensor, tf.Tensor];
 
+
+/**
+ * A relu or linear layer's backward as one kernel: [∂x] when `frozen` (x may then be omitted), else
+ * [∂x, ∂W, ∂b]. Same products as gate + gradInput + gradWeights.
+ */
+export function denseGrad(dy: tf.Tensor, x: tf.Tensor | null, W: tf.Tensor, y: tf.Tensor, act: 'relu' | 'linear', shared: boolean, frozen: boolean): tf.Tensor[] {
+  const inputs: Record<string, tf.Tensor> = { dy, w: W, y };
+  if (x) inputs.x = x;
+  const out = tf.engine().runKernel(GROUPED_KERNELS.denseGrad, inputs, { sharedInput: shared, activation: act, frozen }) as unknown as tf.Tensor | tf.Tensor[];
+  return Array.isArray(out) ? out : [out];
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { outputSize, weightShapes, type NetworkSpec } from '../policy/network.js';
-import { forwardKernel, gate, gradInput, gradWeights, groupedKernels, type Act } from './grouped-kernels.js';
+import { denseGrad, forwardKernel, gate, gradInput, gradWeights, groupedKernels, type Act } from './grouped-kernels.js';
 import { dropoutMask, layerNorm } from './mlp.js';
 
 /**
@@ -34,7 +34,7 @@ export function groupedDense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: Ac
       op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
         const y = forwardKernel(xIn, W, b, act, shared);
         save([y]);
-        return { value: y, gradFunc: (dy: tf.Tensor, [ys]: tf.Tensor[]) => gradInput(gate(dy, ys, act), W, shared) };
+        return { value: y, gradFunc: (dy: tf.Tensor, [ys]: tf.Tensor[]) => (act === 'tanh' ? gradInput(gate(dy, ys, act), W, shared) : denseGrad(dy, null, W, ys, act, shared, true)[0]) };
       }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
       byKey.set(key, op);
     }
@@ -48,6 +48,7 @@ export function groupedDense(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act: Ac
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, [xs, ws, ys]: tf.Tensor[]) => {
+          if (act !== 'tanh') return denseGrad(dy, xs, ws, ys, act, shared, false);
           const g = gate(dy, ys, act);
           const [dW, db] = gradWeights(xs, g, ws.shape, shared);
           return [gradInput(g, ws, shared), dW, db];

@@ -66,11 +66,12 @@ function inputGrad(t: ReturnType<typeof twin>) {
 }
 
 describe('GroupedMlp: twin critics as one network (nn/grouped-mlp.ts)', () => {
-  for (const path of ['OpenBLAS grouped kernels', 'tfjs ops'] as const) {
+  // Built and run with OpenBLAS; built with it, run without (stacked weights through tfjs ops); built
+  // without it (K separate member networks).
+  for (const path of ['OpenBLAS grouped kernels', 'stacked weights, tfjs ops', 'separate members'] as const) {
     for (const layerNorm of [false, true]) {
       it(`${path}${layerNorm ? ', with LayerNorm' : ''}: outputs, loss, weight and input gradients equal two separate critics`, () => {
-        const run = () => {
-          const t = twin(layerNorm);
+        const run = (t: ReturnType<typeof twin>) => {
           // Forward, differentiated and not: column k is member k.
           const sep = tf.concat(t.q.map((n) => n.apply(t.x)), 1);
           const grp = t.grouped.apply(t.x);
@@ -95,9 +96,12 @@ describe('GroupedMlp: twin critics as one network (nn/grouped-mlp.ts)', () => {
           t.y.dispose();
           t.dispose();
         };
-        if (path === 'tfjs ops') withoutBlas(run);
-        else if (backend.blas) run();
-        else expect(blasInUse()).toBeNull(); // no OpenBLAS here: the tfjs-ops case covers the maths
+        if (path === 'separate members') withoutBlas(() => run(twin(layerNorm)));
+        else if (!backend.blas) expect(blasInUse()).toBeNull(); // no OpenBLAS here: the separate-members case covers the maths
+        else if (path === 'stacked weights, tfjs ops') {
+          const t = twin(layerNorm);
+          withoutBlas(() => run(t));
+        } else run(twin(layerNorm));
       });
     }
   }

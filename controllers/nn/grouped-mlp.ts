@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { outputSize, weightShapes, type NetworkSpec } from '../policy/network.js';
 import { denseGrad, forwardKernel, gate, gradInput, gradWeights, groupedKernels, type Act } from './grouped-kernels.js';
-import { dropoutMask, layerNorm } from './mlp.js';
+import { dropoutMask, layerNorm, Mlp } from './mlp.js';
 
 /**
  * K networks of one spec evaluated side by side as one network (SAC's twin critics): the
@@ -75,6 +75,13 @@ export function groupedDenseOps(x: tf.Tensor2D, W: tf.Tensor, b: tf.Tensor, act:
 export class GroupedMlp {
   readonly vars: tf.Variable[];
   private readonly sizes: number[];
+  /**
+   * Without the grouped kernels at construction (no OpenBLAS, another backend), K separate `Mlp`s:
+   * there one matMul per member is what the backend does fast (slicing stacked weights would copy
+   * them, and tfjs-wasm's batched matMul has no fast path). `vars` is then their variables,
+   * member-major, and `stack`/`unstack` are the identity.
+   */
+  private readonly separate: Mlp[] | null;
 
   constructor(
     readonly spec: NetworkSpec,
@@ -85,6 +92,11 @@ export class GroupedMlp {
     if (memberWeights.length !== members) throw new RangeError(`${name}: ${members} members, ${memberWeights.length} weight lists`);
     const shapes = weightShapes(spec);
     this.sizes = shapes.map((s) => s.shape.reduce((a, c) => a * c, 1));
+    this.separate = groupedKernels() ? null : memberWeights.map((w, k) => new Mlp(spec, w, `${name}${k + 1}`));
+    if (this.separate) {
+      this.vars = this.separate.flatMap((m) => m.vars);
+      return;
+    }
     const stacked = this.stack(memberWeights.flat());
     this.vars = shapes.map((s, i) => {
       // Kernels [K, in, out]; biases, LayerNorm γ and β [K·width].
@@ -100,6 +112,7 @@ export class GroupedMlp {
   stack(memberMajor: Float32Array[]): Float32Array[] {
     const n = this.sizes.length;
     if (memberMajor.length !== n * this.members) throw new RangeError(`${this.name}: expected ${n * this.members} arrays, got ${memberMajor.length}`);
+    if (this.separate) return memberMajor;
     return this.sizes.map((size, i) => {
       const out = new Float32Array(size * this.members);
       for (let k = 0; k < this.members; k++) {
@@ -113,6 +126,7 @@ export class GroupedMlp {
 
   /** One array per stacked variable → member-major arrays (the layout of K separate networks). */
   unstack(stacked: Float32Array[]): Float32Array[] {
+    if (this.separate) return stacked;
     const out: Float32Array[] = [];
     for (let k = 0; k < this.members; k++) this.sizes.forEach((size, i) => out.push(stacked[i].slice(k * size, (k + 1) * size)));
     return out;
@@ -123,6 +137,10 @@ export class GroupedMlp {
    * `dropoutRng` is given (one mask over all members' columns); `frozen`: gradients reach x only.
    */
   apply(x: tf.Tensor2D, dropoutRng?: Rng | null, opts: { noGrad?: boolean; frozen?: boolean } = {}): tf.Tensor2D {
+    if (this.separate) {
+      const outs = this.separate.map((m) => m.apply(x, dropoutRng, opts));
+      return outs.length === 1 ? outs[0] : tf.concat(outs, 1);
+    }
     let h = x;
     let w = 0;
     let shared = true;
@@ -157,7 +175,7 @@ export class GroupedMlp {
 
   /** Copies of the weights, member-major (as K separate networks would list them). */
   getWeights(): Float32Array[] {
-    return this.unstack(this.vars.map((v) => v.dataSync() as Float32Array));
+    return this.unstack(this.vars.map((v) => (v.dataSync() as Float32Array).slice()));
   }
 
   setWeights(memberMajor: Float32Array[]): void {

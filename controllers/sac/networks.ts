@@ -23,7 +23,8 @@ export interface CriticNetwork {
 }
 
 export class SacNetworks {
-  readonly actor: Mlp;
+  /** A one-member GroupedMlp: the same network as an Mlp, on the grouped kernels (one backward kernel per layer). */
+  readonly actor: GroupedMlp;
   readonly critic: CriticNetwork;
   readonly target: CriticNetwork;
 
@@ -36,7 +37,7 @@ export class SacNetworks {
     const c = config;
     const hiddenOpts = { hidden: c.hidden, dropout: c.dropout, layerNorm: c.layerNorm };
     const actorSpec = mlpSpec({ inputSize: obsSize, outputSize: 2 * actSize, ...hiddenOpts });
-    this.actor = new Mlp(actorSpec, initWeights(actorSpec, initRng), 'actor');
+    this.actor = new GroupedMlp(actorSpec, 1, [initWeights(actorSpec, initRng)], 'actor');
     if (c.critic === 'twin') {
       const spec = mlpSpec({ inputSize: obsSize + actSize, outputSize: 1, ...hiddenOpts });
       // Drawn in the order two separate critics were: all of Q1's weights, then Q2's.

@@ -42,31 +42,34 @@ describe('SAC and STAC', () => {
     expect(() => parseSacConfig({ tau: 2 }, 'sac')).toThrow(/tau/);
   });
 
-  it('resume is bit-exact: 400 steps in one go equals 200 + resume to 400 (weights, optimiser, replay)', async () => {
-    const overrides = { ...SMALL, evalEvery: 200, evalEpisodes: 1 };
-    const full = await train({ scene: 'pendulum', controller: 'stac', steps: 400, seed: 3, out: path.join(tmp, 'a'), overrides, quiet: true });
-    const half = await train({ scene: 'pendulum', controller: 'stac', steps: 200, seed: 3, out: path.join(tmp, 'b'), overrides, quiet: true });
-    const resumed = await train({ scene: 'pendulum', controller: 'stac', resume: half.runDir, steps: 400, quiet: true });
-    expect(resumed.envSteps).toBe(400);
-    const learnerDir = (run: string) => path.join(new CheckpointStore(path.join(run, 'checkpoints')).generations()[0].dir, 'learner');
-    // arrays.bin holds the networks, Adam moments and the replay buffer.
-    expect(readFileSync(path.join(learnerDir(full.runDir), 'arrays.bin')).equals(readFileSync(path.join(learnerDir(half.runDir), 'arrays.bin')))).toBe(true);
-    const sa = JSON.parse(readFileSync(path.join(learnerDir(full.runDir), 'state.json'), 'utf8'));
-    const sb = JSON.parse(readFileSync(path.join(learnerDir(half.runDir), 'state.json'), 'utf8'));
-    expect(sb.rng).toEqual(sa.rng);
-    expect(sb.logAlpha).toEqual(sa.logAlpha);
-    expect(sb.updates).toBe(sa.updates);
-    // The final policies act identically, and the eval figures match line for line.
-    expect(readFileSync(path.join(full.runDir, 'policy', 'weights.bin')).equals(readFileSync(path.join(half.runDir, 'policy', 'weights.bin')))).toBe(true);
-    const evals = (dir: string) =>
-      readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-        .filter((m) => m.kind !== 'train')
-        .map((m) => [m.step, m.kind, m.return]);
-    expect(evals(half.runDir)).toEqual(evals(full.runDir));
-  });
+  // STAC's one critic, and SAC's twin critics (one grouped network saved as two: the member-major layout).
+  for (const kind of ['stac', 'sac'] as const) {
+    it(`${kind}: resume is bit-exact: 400 steps in one go equals 200 + resume to 400 (weights, optimiser, replay)`, async () => {
+      const overrides = { ...SMALL, evalEvery: 200, evalEpisodes: 1 };
+      const full = await train({ scene: 'pendulum', controller: kind, steps: 400, seed: 3, out: path.join(tmp, `${kind}-a`), overrides, quiet: true });
+      const half = await train({ scene: 'pendulum', controller: kind, steps: 200, seed: 3, out: path.join(tmp, `${kind}-b`), overrides, quiet: true });
+      const resumed = await train({ scene: 'pendulum', controller: kind, resume: half.runDir, steps: 400, quiet: true });
+      expect(resumed.envSteps).toBe(400);
+      const learnerDir = (run: string) => path.join(new CheckpointStore(path.join(run, 'checkpoints')).generations()[0].dir, 'learner');
+      // arrays.bin holds the networks, Adam moments and the replay buffer.
+      expect(readFileSync(path.join(learnerDir(full.runDir), 'arrays.bin')).equals(readFileSync(path.join(learnerDir(half.runDir), 'arrays.bin')))).toBe(true);
+      const sa = JSON.parse(readFileSync(path.join(learnerDir(full.runDir), 'state.json'), 'utf8'));
+      const sb = JSON.parse(readFileSync(path.join(learnerDir(half.runDir), 'state.json'), 'utf8'));
+      expect(sb.rng).toEqual(sa.rng);
+      expect(sb.logAlpha).toEqual(sa.logAlpha);
+      expect(sb.updates).toBe(sa.updates);
+      // The final policies act identically, and the eval figures match line for line.
+      expect(readFileSync(path.join(full.runDir, 'policy', 'weights.bin')).equals(readFileSync(path.join(half.runDir, 'policy', 'weights.bin')))).toBe(true);
+      const evals = (dir: string) =>
+        readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+          .filter((m) => m.kind !== 'train')
+          .map((m) => [m.step, m.kind, m.return]);
+      expect(evals(half.runDir)).toEqual(evals(full.runDir));
+    });
+  }
 
   it('the saved policy acts exactly as the learner’s eval controller', async () => {
     const env = await createEnv('pendulum', { seed: 2 });

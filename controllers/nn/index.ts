@@ -7,3 +7,4 @@ export { useBlasMatMul, useWasmMatMul, blasInUse, type BlasInfo } from './blas.j
 export { GroupedMlp, groupedDense, groupedDenseOps } from './grouped-mlp.js';
 export { readView, writableView } from './storage.js';
 export { tanhGaussianHead, squashedLogStdHead } from './tanh-gaussian-head.js';
+export { columnMseSum, softMinObjective } from './column-losses.js';

@@ -43,7 +43,7 @@ async function profileOf(f: () => void, reps: number) {
   }
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let r = 0; r < reps * 5; r++) f();
+  for (let r = 0; r < reps * 20; r++) f();
   const c = process.cpuUsage(c0);
   return {
     kernels: kernels / reps,
@@ -52,8 +52,8 @@ async function profileOf(f: () => void, reps: number) {
     kernelMs: kernelMs / reps,
     outsideKernelsMs: (wallMs - kernelMs) / reps,
     kernelShare: kernelMs / wallMs,
-    wallMsUnprofiled: (performance.now() - t0) / (reps * 5),
-    cpuMsUnprofiled: (c.user + c.system) / 1000 / (reps * 5),
+    wallMsUnprofiled: (performance.now() - t0) / (reps * 20),
+    cpuMsUnprofiled: (c.user + c.system) / 1000 / (reps * 20),
     kernelsByName: Object.fromEntries(Object.entries(byName).sort((a, b) => b[1] - a[1])),
   };
 }

@@ -136,6 +136,14 @@ export class Adam {
     return norm;
   }
 
+  /** Give back the moments' wasm heap memory (`simd`); the optimiser is not used after this. */
+  dispose(): void {
+    if (!this.heap) return;
+    [...this.heap.m, ...this.heap.v].forEach((off) => this.heap!.k.free(off));
+    this.heap.m.length = 0;
+    this.heap.v.length = 0;
+  }
+
   getState(): AdamState {
     const mv = this.vars.map((_, k) => this.moments(k));
     return { t: this.t, m: mv.map(([m]) => m.slice()), v: mv.map(([, v]) => v.slice()) };

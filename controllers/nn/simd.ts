@@ -19,6 +19,8 @@ export interface SimdKernels {
   polyak(t: number, s: number, n: number, tau: number, oneMinusTau: number): void;
   /** Allocate n floats in the wasm heap (16-byte aligned, zeroed); returns the byte offset. */
   alloc(n: number): number;
+  /** Give back what `alloc` returned. */
+  free(offset: number): void;
   /** A view of n floats at a byte offset (take it anew after any allocation: the heap may grow). */
   view(offset: number, n: number): Float32Array;
 }
@@ -123,6 +125,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 interface WasmModuleLike {
   asm?: { memory?: WebAssembly.Memory };
   _malloc?: (bytes: number) => number;
+  _free?: (ptr: number) => void;
   HEAPU8: Uint8Array;
 }
 let cached: { module: WasmModuleLike; kernels: SimdKernels | null } | null = null;
@@ -136,6 +139,7 @@ export function simdKernels(): SimdKernels | null {
   let kernels: SimdKernels | null = null;
   const memory = module.asm?.memory;
   const malloc = module._malloc;
+  const raw = new Map<number, number>(); // aligned offset → the pointer malloc gave
   if (memory && malloc && !(memory.buffer instanceof SharedArrayBuffer)) {
     try {
       const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { memory } });
@@ -147,8 +151,15 @@ export function simdKernels(): SimdKernels | null {
         alloc: (n) => {
           const off = malloc(n * 4 + 16);
           const aligned = (off + 15) & ~15;
+          raw.set(aligned, off);
           new Float32Array(module.HEAPU8.buffer, aligned, n).fill(0);
           return aligned;
+        },
+        free: (offset) => {
+          const off = raw.get(offset);
+          if (off === undefined) return;
+          raw.delete(offset);
+          module._free?.(off);
         },
         view: (offset, n) => new Float32Array(module.HEAPU8.buffer, offset, n),
       };

@@ -305,6 +305,8 @@ export class SacLearner implements Learner {
 
   dispose(): void {
     this.nets.dispose();
+    this.actorOpt.dispose();
+    this.criticOpt.dispose();
     this.env.close();
   }
 }

@@ -43,12 +43,14 @@ export class SacNetworks {
       // Drawn in the order two separate critics were: all of Q1's weights, then Q2's.
       const members = [initWeights(spec, initRng), initWeights(spec, initRng)];
       this.critic = new GroupedMlp(spec, 2, members, 'q');
-      this.target = new GroupedMlp(spec, 2, members, 'q_target');
+      // The target from copies: the cpu backend keeps a tensor's source array as its storage, and
+      // Adam steps the critic in place, so shared arrays would move the target with it.
+      this.target = new GroupedMlp(spec, 2, members.map((ws) => ws.map((a) => a.slice())), 'q_target');
     } else {
       const spec = mlpSpec({ inputSize: obsSize + actSize, outputSize: 2, ...hiddenOpts });
       const w = initWeights(spec, initRng);
       this.critic = new Mlp(spec, w, 'q1');
-      this.target = new Mlp(spec, w, 'q1_target');
+      this.target = new Mlp(spec, w.map((a) => a.slice()), 'q1_target'); // copies (see above)
     }
   }
 

@@ -8,6 +8,8 @@ import { initBackend } from '../backend.js';
 import { CheckpointStore } from '../checkpoint/store.js';
 import { loadPolicy } from '../policy/index.js';
 import { parseSacConfig, SacLearner } from './sac.js';
+import { SacNetworks } from './networks.js';
+import { writableView } from '../nn/index.js';
 import { createEnv } from '../../sim/registry.js';
 import { train } from '../../src/experiment/train.js';
 
@@ -33,6 +35,23 @@ describe('SAC and STAC', () => {
       learner.dispose();
     });
   }
+
+  it('the target critics do not move with the critics (cpu keeps source arrays as storage)', async () => {
+    await initBackend('cpu');
+    try {
+      for (const kind of ['sac', 'stac'] as const) {
+        const nets = new SacNetworks(parseSacConfig({ hidden: [8, 8] }, kind), 3, 1, new Rng(1));
+        const before = nets.target.getWeights();
+        // Change the critic in place, as Adam does.
+        for (const v of nets.critic.vars) (writableView(v) ?? new Float32Array(0)).fill(0.5);
+        expect(nets.critic.getWeights()[0][0]).toBe(0.5);
+        expect(nets.target.getWeights().map((a) => Array.from(a))).toEqual(before.map((a) => Array.from(a)));
+        nets.dispose();
+      }
+    } finally {
+      await initBackend('wasm');
+    }
+  });
 
   it('STAC config defaults: distributional critic, dropout 0.01, LayerNorm, β 0.25', () => {
     const c = parseSacConfig({}, 'stac');

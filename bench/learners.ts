@@ -108,7 +108,26 @@ export interface PeerOptions {
   python?: string;
 }
 
-export type PeerRound = { updatesPerSec: number; msPerUpdate: number; line: string };
+export type PeerRound = { updatesPerSec: number; msPerUpdate: number; updatesPerCpuSec: number; cpuMsPerUpdate: number; line: string };
+
+/**
+ * Runs the peer script unchanged, with time.perf_counter noting the process's CPU time beside each
+ * reading: the script times its loop between its last two calls, so CPU/wall over that span
+ * turns its ms per update into CPU ms per update (a shared machine inflates wall time, not CPU).
+ */
+const PEER_CPU_WRAPPER = [
+  'import runpy, sys, time',
+  'real = time.perf_counter',
+  'marks = []',
+  'def perf_counter():',
+  '    marks.append((real(), time.process_time()))',
+  '    return marks[-1][0]',
+  'time.perf_counter = perf_counter',
+  'sys.argv = sys.argv[1:]',
+  "runpy.run_path(sys.argv[0], run_name='__main__')",
+  '(w0, c0), (w1, c1) = marks[-2], marks[-1]',
+  "print(f'peer_cpu_over_wall={(c1 - c0) / (w1 - w0):.6f}')",
+].join('\n');
 
 /**
  * One run of the PyTorch peer (1 thread). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from
@@ -119,12 +138,16 @@ export function runPeerOnce(script: string, python: string): PeerRound {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync(python, [script, '1'], { env, encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(python, ['-c', PEER_CPU_WRAPPER, script, '1'], { env, encoding: 'utf8', timeout: 600_000 });
   if (r.error) throw new Error(`peer: could not run ${python} ${script}: ${r.error.message}`);
-  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  const lines = (r.stdout ?? '').trim().split('\n');
+  const line = lines.find((l) => /sac_updates_per_s=/.test(l)) ?? '';
   const ups = /sac_updates_per_s=([\d.]+)/.exec(line);
-  if (r.status !== 0 || !ups) throw new Error(`peer: ${python} ${script} exited ${r.status}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
-  return { updatesPerSec: Number(ups[1]), msPerUpdate: 1000 / Number(ups[1]), line };
+  const ms = /ms_per_update=([\d.]+)/.exec(line);
+  const cpu = /peer_cpu_over_wall=([\d.]+)/.exec(lines.join('\n'));
+  if (r.status !== 0 || !ups || !ms || !cpu) throw new Error(`peer: ${python} ${script} exited ${r.status}: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
+  const cpuMsPerUpdate = Number(ms[1]) * Number(cpu[1]);
+  return { updatesPerSec: Number(ups[1]), msPerUpdate: 1000 / Number(ups[1]), updatesPerCpuSec: 1000 / cpuMsPerUpdate, cpuMsPerUpdate, line };
 }
 
 export function defaultPeerScript(): string {
@@ -145,22 +168,29 @@ async function peerComparison(peer: PeerOptions, rounds: number, updates: number
       loads.push(os.loadavg()[0]);
       peerRounds.push(runPeerOnce(script, python));
       ourRounds.push(ours.measure(updates));
-      console.log(`  round ${r + 1}/${rounds}: peer ${peerRounds[r].updatesPerSec.toFixed(1)} updates/s, embody ${ourRounds[r].updatesPerSec.toFixed(1)} updates/s (load ${loads[r].toFixed(1)})`);
+      const [p, o] = [peerRounds[r], ourRounds[r]];
+      console.log(`  round ${r + 1}/${rounds}: peer ${p.updatesPerSec.toFixed(1)} updates/s (${p.cpuMsPerUpdate.toFixed(2)} CPU ms), embody ${o.updatesPerSec.toFixed(1)} updates/s (${o.cpuMsPerUpdate.toFixed(2)} CPU ms) (load ${loads[r].toFixed(1)})`);
     }
   } finally {
     ours.dispose();
   }
   const peerMedian = median(peerRounds.map((p) => p.updatesPerSec));
   const oursMedian = median(ourRounds.map((p) => p.updatesPerSec));
+  const peerCpuMedian = median(peerRounds.map((p) => p.updatesPerCpuSec));
+  const oursCpuMedian = median(ourRounds.map((p) => p.updatesPerCpuSec));
   return {
     script,
     python,
     torch: /torch (\S+)/.exec(peerRounds[0].line)?.[1] ?? 'unknown',
     threads: 1,
-    rounds: peerRounds.map((p, i) => ({ peer: p, embody: ourRounds[i], ratio: ourRounds[i].updatesPerSec / p.updatesPerSec, loadAverage1m: loads[i] })),
+    rounds: peerRounds.map((p, i) => ({ peer: p, embody: ourRounds[i], ratio: ourRounds[i].updatesPerSec / p.updatesPerSec, cpuRatio: ourRounds[i].updatesPerCpuSec / p.updatesPerCpuSec, loadAverage1m: loads[i] })),
     peerUpdatesPerSec: peerMedian,
     embodyUpdatesPerSec: oursMedian,
     ratio: oursMedian / peerMedian,
+    /** Updates per CPU-second, ours over the peer's (medians): the figure a shared machine disturbs least. */
+    peerUpdatesPerCpuSec: peerCpuMedian,
+    embodyUpdatesPerCpuSec: oursCpuMedian,
+    cpuRatio: oursCpuMedian / peerCpuMedian,
   };
 }
 
@@ -289,9 +319,9 @@ export async function runBench(opts: { quick?: boolean; outDir?: string; peer?: 
   if (peer) {
     if ('skipped' in peer) rows.push(['PyTorch peer', `skipped: ${peer.skipped}`]);
     else {
-      rows.push([`PyTorch peer (torch ${peer.torch}, 1 thread), median of ${peer.rounds.length}`, `${fmt(peer.peerUpdatesPerSec)} updates/s`]);
-      rows.push(['embody SAC interleaved with the peer, median', `${fmt(peer.embodyUpdatesPerSec)} updates/s`]);
-      rows.push(['ratio embody / PyTorch', `${fmt(peer.ratio, 2)}×`]);
+      rows.push([`PyTorch peer (torch ${peer.torch}, 1 thread), median of ${peer.rounds.length}`, `${fmt(peer.peerUpdatesPerSec)} | ${fmt(peer.peerUpdatesPerCpuSec)} (${fmt(1000 / peer.peerUpdatesPerCpuSec)} ms)`]);
+      rows.push(['embody SAC interleaved with the peer, median', `${fmt(peer.embodyUpdatesPerSec)} | ${fmt(peer.embodyUpdatesPerCpuSec)} (${fmt(1000 / peer.embodyUpdatesPerCpuSec)} ms)`]);
+      rows.push(['ratio embody / PyTorch (wall | CPU)', `${fmt(peer.ratio, 2)}× | ${fmt(peer.cpuRatio, 2)}×`]);
     }
   }
   const w = Math.max(...rows.map((r) => r[0].length));

@@ -20,6 +20,8 @@ import { SyntheticEnv } from './learners.js';
 const argv = process.argv.slice(2);
 const li = argv.indexOf('--label');
 const label = li >= 0 ? argv[li + 1] : 'now';
+// --commit: the commit a tree without git metadata was exported from (a before/after pair run side by side).
+const ci = argv.indexOf('--commit');
 const backend = await initBackend('wasm');
 
 async function profileOf(f: () => void, reps: number) {
@@ -27,19 +29,21 @@ async function profileOf(f: () => void, reps: number) {
   let tensors = 0;
   let kernelMs = 0;
   let wallMs = 0;
+  const byName: Record<string, number> = {};
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     const info = await tf.profile(f);
     wallMs += performance.now() - t0;
     kernels += info.kernels.length;
     for (const k of info.kernels) {
+      byName[k.name] = (byName[k.name] ?? 0) + 1 / reps;
       tensors += k.outputShapes.length;
       kernelMs += Number(k.kernelTimeMs) || 0;
     }
   }
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let r = 0; r < reps * 5; r++) f();
+  for (let r = 0; r < reps * 20; r++) f();
   const c = process.cpuUsage(c0);
   return {
     kernels: kernels / reps,
@@ -48,8 +52,9 @@ async function profileOf(f: () => void, reps: number) {
     kernelMs: kernelMs / reps,
     outsideKernelsMs: (wallMs - kernelMs) / reps,
     kernelShare: kernelMs / wallMs,
-    wallMsUnprofiled: (performance.now() - t0) / (reps * 5),
-    cpuMsUnprofiled: (c.user + c.system) / 1000 / (reps * 5),
+    wallMsUnprofiled: (performance.now() - t0) / (reps * 20),
+    cpuMsUnprofiled: (c.user + c.system) / 1000 / (reps * 20),
+    kernelsByName: Object.fromEntries(Object.entries(byName).sort((a, b) => b[1] - a[1])),
   };
 }
 
@@ -60,7 +65,9 @@ for (let i = 0; i < 5; i++) learner.update();
 const update = await profileOf(() => learner.update(), 10);
 
 // One act: the tfjs path (tensor in, actor forward, head, dataSync) and the pure-JS forward.
-const actor = (learner as unknown as { actor: { apply: (x: tf.Tensor2D, r: null, o: { noGrad: boolean }) => tf.Tensor2D; spec: never; getWeights(): Float32Array[] } }).actor;
+type ActorLike = { apply: (x: tf.Tensor2D, r: null, o: { noGrad: boolean }) => tf.Tensor2D; spec: never; getWeights(): Float32Array[] };
+const inner = learner as unknown as { nets?: { actor: ActorLike }; actor?: ActorLike };
+const actor = (inner.nets?.actor ?? inner.actor)!;
 const obs = Float32Array.from({ length: 17 }, (_, i) => Math.sin(i));
 const eps = tf.tensor2d(new Float32Array(6).fill(0.1), [1, 6]);
 const tfAct = () => {
@@ -97,6 +104,7 @@ env.close();
 learner.dispose();
 
 const commit = (() => {
+  if (ci >= 0) return argv[ci + 1];
   try {
     return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   } catch {

@@ -146,6 +146,89 @@ function blasBatchMatMul(backend: WasmBackendLike, a: WasmTensorInfo, b: WasmTen
   return out;
 }
 
+/**
+ * Grouped products: K networks of one shape side by side (SAC's twin critics). Member k's
+ * activations are the columns [k·M, (k+1)·M) of x [B, K·M], or all of a shared x [B, M] (a first
+ * layer, every member reading the same input); its kernel is W[k] of W [K, M, N]; its outputs the
+ * columns [k·N, (k+1)·N) of y [B, K·N]. One sgemm per member on strided operands (lda = K·M), no
+ * copies, one kernel dispatch for all members.
+ */
+function groupedShapes(x: WasmTensorInfo, w: WasmTensorInfo, shared: boolean) {
+  if (x.dtype !== 'float32' || w.dtype !== 'float32' || x.shape.length !== 2 || (w.shape.length !== 3 && w.shape.length !== 2)) throw new Error(`grouped matMul: x [B, K·M] and W [K, M, N] (or [M, N]) float32, got ${x.shape} and ${w.shape}`);
+  const [K, M, N] = w.shape.length === 3 ? w.shape : [1, ...w.shape];
+  const B = x.shape[0];
+  if (x.shape[1] !== (shared ? M : K * M)) throw new Error(`grouped matMul: x has ${x.shape[1]} columns, W [${w.shape}] wants ${shared ? M : K * M}`);
+  return { K, M, N, B, ldx: shared ? M : K * M };
+}
+
+/** y = x ⊛ W (+ bias [K·N]), [B, K·N]. */
+function groupedForward(backend: WasmBackendLike, x: WasmTensorInfo, w: WasmTensorInfo, bias: WasmTensorInfo | undefined, shared: boolean): WasmTensorInfo {
+  const { K, M, N, B, ldx } = groupedShapes(x, w, shared);
+  const out = backend.makeOutput([B, K * N], 'float32');
+  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+  const xo = offsetOf(backend, x);
+  const wo = offsetOf(backend, w);
+  const yo = offsetOf(backend, out);
+  if (bias) {
+    if (ones.length < B) ones = new Float32Array(B).fill(1);
+    const bo = offsetOf(backend, bias);
+    sgemm!(ROW_MAJOR, NO_TRANS, NO_TRANS, B, K * N, 1, 1, ones, 1, heap.subarray(bo, bo + K * N), K * N, 0, heap.subarray(yo, yo + B * K * N), K * N);
+  }
+  for (let k = 0; k < K; k++) {
+    const xk = xo + (shared ? 0 : k * M);
+    sgemm!(ROW_MAJOR, NO_TRANS, NO_TRANS, B, N, M, 1, heap.subarray(xk, xk + (B - 1) * ldx + M), ldx, heap.subarray(wo + k * M * N, wo + (k + 1) * M * N), N, bias ? 1 : 0, heap.subarray(yo + k * N, yo + (B - 1) * K * N + (k + 1) * N), K * N);
+  }
+  return out;
+}
+
+/** ∂L/∂x from g = ∂L/∂(xW+b) [B, K·N]: g_k·W[k]ᵀ per member, summed over members when x is shared. */
+function groupedGradInput(backend: WasmBackendLike, g: WasmTensorInfo, w: WasmTensorInfo, shared: boolean): WasmTensorInfo {
+  const [K, M, N] = w.shape.length === 3 ? w.shape : [1, ...w.shape];
+  const B = g.shape[0];
+  const ldx = shared ? M : K * M;
+  const out = backend.makeOutput([B, ldx], 'float32');
+  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+  const go = offsetOf(backend, g);
+  const wo = offsetOf(backend, w);
+  const xo = offsetOf(backend, out);
+  for (let k = 0; k < K; k++) {
+    const xk = xo + (shared ? 0 : k * M);
+    sgemm!(ROW_MAJOR, NO_TRANS, TRANS, B, M, N, 1, heap.subarray(go + k * N, go + (B - 1) * K * N + (k + 1) * N), K * N, heap.subarray(wo + k * M * N, wo + (k + 1) * M * N), N, shared && k > 0 ? 1 : 0, heap.subarray(xk, xk + (B - 1) * ldx + M), ldx);
+  }
+  return out;
+}
+
+/**
+ * ∂L/∂W = x_kᵀ·g_k per member, shaped `weightShape` ([K, M, N], or [M, N] for one plain layer),
+ * and ∂L/∂b = 1ᵀ·g [K·N] (one product for all members; tfjs's Sum over rows transposes first).
+ */
+function groupedGradWeights(backend: WasmBackendLike, x: WasmTensorInfo, g: WasmTensorInfo, weightShape: number[], shared: boolean): WasmTensorInfo[] {
+  const K = weightShape.length === 3 ? weightShape[0] : 1;
+  const B = x.shape[0];
+  const M = shared ? x.shape[1] : x.shape[1] / K;
+  const N = g.shape[1] / K;
+  const ldx = x.shape[1];
+  const out = backend.makeOutput(weightShape, 'float32');
+  const db = backend.makeOutput([K * N], 'float32');
+  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+  const xo = offsetOf(backend, x);
+  const go = offsetOf(backend, g);
+  const wo = offsetOf(backend, out);
+  const bo = offsetOf(backend, db);
+  if (ones.length < B) ones = new Float32Array(B).fill(1);
+  sgemm!(ROW_MAJOR, NO_TRANS, NO_TRANS, 1, K * N, B, 1, ones, B, heap.subarray(go, go + B * K * N), K * N, 0, heap.subarray(bo, bo + K * N), K * N);
+  for (let k = 0; k < K; k++) {
+    const xk = xo + (shared ? 0 : k * M);
+    sgemm!(ROW_MAJOR, TRANS, NO_TRANS, M, N, B, 1, heap.subarray(xk, xk + (B - 1) * ldx + M), ldx, heap.subarray(go + k * N, go + (B - 1) * K * N + (k + 1) * N), K * N, 0, heap.subarray(wo + k * M * N, wo + (k + 1) * M * N), N);
+  }
+  return [out, db];
+}
+
+const offsetOf = (backend: WasmBackendLike, t: WasmTensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset >>> 2;
+
+/** The grouped kernels' names (registered on wasm with the OpenBLAS matMul; see `nn/grouped-dense.ts`). */
+export const GROUPED_KERNELS = { forward: 'EmbodyGroupedMatMul', gradInput: 'EmbodyGroupedMatMulGradInput', gradWeights: 'EmbodyGroupedMatMulGradWeights', denseGrad: 'EmbodyGroupedDenseGrad' } as const;
+
 /** Fused activations that tfjs-wasm has as kernels of their own (applied after the product). */
 const ACTIVATION_KERNELS: Record<string, string | null> = { linear: null, relu: 'Relu', relu6: 'Relu6', sigmoid: 'Sigmoid', elu: 'Elu', tanh: 'Tanh' };
 
@@ -198,6 +281,60 @@ export function useBlasMatMul(tf: typeof tfTypes, threads = 1): { ok: true; info
       return activated;
     }) as unknown as tfTypes.KernelFunc,
   });
+  const activate = (backend: WasmBackendLike, out: WasmTensorInfo, activation: string): WasmTensorInfo => {
+    const kernel = ACTIVATION_KERNELS[activation];
+    if (!kernel) return out;
+    // The activation by the wasm kernel (a JS loop over the wasm heap is ~7× slower here).
+    const activated = tf.getKernel(kernel, 'wasm')!.kernelFunc({ inputs: { x: out }, backend, attrs: {} } as unknown as Parameters<tfTypes.KernelFunc>[0]) as WasmTensorInfo;
+    backend.disposeData(out.dataId);
+    return activated;
+  };
+  if (!tf.getKernel(GROUPED_KERNELS.forward, 'wasm')) {
+    const attr = (args: KernelArgs) => ({ shared: !!args.attrs.sharedInput, activation: String(args.attrs.activation ?? 'linear') });
+    tf.registerKernel({
+      kernelName: GROUPED_KERNELS.forward,
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => {
+        const { shared, activation } = attr(args);
+        if (!(activation in ACTIVATION_KERNELS)) throw new Error(`grouped matMul: activation ${activation} not supported`);
+        return activate(args.backend, groupedForward(args.backend, args.inputs.x!, args.inputs.w!, args.inputs.bias, shared), activation);
+      }) as unknown as tfTypes.KernelFunc,
+    });
+    tf.registerKernel({
+      kernelName: GROUPED_KERNELS.gradInput,
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => groupedGradInput(args.backend, args.inputs.g!, args.inputs.w!, attr(args).shared)) as unknown as tfTypes.KernelFunc,
+    });
+    tf.registerKernel({
+      kernelName: GROUPED_KERNELS.gradWeights,
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => groupedGradWeights(args.backend, args.inputs.x!, args.inputs.g!, args.attrs.weightShape as number[], attr(args).shared)) as unknown as tfTypes.KernelFunc,
+    });
+    // A layer's whole backward in one kernel: g = dy ⊙ 1[y > 0] (relu; by the wasm Step and Multiply
+    // kernels, called directly) or dy (linear), then [∂x] (frozen) or [∂x, ∂W, ∂b]. One dispatch
+    // and one tape-free call instead of five engine kernels.
+    const call = (name: string, backend: WasmBackendLike, inputs: Record<string, WasmTensorInfo>, attrs: Record<string, unknown> = {}) =>
+      tf.getKernel(name, 'wasm')!.kernelFunc({ inputs, backend, attrs } as unknown as Parameters<tfTypes.KernelFunc>[0]) as WasmTensorInfo;
+    tf.registerKernel({
+      kernelName: GROUPED_KERNELS.denseGrad,
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => {
+        const { dy, x, w, y } = args.inputs;
+        const { shared, activation } = attr(args);
+        const backend = args.backend;
+        let g = dy!;
+        if (activation === 'relu') {
+          const step = call('Step', backend, { x: y! }, { alpha: 0 });
+          g = call('Multiply', backend, { a: dy!, b: step });
+          backend.disposeData(step.dataId);
+        } else if (activation !== 'linear') throw new Error(`grouped dense gradient: activation ${activation} not supported`);
+        const out = [groupedGradInput(backend, g, w!, shared)];
+        if (!args.attrs.frozen) out.push(...groupedGradWeights(backend, x!, g, w!.shape, shared));
+        if (g !== dy) backend.disposeData(g.dataId);
+        return out;
+      }) as unknown as tfTypes.KernelFunc,
+    });
+  }
   installed = { batch, fused };
   return loaded;
 }

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/core/rng.js';
 import { weightShapes, type NetworkSpec } from '../policy/network.js';
 import { blasFusesActivation, blasInUse } from './blas.js';
+import { forwardKernel, groupedKernels } from './grouped-kernels.js';
+import { simdKernels } from './simd.js';
 import { readView, writableView } from './storage.js';
 
 /**
@@ -241,6 +243,9 @@ export class Mlp {
       if (layer.type === 'dense') {
         if (fusedGrad) {
           h = dense(h, this.vars[w], this.vars[w + 1], layer.activation, opts.frozen);
+        } else if (opts.noGrad && groupedKernels()) {
+          // OpenBLAS: the same sgemm calls as tf.fused.matMul's, as one kernel (no 3-D reshapes around it).
+          h = forwardKernel(h, this.vars[w], this.vars[w + 1], layer.activation, true) as tf.Tensor2D;
         } else if (opts.noGrad && layer.activation !== 'tanh') {
           // One fused kernel (matMul + bias + relu). Its tfjs gradient uses transposed matMuls,
           // so only passes that are not differentiated (targets, acting) take this path.
@@ -297,13 +302,23 @@ export function assignAll(vars: tf.Variable[], values: Float32Array[]): void {
   });
 }
 
-/** Polyak averaging θ′ ← τθ + (1−τ)θ′ (Lillicrap et al. 2016), computed in JS over the weights, in place where the backend allows. */
-export function softUpdate(target: Mlp, source: Mlp, tau: number): void {
+/**
+ * Polyak averaging θ′ ← τθ + (1−τ)θ′ (Lillicrap et al. 2016), computed in JS over the weights, in place where the
+ * backend allows: one pass per variable (a GroupedMlp's stacked variables hold all members). `simd`: float32 wasm
+ * SIMD on the wasm heap (nn/simd.ts), as Adam's option of that name; else float64 JS.
+ */
+export function softUpdate(target: { vars: tf.Variable[] }, source: { vars: tf.Variable[] }, tau: number, opts: { simd?: boolean } = {}): void {
+  const k = opts.simd ? simdKernels() : null;
   target.vars.forEach((v, i) => {
     const live = writableView(v);
     const t = live ?? (v.dataSync() as Float32Array).slice();
     const s = readView(source.vars[i]) ?? (source.vars[i].dataSync() as Float32Array);
-    for (let j = 0; j < t.length; j++) t[j] = tau * s[j] + (1 - tau) * t[j];
+    let start = 0;
+    if (k && live && s.buffer === t.buffer) {
+      start = t.length & ~3;
+      k.polyak(t.byteOffset, s.byteOffset, start, tau, 1 - tau);
+    }
+    for (let j = start; j < t.length; j++) t[j] = tau * s[j] + (1 - tau) * t[j];
     if (!live) assignAll([v], [t]);
   });
 }

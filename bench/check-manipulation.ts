@@ -43,10 +43,12 @@ export interface Row {
 async function makeController(name: string, env: TaskEnv, seed: number, policyDir: string): Promise<Controller> {
   const context = { seed, model: env.model };
   if (name.startsWith('critic')) {
-    const mod = await import('../controllers/manipulation/agent.js');
-    if (name === 'critic-untrained') return mod.createCriticAgent(env.spec, context);
-    if (name === 'critic') return mod.loadCriticAgent(policyDir, env.spec, context);
-    if (name === 'critic-no-rules') return mod.loadCriticAgent(policyDir, env.spec, context, mod.NO_RULES);
+    const { createCriticAgent } = await import('../controllers/manipulation/agent.js');
+    const { loadCriticAgent } = await import('../controllers/manipulation/load-critic.js');
+    const { NO_RULES } = await import('../controllers/manipulation/rules.js');
+    if (name === 'critic-untrained') return createCriticAgent(env.spec, context);
+    if (name === 'critic') return loadCriticAgent(policyDir, env.spec, context);
+    if (name === 'critic-no-rules') return loadCriticAgent(policyDir, env.spec, context, NO_RULES);
     throw new Error(`--controllers: unknown critic variant '${name}' (expected one of ${CONTROLLERS.join(', ')})`);
   }
   const { createScripted } = await import('../controllers/registry.js');
@@ -184,7 +186,7 @@ async function main() {
   if (o.train) {
     // One critic, trained once on the mixed scene (target hidden in half of the resets), then
     // evaluated on every scene and seed: the seeds are evaluation seeds, not training seeds.
-    const { trainCritic } = await import('../controllers/manipulation/agent.js');
+    const { trainCritic } = await import('../controllers/manipulation/train-critic.js');
     await trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), maxSeconds: o.trainSeconds ? Number(o.trainSeconds) : undefined, saveDir: policyDir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
   }
   const training = readTraining(policyDir);

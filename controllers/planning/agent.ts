@@ -65,6 +65,15 @@ export class NavAgent implements Controller {
     this.dt = spec.controlPeriod;
     this.lookahead = opts.lookahead ?? 0.5;
     this.kind = opts.kind ?? `nav-${this.follower.kind}${opts.critic ? '-critic' : ''}`;
+    // The agent reads its pose and goal index from the observation: the "waypoint" observation
+    // (scenes that train the low level, e.g. nav-waypoint) has neither, and reading them past its
+    // end would give a NaN pose that A* reports as a start inside an obstacle.
+    if (model.scene.observation !== 'full' || spec.observationSpace.size < model.lowLevelSize + 7) {
+      throw new ContractError(
+        `${this.kind}: scene "${model.scene.name}" has the "${model.scene.observation}" observation (${spec.observationSpace.size} floats: lidar, goal and speeds), without the pose and goal index the navigation agent reads; ` +
+          `it needs a scene with "observation": "full" (nav-office, nav-apartment). On a waypoint scene run a waypoint policy (e.g. -c controllers/planning/policies/nav-waypoint-sac).`,
+      );
+    }
   }
 
   reset(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEnv, validateSceneObject } from '../../sim/registry.js';
+import { createEnv, loadScene, validateSceneObject } from '../../sim/registry.js';
 import { NoPathError } from '../../sim/navigation/grid.js';
 import type { NavModel } from '../../sim/navigation/model.js';
 import { runEpisodes } from '../../src/experiment/rollout.js';
@@ -168,6 +168,24 @@ describe('navigation agent in the simulator', () => {
     const b = await run(noisy, true, 7);
     expect(b.res.map((r) => ({ ...r, wallSeconds: 0 }))).toEqual(a.res.map((r) => ({ ...r, wallSeconds: 0 })));
     expect(b.events).toEqual(a.events);
+  });
+});
+
+describe('navigation agent on a waypoint-observation scene (scenes/nav-waypoint.json)', () => {
+  // nav-waypoint trains the low level: its observation is lidar + goal + speeds, no pose, no goal
+  // index. The agent used to read them past the end and plan from a NaN start ("no path to
+  // point-1: the start (NaN, NaN) is inside an obstacle"); now it is refused, saying why.
+  it('refuses the scene at construction, naming the observation it needs; decodePose refuses the short observation', async () => {
+    const { createNavPursuit, createNavPursuitCritic } = await import('./agent.js');
+    const env = await createEnv(loadScene('nav-waypoint').scene, { seed: 0 });
+    const model = env.model as NavModel;
+    for (const make of [createNavPursuit, createNavPursuitCritic]) {
+      expect(() => make(env.spec, { seed: 0, model })).toThrow(/scene "nav-waypoint" has the "waypoint" observation \(37 floats.*"observation": "full"/);
+    }
+    const { obs } = env.reset({ seed: 0 });
+    expect(obs.length).toBe(model.lowLevelSize);
+    expect(() => model.decodePose(obs)).toThrow(/no pose/);
+    env.close();
   });
 });
 

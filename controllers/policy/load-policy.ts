@@ -55,7 +55,7 @@ async function buildController(dir: string, manifest: PolicyManifest, target: Po
       return dtController(dir, manifest, target === undefined ? undefined : Number(target));
     }
     case 'manip-critic': {
-      const { manipCriticController } = await import('../manipulation/agent.js');
+      const { manipCriticController } = await import('../manipulation/load-critic.js');
       return manipCriticController(dir, manifest, envSpecOf(target, manifest), context);
     }
     case 'nav-composite': {

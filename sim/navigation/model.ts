@@ -185,6 +185,8 @@ export class NavModel implements TaskModel<NavState, NavSetpoint> {
   /** Undo the pose part of observe(): [x, y, θ]. */
   decodePose(obs: Float32Array): [number, number, number] {
     const n = this.rays;
+    // The "waypoint" observation stops at the low-level part: reading on would give a NaN pose.
+    if (obs.length < n + 9) throw new ValidationError(`navigation observation of ${obs.length} floats has no pose (the "full" observation has ${this.lowLevelSize + 7}; scene "${this.scene.name}" observes "${this.scene.observation}")`);
     const [Lx, Ly] = this.scene.area.size;
     return [((obs[n + 5] + 1) * Lx) / 2, ((obs[n + 6] + 1) * Ly) / 2, Math.atan2(obs[n + 8], obs[n + 7])];
   }

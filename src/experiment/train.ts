@@ -1,12 +1,11 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import type { FrameSink } from '../core/frames.js';
-import { PACKAGE_ROOT } from '../../sim/scene.js';
 import type { CheckpointFaults } from '../../controllers/checkpoint/manifest.js';
 import type { SkippedGeneration } from '../../controllers/checkpoint/store.js';
-import type { DriverConfigKey } from '../../controllers/learner.js';
 import { createProgress } from './progress.js';
+import { mergeTrainConfig, readJsonObject } from './train-config.js';
 import { runEpisodes, summarise } from './rollout.js';
 import { RunDir } from './run-dir.js';
 import { unmarkLatest } from './run-index.js';
@@ -34,10 +33,8 @@ import type { LoadedScene } from '../../sim/registry.js';
  * before each checkpoint and cut back to exactly the bytes the checkpoint covers on resume.
  * `run.lock` keeps a second process out of a live run.
  *
- * Config: learner defaults ← configs/<scene>.<kind>.json ← --config file ← --set / overrides ← --steps.
- * Driver keys (controllers/learner.ts DRIVER_CONFIG_KEYS; learners skip them). config.json records the
- * merged config, the learner's full resolved hyper-parameters and the scene itself, so
- * `embody rerun` needs nothing else.
+ * Config: layered in train-config.ts. config.json records the merged config, the learner's full
+ * resolved hyper-parameters and the scene itself, so `embody rerun` needs nothing else.
  */
 export interface TrainOptions {
   /** A scene name or file, or a validated scene object (recorded whole in config.json either way). */
@@ -92,24 +89,6 @@ export interface TrainResult {
   timedOut: boolean;
   /** On resume: the checkpoint used, its env steps, and newer ones skipped as damaged (with the reason). */
   resumedFrom?: { checkpoint: string; envSteps: number; skipped: SkippedGeneration[] };
-}
-
-export const DRIVER_DEFAULTS: { [K in Extract<DriverConfigKey, 'steps' | 'evalEvery' | 'evalEpisodes'>]: number } = { steps: 100_000, evalEvery: 10_000, evalEpisodes: 10 };
-
-/** configs/<scene>.<kind>.json, or {} when there is none. */
-export function defaultConfig(scene: string, kind: string): Record<string, unknown> {
-  const file = path.join(PACKAGE_ROOT, 'configs', `${path.basename(scene).replace(/\.json$/, '')}.${kind}.json`);
-  return existsSync(file) ? readJson(file) : {};
-}
-
-function readJson(file: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
-    return v;
-  } catch (err) {
-    throw new ValidationError(`${file}: ${(err as Error).message}`, [], { cause: err });
-  }
 }
 
 /** Evaluation episode j of a run with this seed: disjoint from training seeds (controllers/sac trainEpisodeSeed). */
@@ -200,7 +179,7 @@ async function trainRun(opts: TrainOptions, created: { dir?: string }, lock: (ru
     }
     for (const s of skipped) process.stderr.write(`embody: skipping damaged checkpoint ${s.reason}\n`);
     if (skipped.length) process.stderr.write(`embody: resuming from the previous good checkpoint ${found.dir}\n`);
-    state = readJson(path.join(found.dir, 'driver.json')) as unknown as DriverState;
+    state = readJsonObject(path.join(found.dir, 'driver.json')) as unknown as DriverState;
     resumedFrom = { checkpoint: found.dir, envSteps: state.envSteps, skipped };
   } else {
     kind = opts.controller;
@@ -211,13 +190,7 @@ async function trainRun(opts: TrainOptions, created: { dir?: string }, lock: (ru
       sceneFile = loaded.file;
     } else sceneObject = opts.scene;
     scene = sceneObject.name;
-    config = {
-      ...DRIVER_DEFAULTS,
-      ...defaultConfig(typeof opts.scene === 'string' ? opts.scene : scene, kind),
-      ...(opts.configFile ? readJson(opts.configFile) : {}),
-      ...(opts.overrides ?? {}),
-      ...(opts.steps ? { steps: opts.steps } : {}),
-    };
+    config = mergeTrainConfig({ scene: typeof opts.scene === 'string' ? opts.scene : scene, kind, configFile: opts.configFile, overrides: opts.overrides, steps: opts.steps });
   }
   // A resumed run uses the backend it was started on (results are bit-exact only on the same backend).
   const recorded = opts.resume ? ((run!.config().backendReport as { selected?: string } | undefined)?.selected ?? run!.config().backend) : undefined;
@@ -399,13 +372,4 @@ function firstEpisodeOnly(sink: FrameSink): FrameSink {
 
 function fmt(x: number): string {
   return formatNumber(x);
-}
-
-/** Size in bytes of a run's newest checkpoint generation (for messages). */
-export function checkpointBytes(runDir: string): number {
-  const root = path.join(runDir, 'checkpoints');
-  const newest = existsSync(root) ? readdirSync(root).filter((n) => /^gen-\d+$/.test(n)).sort().pop() : undefined;
-  if (!newest) return 0;
-  const manifest = JSON.parse(readFileSync(path.join(root, newest, 'learner', 'manifest.json'), 'utf8')) as { files: { bytes: number }[] };
-  return manifest.files.reduce((n, f) => n + f.bytes, 0);
 }

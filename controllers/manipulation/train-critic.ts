@@ -1,0 +1,174 @@
+import { Rng } from '../../src/core/rng.js';
+import { createCriticAgent } from './agent.js';
+import { CRITIC_CHANNELS } from './critic.js';
+import { heightmapChanged, HP } from './hyperparameters.js';
+
+/**
+ * The critic agent's online training (Yang et al.'s recipe, small): ε-greedy with
+ * ε = 0.5·0.998^t + 0.05, y = r + 0.5·max Q(s′) only if the heightmap changed (else y = r), Huber
+ * loss on the executed pixel, prioritised replay by |pred − y|; the coordinator refit on labels
+ * gathered online. Its env comes from `sim/registry.ts`, loaded lazily (as the training driver does).
+ */
+
+/** One point of the training curve: means over the motions since the previous point. */
+export interface TrainingPoint {
+  motions: number;
+  /** Huber loss of the newly executed sample (before its update). */
+  loss: number;
+  /** |pred − y| of the newly executed sample (its replay priority). */
+  absError: number;
+  /** Success rate of the last 20 finished training episodes (ε-greedy, so below greedy). */
+  success: number;
+  epsilon: number;
+  episodes: number;
+  seconds: number;
+}
+
+export interface TrainingReport {
+  scene: string;
+  motions: number;
+  episodes: number;
+  trainSuccessRate: number;
+  coordinatorLabels: number;
+  seconds: number;
+  curve: TrainingPoint[];
+}
+
+/**
+ * Train the critic and the coordinator online for `motions` motions on one scene, then save the
+ * agent to `saveDir`. Bounded by motions (not reward): see the README for what that buys.
+ */
+export async function trainCritic(opts: {
+  sceneName: string;
+  seed: number;
+  motions: number;
+  saveDir: string;
+  /** Motions between two points of the training curve. */
+  curveEvery?: number;
+  /** Wall-clock budget, s: training stops (and saves) at the first motion past it. */
+  maxSeconds?: number;
+  log?: (line: string) => void;
+}): Promise<TrainingReport> {
+  const { createEnv, loadScene } = await import('../../sim/registry.js');
+  const sceneConfig = loadScene(opts.sceneName).scene;
+  const env = await createEnv(sceneConfig, { seed: opts.seed });
+  const agent = await createCriticAgent(env.spec, { seed: opts.seed, model: env.model });
+  const g = agent.model.geometry;
+  const n = g.P * g.P;
+  const rng = new Rng(opts.seed + 17);
+  const replay: { input: Float32Array; picked: number; label: number; err: number }[] = [];
+  const coordX: number[][] = [];
+  const coordY: number[] = [];
+  const t0 = performance.now();
+  let obs = env.reset({ seed: opts.seed * 100_000 }).obs;
+  agent.reset();
+  let q = agent.qMaps(obs);
+  let episodes = 0;
+  let successes = 0;
+  let recentSucc: number[] = [];
+  let lossSum = 0;
+  let huberSum = 0;
+  let samples = 0;
+  const curve: TrainingPoint[] = [];
+  const every = opts.curveEvery ?? 25;
+  let trained = 0;
+  for (let t = 0; t < opts.motions; t++) {
+    if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds) break;
+    trained = t + 1;
+    agent.epsilon = HP.epsilon0 * Math.pow(HP.epsilonDecay, t) + HP.epsilonMin;
+    const d = agent.decide(obs, q);
+    const r = env.step(d.action);
+    const done = r.terminated || r.truncated;
+    const changed = heightmapChanged(obs, r.obs, n);
+    const qNext = agent.qMaps(r.obs);
+    let maxNext = -Infinity;
+    for (const byPrim of qNext) for (const m of byPrim) for (let p = 0; p < n; p++) if (m[p] > maxNext) maxNext = m[p];
+    // y = r + γ·max Q(s′) only if the scene changed (Yang et al.), and never past a termination.
+    const label = r.reward + (changed && !r.terminated ? HP.gamma * maxNext : 0);
+    const sample = agent.trainingSample(obs, d);
+    if (sample) {
+      // Prioritised replay: sample ∝ (|pred − y| + 0.02)^α among the stored transitions.
+      const batch = [{ ...sample, label, err: 1 }];
+      if (replay.length > 8) {
+        const w = replay.map((e) => Math.pow(e.err + 0.02, HP.priorityAlpha));
+        const total = w.reduce((a, b) => a + b, 0);
+        for (let j = 0; j < HP.replayPerStep; j++) {
+          let u = rng.next() * total;
+          let i = 0;
+          while (i < w.length - 1 && u > w[i]) u -= w[i++];
+          batch.push(replay[i]);
+        }
+      }
+      const input = new Float32Array(batch.length * n * CRITIC_CHANNELS);
+      batch.forEach((b, i) => input.set(b.input, i * n * CRITIC_CHANNELS));
+      const preds = agent.critic.train(input, batch.length, Int32Array.from(batch, (b) => b.picked), Float32Array.from(batch, (b) => b.label));
+      batch.forEach((b, i) => (b.err = Math.abs(preds[i] - b.label)));
+      lossSum += batch[0].err;
+      huberSum += batch[0].err <= 1 ? 0.5 * batch[0].err ** 2 : batch[0].err - 0.5;
+      samples++;
+      replay.push(batch[0]);
+      if (replay.length > 3000) replay.shift();
+    }
+    // Coordinator labels: a grasp from a visible state is labelled by its outcome; a push that
+    // freed the margin says "push was right here".
+    if (d.features) {
+      if (d.primitive === 1) {
+        coordX.push(d.features);
+        coordY.push(r.info.endReason === 'target-grasped' ? 1 : 0);
+      } else if (r.reward >= 0.5) {
+        coordX.push(d.features);
+        coordY.push(0);
+      }
+    }
+    if ((t + 1) % HP.coordinatorEvery === 0 && coordY.includes(0) && coordY.includes(1) && coordY.length >= 10) {
+      agent.coordinator.fit(coordX, coordY, 60);
+      agent.coordinatorFitted = true;
+    }
+    if (done) {
+      const m = (r.info.episode as { metrics: Record<string, number> }).metrics;
+      episodes++;
+      successes += m.success;
+      recentSucc.push(m.success);
+      if (recentSucc.length > 20) recentSucc = recentSucc.slice(-20);
+      obs = env.reset().obs;
+      agent.reset();
+      q = agent.qMaps(obs);
+    } else {
+      obs = r.obs;
+      q = qNext;
+    }
+    const last = t + 1 === opts.motions || (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds);
+    if ((t + 1) % every === 0 || last) {
+      const recent = recentSucc.reduce((a, b) => a + b, 0) / Math.max(1, recentSucc.length);
+      const point: TrainingPoint = {
+        motions: t + 1,
+        loss: huberSum / Math.max(1, samples),
+        absError: lossSum / Math.max(1, samples),
+        success: recent,
+        epsilon: agent.epsilon,
+        episodes,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      curve.push(point);
+      opts.log?.(
+        `motion ${t + 1}/${opts.motions} ε=${point.epsilon.toFixed(3)} episodes=${episodes} success(last 20)=${(100 * recent).toFixed(0)}% huber=${point.loss.toFixed(4)} |err|=${point.absError.toFixed(3)} coordinator labels=${coordY.length} ${point.seconds.toFixed(0)}s`,
+      );
+      lossSum = 0;
+      huberSum = 0;
+      samples = 0;
+    }
+  }
+  const report: TrainingReport = {
+    scene: opts.sceneName,
+    motions: trained,
+    episodes,
+    trainSuccessRate: episodes ? successes / episodes : 0,
+    coordinatorLabels: coordY.length,
+    seconds: (performance.now() - t0) / 1000,
+    curve,
+  };
+  await agent.save(opts.saveDir, { training: report }, { task: env.taskParams(sceneConfig) });
+  agent.dispose();
+  env.close();
+  return report;
+}

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { Controller } from '../src/core/controller.js';
 import { createController } from '../controllers/load.js';
 import { loadRapier, useRapierBuild } from '../sim/rapier.js';
-import { createEnv, listScenes, taskKindOf } from '../sim/registry.js';
+import { baselineOf, createEnv, listScenes, loadScene } from '../sim/registry.js';
 
 /**
  * One child process of `embody bench rapier-builds`: loads ONE Rapier build (so no process
@@ -129,14 +129,14 @@ const scenes = args.scenes ?? listScenes().filter((s) => !s.error).map((s) => s.
 const out: SceneFigures[] = [];
 for (const name of scenes) {
   const task = listScenes().find((s) => s.name === name)?.task ?? '?';
-  const baseline = taskKindOf(task).baseline ?? 'random';
+  const baseline = baselineOf(loadScene(name).scene);
   let figures: SceneFigures | null = null;
   for (const controller of baseline === 'random' ? ['random'] : [baseline, 'random']) {
     try {
       figures = await measure(name, task, controller);
       break;
     } catch (e) {
-      // A baseline that cannot play this scene (nav-waypoint: its planner finds no path) falls back to the seeded random controller.
+      // A baseline that cannot play this scene falls back to the seeded random controller.
       figures = { scene: name, task, controller, envSteps: 0, physicsSteps: 0, physicsSeconds: 0, passPhysicsSeconds: [], wallSeconds: [], hashes: [], error: (e as Error).message };
     }
   }

@@ -77,6 +77,11 @@ export function validateSceneObject(raw: unknown, displayName = '<scene>') {
   return parseWith(getSceneSchema(), raw, displayName);
 }
 
+/** The scripted controller `embody run` uses for `scene` when none is named (the kind's `baseline`, else "random"). */
+export function baselineOf(scene: LoadedScene['scene']): string {
+  return valueOf(taskKindOf(scene.task).baseline, scene) ?? 'random';
+}
+
 export function taskKindOf(task: string): TaskKind {
   const kind = kinds.get(task);
   if (!kind) {
@@ -86,7 +91,7 @@ export function taskKindOf(task: string): TaskKind {
   return kind;
 }
 
-const valueOf = <S>(v: number | ((scene: S) => number) | undefined, scene: S): number | undefined => (typeof v === 'function' ? v(scene) : v);
+const valueOf = <S, T extends number | string>(v: T | ((scene: S) => T) | undefined, scene: S): T | undefined => (typeof v === 'function' ? v(scene) : v);
 
 /** The robot-side half of a task: the pure model and its timing, with no simulator (no Rapier). */
 export function buildTaskModel(scene: LoadedScene['scene']): { model: TaskModel<unknown, unknown>; controlPeriod: number; maxEpisodeSteps: number } {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/core/errors.js';
-import { listScenes, loadScene } from './registry.js';
+import { baselineOf, listScenes, loadScene } from './registry.js';
 import { PACKAGE_ROOT, SCENES_DIR } from './scene.js';
 
 function writeScene(mutate: (s: any) => void): string {
@@ -65,5 +65,14 @@ describe('scene files', () => {
     }
     expect(code).toBe(1);
     expect(out).toMatch(/devices\[3\]\.dataMbit: expected a positive number/);
+  });
+});
+
+describe('baselineOf', () => {
+  it("gives each scene a baseline that can play it: the navigator where the pose is observed, random on a waypoint scene", () => {
+    expect(baselineOf(loadScene('nav-office').scene)).toBe('nav-pursuit-critic');
+    expect(baselineOf(loadScene('nav-waypoint').scene)).toBe('random');
+    expect(baselineOf(loadScene('uav-small').scene)).toBe('tour');
+    expect(baselineOf(loadScene('pendulum').scene)).toBe('random');
   });
 });

@@ -140,8 +140,11 @@ export interface TaskKind<Scene extends SceneBase = any, State = any, Setpoint =
   snapshot?(state: State): State;
   /** How training picks policy-best/ (default: the highest mean evaluation return). */
   selectBy?: SelectionRule;
-  /** The scripted controller `embody run` uses when none is named (default "random"). A name only: tasks never import controllers. */
-  baseline?: string;
+  /**
+   * The scripted controller `embody run` uses when none is named (default "random"), or a rule per
+   * scene (a task whose scenes differ in what they observe). A name only: tasks never import controllers.
+   */
+  baseline?: string | ((scene: Scene) => string);
 }
 
 /**

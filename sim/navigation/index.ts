@@ -35,5 +35,6 @@ export const navTaskKind: TaskKind<NavScene, NavState, NavSetpoint> = {
   controlPeriod: (scene) => 1 / scene.controlHz,
   maxEpisodeSteps: (scene) => scene.maxEpisodeSteps,
   snapshot: snapshotNavState,
-  baseline: 'nav-pursuit-critic',
+  // The navigator needs the pose; a waypoint scene observes only lidar, goal and speeds.
+  baseline: (scene) => (scene.observation === 'waypoint' ? 'random' : 'nav-pursuit-critic'),
 };

@@ -32,9 +32,9 @@ export function register(program: Command): void {
   addMqttOptions(cmd, '$EMBODY_MQTT_USERNAME, or "bridge" with a password')
     .action(async (opts) => {
       const { runBridgeCommand } = await import('../../../hardware/cli.js');
-      const { loadScene, taskKindOf } = await import('../../../sim/registry.js');
+      const { loadScene, baselineOf } = await import('../../../sim/registry.js');
       // hardware/cli.ts reads `policy` and `port`: the one spelling here is -c/--controller and --broker-port.
-      const policy = await controllerRef(opts.controller ?? taskKindOf(loadScene(opts.scene).scene.task).baseline ?? 'random');
+      const policy = await controllerRef(opts.controller ?? baselineOf(loadScene(opts.scene).scene));
       await runBridgeCommand({ ...opts, policy, port: opts.brokerPort, controllerOptions: parseControllerOptions(opts.controllerOpt) });
     });
   addAlias(cmd, '--policy <dir|name>', 'controller', '-c/--controller');

@@ -43,7 +43,7 @@ export function register(program: Command): void {
 
 /** The body of `embody run`; `embody rerun` calls it with the recorded scene object. */
 export async function runCommand(sceneArg: string | LoadedScene['scene'], opts: RunOptions, recordedFile?: string | null): Promise<string | null> {
-  const { createEnv, loadScene, taskKindOf } = await import('../../../sim/registry.js');
+  const { createEnv, loadScene, baselineOf } = await import('../../../sim/registry.js');
   const { createController, isPolicyDir } = await import('../../../controllers/load.js');
   const { runEpisodes, summarise, formatSummary } = await import('../../experiment/rollout.js');
   const { RunDir } = await import('../../experiment/run-dir.js');
@@ -52,7 +52,7 @@ export async function runCommand(sceneArg: string | LoadedScene['scene'], opts: 
   const { episodes, seed } = parseEpisodeOptions(opts);
   const port = viewerPort(opts);
   const { scene, file } = typeof sceneArg === 'string' ? loadScene(sceneArg) : { scene: sceneArg, file: recordedFile ?? null };
-  const controllerName = await controllerRef(opts.controller ?? taskKindOf(scene.task).baseline ?? 'random');
+  const controllerName = await controllerRef(opts.controller ?? baselineOf(scene));
   const env = await createEnv(scene, { seed });
   await checkControllerName(controllerName, env.spec.id);
   const controllerOptions = parseControllerOptions(opts.controllerOpt);

@@ -13,7 +13,7 @@ import { startLiveViewer } from '../src/viewer/live.js';
 import { table, writeBenchResult } from './results-io.js';
 
 /**
- * `npx tsx bench/viewer.ts [--quick] [--label <name>] [--no-page]` (or `embody bench viewer`): what
+ * `npx tsx bench/viewer.ts [--quick] [--label <name>] [--no-page] [--episodes N]` (or `embody bench viewer`): what
  * watching and recording cost; writes bench/results/<date>-viewer[-quick][-<name>].json.
  * - MCAP recording overhead on an `embody run uav-small --controller greedy`-style loop:
  *   the same episodes with and without the sink (issue: <= 10% slower; best of interleaved
@@ -257,8 +257,9 @@ export async function pageFps(scene: string, seconds: number, streamHz: number, 
   }
 }
 
-export async function runBench(opts: { quick: boolean; outDir: string; label?: string; page?: boolean }) {
-  const episodes = opts.quick ? 2 : 24;
+export async function runBench(opts: { quick: boolean; outDir: string; label?: string; page?: boolean; episodes?: number }) {
+  // 96 uav-small episodes (about 2 s a run on a quiet machine): shorter runs measured the GC and the JIT more than the recorder.
+  const episodes = opts.episodes ?? (opts.quick ? 2 : 96);
   const reps = opts.quick ? 2 : 7;
   const overhead = [await recordingOverhead('uav-small', episodes, reps), await recordingOverhead('uav-city', Math.max(1, episodes / 2), reps)];
   console.log('MCAP recording overhead (greedy controller, best of interleaved reps)');
@@ -323,5 +324,6 @@ export async function runBench(opts: { quick: boolean; outDir: string; label?: s
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const label = process.argv.indexOf('--label');
-  await runBench({ quick: process.argv.includes('--quick'), outDir: 'bench/results', label: label > 0 ? process.argv[label + 1] : undefined, page: !process.argv.includes('--no-page') });
+  const episodes = process.argv.indexOf('--episodes');
+  await runBench({ quick: process.argv.includes('--quick'), outDir: 'bench/results', label: label > 0 ? process.argv[label + 1] : undefined, page: !process.argv.includes('--no-page'), episodes: episodes > 0 ? Number(process.argv[episodes + 1]) : undefined });
 }

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.js';
 import { Rng } from '../../src/core/rng.js';
 import { mlpSpec } from '../policy/network.js';
-import { blasInUse, useBlasMatMul, useWasmMatMul } from './blas.js';
+import { blasInUse } from './blas.js';
+import { withWasmMatMul } from './wasm-matmul.test-helper.js';
 import { GroupedMlp, initWeights, Mlp, softUpdate } from './index.js';
 
 // SAC's twin critics as one grouped network must be the two critics, to float tolerance: same
@@ -14,17 +15,6 @@ beforeAll(async () => {
   backend.blas = !!report.blas && 'library' in report.blas;
 });
 
-/** Run f on tfjs's own wasm matMul (the grouped layer then takes its tfjs-ops path), then restore. */
-function withoutBlas<T>(f: () => T): T {
-  const info = blasInUse();
-  if (!info) return f();
-  useWasmMatMul(tf);
-  try {
-    return f();
-  } finally {
-    useBlasMatMul(tf, info.threads);
-  }
-}
 
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
@@ -96,11 +86,11 @@ describe('GroupedMlp: twin critics as one network (nn/grouped-mlp.ts)', () => {
           t.y.dispose();
           t.dispose();
         };
-        if (path === 'separate members') withoutBlas(() => run(twin(layerNorm)));
+        if (path === 'separate members') withWasmMatMul(() => run(twin(layerNorm)));
         else if (!backend.blas) expect(blasInUse()).toBeNull(); // no OpenBLAS here: the separate-members case covers the maths
         else if (path === 'stacked weights, tfjs ops') {
           const t = twin(layerNorm);
-          withoutBlas(() => run(t));
+          withWasmMatMul(() => run(t));
         } else run(twin(layerNorm));
       });
     }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.js';
 import { Rng } from '../../src/core/rng.js';
 import { mlpSpec } from '../policy/network.js';
-import { blasInUse, useBlasMatMul, useWasmMatMul } from './blas.js';
+import { withWasmMatMul } from './wasm-matmul.test-helper.js';
 import { Adam, dense, initWeights, Mlp, softUpdate } from './index.js';
 import { readView, writableView } from './storage.js';
 
@@ -17,17 +17,6 @@ beforeAll(async () => {
 const rand = (rng: Rng, shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
-/** Results with tfjs's own wasm matMul kernels, then with ours put back. */
-function withWasmKernels<T>(f: () => T): T {
-  const info = blasInUse();
-  if (!info) return f();
-  useWasmMatMul(tf);
-  try {
-    return f();
-  } finally {
-    useBlasMatMul(tf, info.threads);
-  }
-}
 
 describe('OpenBLAS matMul kernels (nn/blas.ts)', () => {
   it('report whether OpenBLAS is in use, and why not when it is not', async () => {
@@ -53,7 +42,7 @@ describe('OpenBLAS matMul kernels (nn/blas.ts)', () => {
       const a = rand(rng, sa);
       const b = rand(rng, sb);
       const ours = tf.matMul(a, b, ta, tb);
-      const theirs = withWasmKernels(() => tf.matMul(a, b, ta, tb));
+      const theirs = withWasmMatMul(() => tf.matMul(a, b, ta, tb));
       expect(ours.shape).toEqual(theirs.shape);
       expect(maxAbsDiff(ours, theirs)).toBeLessThan(1e-4);
       tf.dispose([a, b, ours, theirs]);
@@ -68,7 +57,7 @@ describe('OpenBLAS matMul kernels (nn/blas.ts)', () => {
     const before = tf.memory().numTensors;
     for (const activation of ['relu', 'linear'] as const) {
       const ours = tf.fused.matMul({ a, b, bias, activation });
-      const theirs = withWasmKernels(() => tf.fused.matMul({ a, b, bias, activation }));
+      const theirs = withWasmMatMul(() => tf.fused.matMul({ a, b, bias, activation }));
       expect(maxAbsDiff(ours, theirs)).toBeLessThan(1e-4);
       if (activation === 'relu') expect(tf.tidy(() => tf.min(ours).dataSync()[0])).toBeGreaterThanOrEqual(0);
       tf.dispose([ours, theirs]);

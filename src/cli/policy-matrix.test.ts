@@ -245,7 +245,7 @@ beforeAll(async () => {
     const { trainDt } = await import('../../controllers/dt/train.js');
     const { saveDt } = await import('../../controllers/dt/artifact.js');
     const ds = randomDataset(uavEnv, 3);
-    const arch = { K: 4, embed: 16, layers: 1, heads: 2, dropout: 0, updates: 4, batchSize: 8 };
+    const arch = { K: 4, embed: 16, layers: 1, heads: 2, dropout: 0, updates: 4, batch: 8 };
     const dt = await trainDt(ds, arch, { seed: 0 });
     await saveDt(path.join(tmp, 'dt'), dt, { taskId: uavEnv.spec.id, scene: 'uav-small', kind: 'dt' });
     cases.push({ kind: 'dt', scene: uav, ref: path.join(tmp, 'dt'), other: 'uav-city' });

@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listFiles, type FileEntry } from './files.js';
 import type { FromChild, ToChild } from './trial-process.js';
 import type { TrialCheckpoint, TrialJob } from './trial.js';
@@ -14,7 +15,7 @@ import type { TrialCheckpoint, TrialJob } from './trial.js';
  */
 const TRIAL_PROCESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'trial-process.ts');
 // tsx resolved from here, not from the working directory: `embody` runs from anywhere (a bare `--import tsx` fails outside the package).
-const TSX = import.meta.resolve('tsx');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface TrialOutcome {
   runDir: string;

@@ -28,6 +28,26 @@ export function intOption(value: string, name: string, options: { min?: number }
   return n;
 }
 
+/** More seeds than anyone trains at once: a typo such as 0-10000 is an error, not hours of runs. */
+const MAX_SEEDS = 1000;
+
+/** `--seeds 0,1,2`, `--seeds 0-4` or both mixed (`0-2,7`): distinct non-negative integers, in the order given. */
+export function parseSeedList(value: string, name = '--seeds'): number[] {
+  const bad = (why: string) => new ValidationError(`${name} expects seeds like 0,1,2 or a range 0-4, got "${value}": ${why}`);
+  const seeds: number[] = [];
+  for (const item of value.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
+    if (!m) throw bad(item ? `"${item}" is not a non-negative integer or a range a-b` : 'an empty item');
+    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (to < from) throw bad(`the range ${item} runs backwards`);
+    if (to - from >= MAX_SEEDS) throw bad(`the range ${item} holds more than ${MAX_SEEDS} seeds`);
+    for (let s = from; s <= to; s++) seeds.push(s);
+  }
+  const repeated = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (repeated !== undefined) throw bad(`seed ${repeated} is given twice`);
+  return seeds;
+}
+
 /** `-n/--episodes` and `-s/--seed`, with the shared defaults and help text. */
 export function addEpisodeOptions(cmd: Command): Command {
   return cmd

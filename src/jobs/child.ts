@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listFiles, type FileEntry } from './files.js';
 import type { FromChild, ToChild } from './trial-process.js';
 import type { TrialCheckpoint, TrialJob } from './trial.js';
@@ -13,6 +14,8 @@ import type { TrialCheckpoint, TrialJob } from './trial.js';
  * The child's stdout and stderr go to <trialDir>/trial.log.
  */
 const TRIAL_PROCESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'trial-process.ts');
+// tsx resolved from here, not from the working directory: `embody` runs from anywhere (a bare `--import tsx` fails outside the package).
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface TrialOutcome {
   runDir: string;
@@ -26,12 +29,14 @@ export interface ChildHooks {
   onCheckpoint?: (c: TrialCheckpoint & { files: FileEntry[] }) => Promise<void> | void;
   /** Called with the child's pid once it runs. */
   onStart?: (pid: number) => void;
+  /** Aborting it ends the child (SIGTERM): Ctrl-C in `embody train --seeds` stops every seed. */
+  signal?: AbortSignal;
 }
 
 export function executeTrial(job: TrialJob, trialDir: string, hooks: ChildHooks = {}): Promise<TrialOutcome> {
   mkdirSync(trialDir, { recursive: true });
   const logFd = openSync(path.join(trialDir, 'trial.log'), 'a');
-  const child = fork(TRIAL_PROCESS, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', logFd, logFd, 'ipc'], serialization: 'advanced' });
+  const child = fork(TRIAL_PROCESS, [], { execArgv: ['--import', TSX], stdio: ['ignore', logFd, logFd, 'ipc'], serialization: 'advanced', signal: hooks.signal });
   closeSync(logFd);
   hooks.onStart?.(child.pid!);
   return new Promise<TrialOutcome>((resolve, reject) => {
@@ -49,7 +54,8 @@ export function executeTrial(job: TrialJob, trialDir: string, hooks: ChildHooks 
       } else if (m.type === 'result') settled = { runDir: m.runDir, summary: m.summary };
       else settled = new Error(`trial ${job.trialId}: ${m.message} (log: ${path.join(trialDir, 'trial.log')})`);
     });
-    child.on('error', reject);
+    // Aborted (hooks.signal): the exit below settles, once the child has really ended.
+    child.on('error', (err) => (hooks.signal?.aborted ? undefined : reject(err)));
     child.on('exit', (code, signal) => {
       if (settled instanceof Error) return reject(settled);
       if (!settled) return reject(new Error(`trial ${job.trialId}: process ended (${signal ?? `exit ${code}`}) without a result (log: ${path.join(trialDir, 'trial.log')})`));

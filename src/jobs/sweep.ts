@@ -32,6 +32,8 @@ export interface SweepOptions {
   /** With a queue: the sweep directory is shared with the workers, so no files go through Redis. */
   shared?: boolean;
   quiet?: boolean;
+  /** Local pool: aborting it ends every running trial's process and starts no more (they stay queued, or failed if cut short). */
+  signal?: AbortSignal;
 }
 
 export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
@@ -52,19 +54,20 @@ export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
     const { runOnQueue } = await import('./queue.js');
     await runOnQueue(rec, { target: parseRedisUrl(queueUrl, { insecure: opts.insecure }), shared: rec.state.store === 'shared', onUpdate: (note) => progress.update(note) });
   } else {
-    await runLocal(rec, opts.pool ?? createLocalPool(opts.workers), (note) => progress.update(note));
+    await runLocal(rec, opts.pool ?? createLocalPool(opts.workers), (note) => progress.update(note), opts.signal);
   }
   progress.stop();
   return rec;
 }
 
-async function runLocal(rec: SweepRecord, pool: LocalPool, onUpdate: (note?: string) => void): Promise<void> {
+async function runLocal(rec: SweepRecord, pool: LocalPool, onUpdate: (note?: string) => void, signal?: AbortSignal): Promise<void> {
   const todo = rec.state.trials.filter((t) => t.status !== 'done');
   // A trial left "running" by a coordinator that died is queued again.
   for (const t of todo) rec.update(t.id, { status: 'queued' });
   await Promise.all(
     todo.map((t) =>
       pool.run(async () => {
+        if (signal?.aborted) return;
         const dir = rec.trialDir(t.id);
         const resume = resumableRun(dir);
         if (!resume) rmSync(dir, { recursive: true, force: true });
@@ -72,6 +75,7 @@ async function runLocal(rec: SweepRecord, pool: LocalPool, onUpdate: (note?: str
         onUpdate(`${t.id} running${resume ? ` (resuming ${resume})` : ''}`);
         try {
           const outcome = await executeTrial(trialJobOf(rec, t), dir, {
+            signal,
             onCheckpoint: (c) => {
               rec.update(t.id, { checkpointStep: c.step });
               onUpdate(`${t.id} checkpoint at step ${c.step}`);

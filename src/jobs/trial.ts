@@ -11,7 +11,8 @@ import { SWEEP_COMMANDS } from './spec.js';
  * (src/jobs/child.ts), the same way for the local pool and for `embody worker`, and calls the
  * experiment functions the CLI commands call (TRIAL_RUNNERS, a static map), so a trial's
  * directory is what that command would write:
- * - train: experiment/train.ts `train()` into the trial directory, resumable from a checkpoint;
+ * - train: experiment/train.ts `train()` into the trial directory, resumable from a checkpoint,
+ *   with the options `embody train` passes (backend, select, record, argv);
  * - train-offline: experiment/train-offline.ts with the sweep's `controller` (dt or crdt), its
  *   `options` (dataset, from, lora, weighting, updates, eval) and the config as the DT config;
  * - collect: experiment/collect-dataset.ts into `<trialDir>/dataset`, with `controller` and the
@@ -79,7 +80,18 @@ export async function runTrial(job: TrialJob, trialDir: string, hooks: TrialHook
   return TRIAL_RUNNERS[job.command](job, trialDir, hooks);
 }
 
+/** What `embody train` passes to train() besides scene, controller, steps, seed and config, so that `--seeds` runs are its runs. */
+const TrainTrialOptions = z.strictObject({
+  backend: z.string().optional(),
+  /** The evaluation figure that picks policy-best/ (`--select`). */
+  select: z.strictObject({ metric: z.string() }).optional(),
+  record: z.boolean().optional(),
+  /** The command line recorded in config.json. */
+  argv: z.array(z.string()).optional(),
+});
+
 async function runTrain(job: TrialJob, trialDir: string, hooks: TrialHooks): Promise<TrialRunResult> {
+  const o = optionsOf(job, TrainTrialOptions, job.options);
   const { train } = await import('../experiment/train.js');
   const resume = resumableRun(trialDir);
   const r = await train({
@@ -88,6 +100,10 @@ async function runTrain(job: TrialJob, trialDir: string, hooks: TrialHooks): Pro
     steps: job.steps,
     seed: job.seed,
     overrides: job.config,
+    backend: o.backend,
+    select: o.select,
+    record: o.record,
+    argv: o.argv,
     out: trialDir,
     resume: resume ? path.join(trialDir, resume) : undefined,
     quiet: true,

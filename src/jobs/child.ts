@@ -13,7 +13,9 @@ import type { TrialCheckpoint, TrialJob } from './trial.js';
  * carried from one to the next), so the same trial gives the same figures wherever it runs.
  * The child's stdout and stderr go to <trialDir>/trial.log.
  */
-const TRIAL_PROCESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'trial-process.ts');
+// The sibling file with this module's own extension: trial-process.ts in a checkout, trial-process.js in the built package.
+const HERE = fileURLToPath(import.meta.url);
+const TRIAL_PROCESS = path.join(path.dirname(HERE), `trial-process${path.extname(HERE)}`);
 // tsx resolved from here, not from the working directory: `embody` runs from anywhere (a bare `--import tsx` fails outside the package).
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 

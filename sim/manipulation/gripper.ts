@@ -1,9 +1,5 @@
-import type { Rapier } from '../rapier.js';
+import type { Cuboid, Rapier, RigidBody, World } from '../rapier.js';
 import type { ManipulationScene } from './scene.js';
-
-type World = InstanceType<Rapier['World']>;
-type RigidBody = InstanceType<Rapier['RigidBody']>;
-type Cuboid = InstanceType<Rapier['Cuboid']>;
 
 /**
  * The parallel-jaw gripper: a palm box (the hand) and two finger boxes, all kinematic

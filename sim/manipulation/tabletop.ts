@@ -1,13 +1,9 @@
 import type { BodyDescription } from '../../src/core/frames.js';
-import type { Rapier } from '../rapier.js';
+import type { Collider, Rapier, RigidBody, World } from '../rapier.js';
 import { buildStaticWorld } from '../world.js';
 import type { Quaternion, SlotSpec } from './clutter.js';
 import { Gripper } from './gripper.js';
 import type { ManipulationScene } from './scene.js';
-
-type World = InstanceType<Rapier['World']>;
-type RigidBody = InstanceType<Rapier['RigidBody']>;
-type Collider = InstanceType<Rapier['Collider']>;
 
 /**
  * One episode's Rapier world of the manipulation task: the table (sim/world.ts's static

@@ -1,7 +1,4 @@
-import type { Rapier } from '../rapier.js';
-
-type World = InstanceType<Rapier['World']>;
-type Ray = InstanceType<Rapier['Ray']>;
+import type { Rapier, Ray, World } from '../rapier.js';
 
 /**
  * A top-down depth camera as a grid of vertical ray casts: for each pixel, the height of the

@@ -1,9 +1,5 @@
 import type { Rng } from '../../src/core/rng.js';
-import type { Rapier } from '../rapier.js';
-
-type World = InstanceType<Rapier['World']>;
-type Ray = InstanceType<Rapier['Ray']>;
-type RigidBody = InstanceType<Rapier['RigidBody']>;
+import type { Rapier, Ray, RigidBody, World } from '../rapier.js';
 
 /**
  * A 2-D lidar ring: one horizontal ray cast per beam in a scan plane at a fixed height, range

@@ -85,9 +85,6 @@ export interface WorkerEnvFactory {
 
 type MakeEnv = (seed: number) => Promise<Env>;
 
-/** The same as `LearnerOptions` (the name PPO's files use). */
-export type LearnerInit = LearnerOptions;
-
 const workerFactories = new WeakMap<MakeEnv, WorkerEnvFactory>();
 
 /** `makeEnv`, known to be rebuildable in a worker thread by `factory` (same seed ⇒ same env). */

@@ -18,7 +18,7 @@ import type { Controller } from '../../src/core/controller.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { initBackend } from '../backend.js';
-import type { LearnHooks, Learner, LearnerInit, ExportMeta } from '../learner.js';
+import type { LearnHooks, Learner, LearnerOptions, ExportMeta } from '../learner.js';
 import { Adam, flatten, unflatten, type Mlp } from '../nn/index.js';
 import { actionScalingFor, savePolicy } from '../policy/artifact.js';
 import { PolicyController } from '../policy/controller.js';
@@ -243,7 +243,7 @@ export class PpoLearner implements Learner {
 }
 
 /** The LEARNERS factory: builds numEnvs envs (seeds seed … seed + numEnvs − 1, sync or in worker threads) and the learner. */
-export async function createPpo(opts: LearnerInit): Promise<PpoLearner> {
+export async function createPpo(opts: LearnerOptions): Promise<PpoLearner> {
   await initBackend(typeof opts.config.backend === 'string' ? opts.config.backend : undefined);
   const cfg = parsePpoConfig(opts.config);
   return new PpoLearner(await createVectorEnv(opts, cfg), cfg, opts.seed);

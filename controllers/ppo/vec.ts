@@ -3,7 +3,7 @@ import type { EnvState } from '../../src/core/env.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { SyncVectorEnv, type VectorEnv } from '../../src/core/vector-env.js';
 import { canSnapshot, restoreEnv, snapshotEnv, type EnvSnapshot } from '../checkpoint/env-snapshot.js';
-import { workerEnvFactoryOf, type LearnerInit } from '../learner.js';
+import { workerEnvFactoryOf, type LearnerOptions } from '../learner.js';
 import type { PpoConfig } from './config.js';
 
 /** The rollout's vector env: in this thread, or in worker threads (same autoreset, same trajectories). */
@@ -14,7 +14,7 @@ export type PpoVectorEnv = SyncVectorEnv | AsyncVectorEnv;
  * driver's env factory in a form a worker thread can import (controllers/learner.ts
  * `withWorkerEnvFactory`): a closure cannot cross a thread.
  */
-export async function createVectorEnv(opts: LearnerInit, cfg: PpoConfig): Promise<PpoVectorEnv> {
+export async function createVectorEnv(opts: LearnerOptions, cfg: PpoConfig): Promise<PpoVectorEnv> {
   if (cfg.vectorEnv === 'async') {
     const factory = workerEnvFactoryOf(opts.makeEnv);
     if (!factory) throw new ValidationError('ppo config: vectorEnv "async" needs an env factory that worker threads can import; this caller gave only a closure (use vectorEnv "sync")');

@@ -126,6 +126,13 @@ describe('embody train --seeds', () => {
       expect(path.basename(path.dirname(dir))).toBe(`c0-s${seed}`);
       expect(existsSync(path.join(dir, 'policy', 'manifest.json'))).toBe(true);
     }
+    // `embody runs` lists the seeds' runs inside the sweep directory, by their path below it.
+    const listed = await embody(cwd, ['runs', 'many', '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const rows = JSON.parse(listed.stdout) as { id: string; seed: number; finalReturn?: number }[];
+    expect(rows.map((r) => r.id).sort()).toEqual(runs.map((d) => path.relative(path.join(cwd, 'many'), d)).sort());
+    expect(rows.map((r) => r.seed).sort()).toEqual([0, 1]);
+    expect(rows.every((r) => typeof r.finalReturn === 'number')).toBe(true);
     const finals: number[] = [];
     for (const seed of [0, 1]) {
       const line = many.stdout.split('\n').find((l) => l.startsWith(`seed ${seed}: final eval return `));

@@ -35,13 +35,28 @@ export function unmarkLatest(runDir: string): void {
 
 const isRunDir = (dir: string) => existsSync(path.join(dir, 'config.json'));
 
-/** Run directories under `root`, oldest first (ids start with a sortable UTC time). */
-export function listRunDirs(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
+const isSweepDir = (dir: string) => existsSync(path.join(dir, 'sweep.json'));
+
+const childDirs = (dir: string) =>
+  readdirSync(dir)
     .filter((name) => !name.startsWith('.') && name !== LATEST)
-    .map((name) => path.join(root, name))
-    .filter((dir) => statSync(dir).isDirectory() && isRunDir(dir))
+    .map((name) => path.join(dir, name))
+    .filter((d) => statSync(d).isDirectory());
+
+/** The run directories inside a sweep: `<sweep>/<trial>/<run>` (`embody sweep`, `embody train --seeds`). */
+function sweepRunDirs(sweep: string): string[] {
+  return childDirs(sweep).flatMap((trial) => (isRunDir(trial) ? [trial] : childDirs(trial).filter(isRunDir)));
+}
+
+/**
+ * Run directories under `root`, oldest first (ids start with a sortable UTC time). With
+ * `sweeps`, also the runs inside the sweep directories there, so `embody runs` shows the seeds
+ * of `embody train --seeds`; prefixes (`resolveRunDir`) match direct runs only.
+ */
+export function listRunDirs(root: string, { sweeps = false } = {}): string[] {
+  if (!existsSync(root)) return [];
+  return childDirs(root)
+    .flatMap((dir) => (isRunDir(dir) ? [dir] : sweeps && isSweepDir(dir) ? sweepRunDirs(dir) : []))
     .sort();
 }
 
@@ -95,12 +110,13 @@ function readJson(file: string): Record<string, any> | null {
   }
 }
 
-export function describeRun(dir: string): RunListing {
+/** One row of `embody runs`; the id is the path below `root` (`<sweep>/<trial>/<run>` inside a sweep). */
+export function describeRun(dir: string, root = path.dirname(dir)): RunListing {
   const config = readJson(path.join(dir, 'config.json')) ?? {};
   const summary = readJson(path.join(dir, 'summary.json'));
   const finalReturn = summary?.finalEval?.return?.mean ?? summary?.summary?.return?.mean;
   return {
-    id: path.basename(dir),
+    id: path.relative(root, dir),
     dir,
     command: String(config.command ?? '?'),
     scene: String(config.scene ?? '?'),

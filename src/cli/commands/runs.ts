@@ -4,13 +4,13 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('runs')
-    .description('list run directories: id, command, scene, task, controller, seed, steps or episodes, final mean return')
+    .description('list run directories (also the runs inside sweeps and --seeds): id, command, scene, task, controller, seed, steps or episodes, final mean return')
     .argument('[dir]', 'directory of run directories', 'runs')
     .option('--json', 'print the listing as JSON')
     .action(async (root: string, opts: { json?: boolean }) => {
       const { describeRun, listRunDirs } = await import('../../experiment/run-index.js');
       const { formatNumber } = await import('../../core/format.js');
-      const rows = listRunDirs(root).map(describeRun);
+      const rows = listRunDirs(root, { sweeps: true }).map((dir) => describeRun(dir, root));
       if (opts.json) {
         console.log(JSON.stringify(rows, null, 2));
         return;

@@ -17,7 +17,7 @@ export const SEEDS = [0, 1, 2];
 export const MIX = 'tour:0.1,greedy+noise1.0:0.1,random:0.5,hover:0.3';
 export const ROOT = 'test-output/check-offline';
 /** η picked by `npx tsx bench/offline-eta-sweep.ts` (its rule and figures: the README, 2026-12-01-offline-eta-sweep.json). */
-export const SWEPT_ETA = 0.1;
+export const SWEPT_ETA = 0.01;
 /**
  * Critic TD updates before the actor trains: 5000, ≈ 17× the DT's 300 updates (issue 15: ≥ 10×;
  * the paper's ~10⁵ joint updates do not fit 2 cores). Q's mean on uav-small levels off by ~5000.

@@ -38,6 +38,12 @@ export const DtConfigSchema = z.strictObject({
   gamma: z.number().min(0).max(1).default(0.99),
   criticLr: z.number().positive().default(3e-4),
   criticHidden: z.number().int().positive().default(256),
+  /**
+   * Critic TD updates on the dataset before the actor trains (a′ = the data's next action, critic.ts).
+   * The paper trains critic and actor together for ~10⁵ updates; a run cut to a few hundred actor
+   * updates leaves a joint-only critic near its initialisation, so it is fitted first. 0: joint only.
+   */
+  criticPretrain: z.number().int().min(0).default(0),
   emaDecay: z.number().min(0).max(1).default(0.995),
   targetTau: z.number().min(0).max(1).default(0.005),
   /** CRDT actor gradient clip (QT / LLM-CRDT: 1.0). */

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/core/rng.js';
 import type { OfflineDataset } from '../../src/data/dataset.js';
 import { episodeReturn } from '../../src/data/dataset.js';
-import { Adam, initWeights, Mlp, softUpdate } from '../nn/index.js';
+import { Adam, initWeights, Mlp } from '../nn/index.js';
 import { mlpSpec } from '../policy/network.js';
 import { dtConfig, type DtConfig } from './config.js';
+import { criticRewardScale, pretrainCritic, TwinCritic, type CriticCurvePoint, type PretrainedCritic } from './critic.js';
 import type { DtRuntimeModel } from './infer.js';
 import { DtNet, maskedMse } from './model.js';
 import { SegmentSampler, type SegmentBatch } from './data.js';
@@ -22,7 +23,23 @@ export interface TrainedDt extends DtRuntimeModel {
   /** The weights including LoRA adapters (weights holds them merged). */
   rawWeights: Weights;
   targetReturn: number;
-  stats: { updates: number; seconds: number; finalLoss: number; trainableParams: number; totalParams: number; trainableShare: number };
+  stats: {
+    updates: number;
+    seconds: number;
+    finalLoss: number;
+    trainableParams: number;
+    totalParams: number;
+    trainableShare: number;
+    /** CRDT: the critic's TD-loss curve (pretraining, then joint), its update count and pretraining seconds. */
+    critic?: { updates: number; pretrainSeconds: number; curve: CriticCurvePoint[]; actor: ActorCurvePoint[] };
+  };
+}
+
+/** CRDT actor terms over a log window: MSE(â, a) and the normalised Q₁(s, â)/mean|Q₂(s, â)| that η weighs. */
+export interface ActorCurvePoint {
+  update: number;
+  mse: number;
+  qNorm: number;
 }
 
 export interface TrainOptions {
@@ -35,6 +52,8 @@ export interface TrainOptions {
   alsoTrain?: (name: string) => boolean;
   onLog?: (update: number, figures: Record<string, number>) => void;
   logEvery?: number;
+  /** CRDT: a critic already pretrained on this dataset with these critic settings (else trainDt pretrains one). */
+  critic?: PretrainedCritic;
 }
 
 function toTensors(b: SegmentBatch, S: number, A: number) {
@@ -67,19 +86,19 @@ export async function trainDt(ds: OfflineDataset, over: Partial<DtConfig>, opts:
   const sampler = new SegmentSampler(ds, c.K, c.weighting, rng.fork(), { rtgScale: c.rtgScale });
   const dropRng = rng.fork();
 
-  // CRDT parts: twin critics on (normalised s, a), their targets, and an EMA copy of the actor.
+  // CRDT parts: the twin critic (pretrained on the dataset, critic.ts) and an EMA copy of the actor.
   const crdt = c.eta > 0;
-  let q: Mlp[] = [];
-  let qTarget: Mlp[] = [];
-  let qAdam: Adam | null = null;
+  let critic: TwinCritic | null = null;
+  let pre: PretrainedCritic | null = null;
   let ema: DtNet | null = null;
-  // Rewards are scaled like the RTG so that Q has the same order of magnitude across tasks.
-  const rewardScale = 1 / sampler.rtgScale * 10;
+  const rewardScale = criticRewardScale(sampler.rtgScale);
+  const criticCurve: CriticCurvePoint[] = [];
+  const actorCurve: ActorCurvePoint[] = [];
+  const actorWindow = { n: 0, mse: 0, qNorm: 0 };
   if (crdt) {
-    const spec = mlpSpec({ inputSize: S + A, hidden: [c.criticHidden, c.criticHidden], outputSize: 1 });
-    q = [0, 1].map((i) => new Mlp(spec, initWeights(spec, rng.fork()), `dt-q${i}`));
-    qTarget = q.map((m, i) => new Mlp(spec, m.getWeights(), `dt-qt${i}`));
-    qAdam = new Adam(q.flatMap((m) => m.vars), { lr: c.criticLr });
+    pre = opts.critic ?? pretrainCritic(ds, c, opts.seed, opts.logEvery ?? 100);
+    critic = new TwinCritic(S, A, c, pre.weights);
+    criticCurve.push(...pre.curve);
     ema = new DtNet(c, S, A, start, () => false);
   }
 
@@ -91,32 +110,14 @@ export async function trainDt(ds: OfflineDataset, over: Partial<DtConfig>, opts:
     const batch = sampler.sample(c.batch, crdt ? { nStep: c.nStep, gamma: c.gamma, rewardScale } : undefined);
     const t = toTensors(batch, S, A);
     const figures: Record<string, number> = {};
-    let qInputs: tf.Tensor2D | null = null;
-    if (crdt && ema && qAdam) {
-      // Critic target from the EMA actor's actions at s_{t+n}.
+    if (crdt && ema && critic) {
+      // Critic step, a′ at s_{t+n} from the EMA actor.
       const N = batch.B * batch.K;
       const states2d = tf.reshape(t.states, [N, S]) as tf.Tensor2D;
-      const target = tf.tidy(() => {
-        const aEma = ema!.forward(t);
-        const x = tf.concat([states2d, aEma], 1) as tf.Tensor2D;
-        return tf.minimum(qTarget[0].apply(x), qTarget[1].apply(x)).dataSync() as Float32Array;
-      });
-      const y = new Float32Array(N);
-      for (let i = 0; i < N; i++) y[i] = batch.nstepReturn[i] + (batch.bootIndex[i] >= 0 ? batch.bootDiscount[i] * target[batch.bootIndex[i]] : 0);
-      const yT = tf.tensor2d(y, [N, 1]);
-      const m = tf.tensor2d(batch.criticMask, [N, 1]);
-      const aData = tf.reshape(t.actions, [N, A]);
-      qInputs = tf.concat([states2d, aData], 1) as tf.Tensor2D;
-      const qVars = q.flatMap((mm) => mm.vars);
-      const { value, grads } = tf.variableGrads(() => {
-        const msk = tf.maximum(tf.sum(m), 1);
-        const l1 = tf.div(tf.sum(tf.mul(tf.square(tf.sub(q[0].apply(qInputs!), yT)), m)), msk);
-        const l2 = tf.div(tf.sum(tf.mul(tf.square(tf.sub(q[1].apply(qInputs!), yT)), m)), msk);
-        return tf.add(l1, l2) as tf.Scalar;
-      }, qVars);
-      qAdam.step(qVars.map((v) => grads[v.name]));
-      figures.criticLoss = value.dataSync()[0];
-      tf.dispose([value, ...Object.values(grads), yT, m, aData, qInputs, states2d]);
+      const aData = tf.reshape(t.actions, [N, A]) as tf.Tensor2D;
+      const aEma = tf.tidy(() => ema!.forward(t));
+      figures.criticLoss = critic.update(batch, states2d, aData, aEma);
+      tf.dispose([states2d, aData, aEma]);
     }
     const swap = rng.next() < 0.5;
     const { value, grads } = tf.variableGrads(() => {
@@ -125,20 +126,28 @@ export async function trainDt(ds: OfflineDataset, over: Partial<DtConfig>, opts:
       if (!crdt) return mse;
       const N = batch.B * batch.K;
       const x = tf.concat([tf.reshape(t.states, [N, S]), pred], 1) as tf.Tensor2D;
-      const [qa, qb] = swap ? [q[1], q[0]] : [q[0], q[1]];
+      const [qa, qb] = swap ? [critic!.q[1], critic!.q[0]] : [critic!.q[0], critic!.q[1]];
       const m = tf.reshape(t.mask, [N, 1]);
       const msum = tf.sum(m);
       const q1 = tf.div(tf.sum(tf.mul(qa.apply(x), m)), msum);
       // mean|Q₂(s, â)| is a constant normaliser (no gradient): read it out of the tape.
       const denom = tf.scalar((tf.div(tf.sum(tf.mul(tf.abs(qb.apply(x)), m)), msum).dataSync()[0] as number) + 1e-6);
-      return tf.sub(tf.mul(mse, c.eta2), tf.mul(tf.div(q1, denom), c.eta)) as tf.Scalar;
+      const qNorm = tf.div(q1, denom);
+      actorWindow.mse += mse.dataSync()[0] as number;
+      actorWindow.qNorm += qNorm.dataSync()[0] as number;
+      actorWindow.n++;
+      return tf.sub(tf.mul(mse, c.eta2), tf.mul(qNorm, c.eta)) as tf.Scalar;
     }, vars);
     const gradNorm = adam.step(vars.map((v) => grads[v.name]));
     lastLoss = value.dataSync()[0];
     tf.dispose([value, ...Object.values(grads), ...Object.values(t)]);
-    if (crdt && ema) {
+    if (crdt && ema && critic) {
       emaUpdate(ema, net, c.emaDecay);
-      for (let i = 0; i < 2; i++) softUpdate(qTarget[i], q[i], c.targetTau);
+      if ((u + 1) % logEvery === 0 || u === c.updates - 1) {
+        criticCurve.push(critic.takeWindow(c.criticPretrain + u, 'joint'));
+        actorCurve.push({ update: u, mse: actorWindow.mse / actorWindow.n, qNorm: actorWindow.qNorm / actorWindow.n });
+        Object.assign(actorWindow, { n: 0, mse: 0, qNorm: 0 });
+      }
     }
     if (opts.onLog && (u % logEvery === 0 || u === c.updates - 1)) opts.onLog(u, { loss: lastLoss, gradNorm, lr: adam.lr, ...figures });
   }
@@ -147,7 +156,7 @@ export async function trainDt(ds: OfflineDataset, over: Partial<DtConfig>, opts:
   const totalParams = net.numParams;
   net.dispose();
   ema?.dispose();
-  [...q, ...qTarget].forEach((m) => m.dispose());
+  critic?.dispose();
   const merged = mergeLora(rawWeights, c);
   const targetReturn = Math.max(...ds.episodes.map(episodeReturn));
   return {
@@ -160,7 +169,15 @@ export async function trainDt(ds: OfflineDataset, over: Partial<DtConfig>, opts:
     obsStd: sampler.obsStd,
     rtgScale: sampler.rtgScale,
     targetReturn,
-    stats: { updates: c.updates, seconds, finalLoss: lastLoss, trainableParams, totalParams, trainableShare: trainableParams / totalParams },
+    stats: {
+      updates: c.updates,
+      seconds,
+      finalLoss: lastLoss,
+      trainableParams,
+      totalParams,
+      trainableShare: trainableParams / totalParams,
+      ...(pre ? { critic: { updates: c.criticPretrain + c.updates, pretrainSeconds: pre.seconds, curve: criticCurve, actor: actorCurve } } : {}),
+    },
   };
 }
 

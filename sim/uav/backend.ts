@@ -4,7 +4,8 @@ import type { Rng } from '../../src/core/rng.js';
 import type { SimBackend } from '../task.js';
 import { buildStaticWorld } from '../world.js';
 import { AssignmentSolver } from './allocation.js';
-import { flightPower, GRAVITY } from './energy.js';
+import { describeUav, uavFrame } from './view.js';
+import { GRAVITY, PropulsionPower } from './energy.js';
 import type { UavModel, UavSetpoint, UavState } from './model.js';
 import type { UavScene } from './scene.js';
 
@@ -52,6 +53,17 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     if (started) this.s.crashed = true;
   };
   private readonly uavId: number;
+  private readonly power: PropulsionPower;
+  /** Rician fading: the LoS and scattered amplitudes of the scene's K factor. */
+  private readonly rician: { los: number; nlos: number };
+  /**
+   * The world as built, before its first step, serialized once: every episode restores it, which
+   * gives the same fresh world (the fingerprints and traces are bit-identical) in about a third of
+   * the time of creating its bodies and colliders anew through Rapier's JS API.
+   */
+  private readonly pristine: Uint8Array;
+  private bodyHandle = -1;
+  private colliderHandle = -1;
   /** Set to collect where step time goes (bench only): ms in physics, allocation, the rest. */
   profile: { physicsMs: number; allocationMs: number; totalMs: number } | null = null;
 
@@ -70,12 +82,16 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     this.candidates = new Int32Array(K);
     this.uavId = 1 + scene.obstacles.length + K;
     this.rawForce = R.VectorOps.intoRaw({ x: 0, y: 0, z: 0 });
+    this.power = new PropulsionPower(scene.energy, scene.uav.mass);
+    const kf = Math.pow(10, (scene.channel.ricianKDb ?? 0) / 10);
+    this.rician = { los: Math.sqrt(kf / (kf + 1)), nlos: Math.sqrt(1 / (2 * (kf + 1))) };
     this.build();
+    this.pristine = this.world.takeSnapshot();
+    this.events = new R.EventQueue(true);
   }
 
-  /** A fresh world per episode: no contact or solver cache can leak from one episode into the next. */
+  /** The world of the scene, built through Rapier's API (once per backend; episodes restore its snapshot). */
   private build(): void {
-    if (this.world) this.world.free();
     const { R, scene } = this;
     const built = buildStaticWorld(R, {
       timestep: this.h,
@@ -97,8 +113,18 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       R.ColliderDesc.ball(u.radius).setMass(u.mass).setActiveEvents(R.ActiveEvents.COLLISION_EVENTS),
       this.body,
     );
+    this.bodyHandle = this.body.handle;
+    this.colliderHandle = this.collider.handle;
     this.rawBodies = this.world.bodies.raw;
-    this.events ??= new R.EventQueue(true);
+  }
+
+  /** A fresh world per episode: no contact or solver cache can leak from one episode into the next. */
+  private restore(): void {
+    this.world.free();
+    this.world = this.R.World.restoreSnapshot(this.pristine);
+    this.body = this.world.getRigidBody(this.bodyHandle);
+    this.collider = this.world.getCollider(this.colliderHandle);
+    this.rawBodies = this.world.bodies.raw;
     this.events.clear();
   }
 
@@ -106,7 +132,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     this.rng = rng;
     this.windRng = rng.fork();
     this.fadingRng = rng.fork();
-    this.build();
+    this.restore();
     const { scene } = this;
     const u = scene.uav;
     const j = u.startJitter;
@@ -181,9 +207,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
 
   /** Rician small-scale fading power gain per (device, block), drawn once per slot. */
   private drawFading(K: number, M: number): void {
-    const kf = Math.pow(10, (this.scene.channel.ricianKDb ?? 0) / 10);
-    const los = Math.sqrt(kf / (kf + 1));
-    const nlos = Math.sqrt(1 / (2 * (kf + 1)));
+    const { los, nlos } = this.rician;
     for (let i = 0; i < K * M; i++) {
       const re = los + nlos * this.fadingRng.normal();
       const im = nlos * this.fadingRng.normal();
@@ -221,6 +245,13 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const a = this.acc;
     const vel = this.vel;
     const wind = scene.wind;
+    const windRng = this.windRng;
+    const gust = this.gust;
+    // Gusts: an Ornstein-Uhlenbeck process per axis, so the wind is seeded and correlated in time.
+    const theta = wind ? h / wind.gustTau : 0;
+    const sig = wind ? wind.gustStd * Math.sqrt(2 * theta) : 0;
+    const mc = u.mass * c;
+    const power = this.power;
     const fence = this.model.limits.geofence!;
     // The velocity after one Rapier step is the velocity before the next: read it once per step.
     const { body, world, events, pos3: p, vel3: nv, rawForce, rawBodies } = this;
@@ -250,14 +281,11 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       let fy = u.mass * a[1];
       let fz = u.mass * (a[2] + GRAVITY);
       if (wind) {
-        // Gusts: an Ornstein-Uhlenbeck process per axis, so the wind is seeded and correlated in time.
-        const theta = h / wind.gustTau;
-        const sig = wind.gustStd * Math.sqrt(2 * theta);
-        for (let ax = 0; ax < 3; ax++) this.gust[ax] += -theta * this.gust[ax] + sig * this.windRng.normal();
+        for (let ax = 0; ax < 3; ax++) gust[ax] += -theta * gust[ax] + sig * windRng.normal();
         // Drag acts on the air-relative velocity: Rapier's damping covers −m·c·v, the wind adds +m·c·w.
-        fx += u.mass * c * (wind.mean[0] + this.gust[0]);
-        fy += u.mass * c * (wind.mean[1] + this.gust[1]);
-        fz += u.mass * c * (wind.mean[2] + this.gust[2] * 0.3);
+        fx += mc * (wind.mean[0] + gust[0]);
+        fy += mc * (wind.mean[1] + gust[1]);
+        fz += mc * (wind.mean[2] + gust[2] * 0.3);
       }
       // Per physics step Rapier is called for: the force (3 components, reset, add: what
       // body.resetForces + body.addForce do, on the same f32 values), the step, the translation
@@ -283,7 +311,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       s.pos[1] = p.y;
       s.pos[2] = p.z;
       s.t += h;
-      const e = flightPower(nv.x, nv.y, nv.z, u.mass, scene.energy) * h;
+      const e = power.atVelocity(nv.x, nv.y, nv.z) * h;
       s.energyJ += e;
       s.slotEnergyJ += e;
       for (let m = 0; m < M; m++) {
@@ -319,66 +347,11 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   }
 
   describe(): SceneDescription {
-    const { scene, model } = this;
-    const ranges = model.deviceRanges();
-    const devices: BodyDescription[] = scene.devices.map((d, k) => ({
-      id: this.staticBodies.length + k,
-      name: d.name ?? `device-${k}`,
-      shape: 'cylinder',
-      size: [1.5, 2],
-      color: '#f5a623',
-      pose: [d.position[0], d.position[1], 1, 0, 0, 0, 1],
-      dynamic: false,
-      role: 'device',
-    }));
-    const uav: BodyDescription = {
-      id: this.uavId,
-      name: 'uav',
-      shape: 'sphere',
-      size: [scene.uav.radius],
-      color: '#4a90d9',
-      pose: [...scene.uav.start, 0, 0, 0, 1],
-      dynamic: true,
-      role: 'uav',
-    };
-    return {
-      scene: scene.name,
-      task: 'uav',
-      bounds: [0, 0, 0, scene.area.size[0], scene.area.size[1], scene.area.maxAltitude],
-      bodies: [...this.staticBodies, ...devices, uav],
-      overlay: {
-        devices: scene.devices.map((d, k) => ({ name: d.name ?? `device-${k}`, position: model.devicePos[k], rangeM: ranges[k] })),
-        resourceBlocks: scene.channel.resourceBlocksMHz.length,
-        controlHz: scene.controlHz,
-      },
-    };
+    return describeUav(this.scene, this.model, this.staticBodies, this.uavId);
   }
 
   frame(s: UavState) {
-    this.poses[0] = s.pos[0];
-    this.poses[1] = s.pos[1];
-    this.poses[2] = s.pos[2];
-    this.poses[3] = 0;
-    this.poses[4] = 0;
-    this.poses[5] = 0;
-    this.poses[6] = 1;
-    const m = this.model.metrics(s);
-    return {
-      poses: this.poses.slice(),
-      bodyIds: [this.uavId],
-      hud: {
-        batteryPct: 100 * Math.max(0, 1 - s.energyJ / s.batteryJ),
-        mbitCollected: m.mbitCollected,
-        fractionCollected: m.fractionCollected,
-        efficiencyBitPerJ: m.efficiencyBitPerJ,
-        speed: Math.hypot(s.vel[0], s.vel[1], s.vel[2]),
-        altitude: s.pos[2],
-      },
-      overlay: {
-        remaining: s.remainingBits.map((b, k) => b / s.initialBits[k]),
-        allocation: s.allocation.slice(),
-      },
-    };
+    return uavFrame(this.model, s, this.uavId, this.poses);
   }
 
   close(): void {

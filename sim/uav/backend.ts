@@ -179,7 +179,6 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const { scene, model, s } = this;
     const K = scene.devices.length;
     const M = this.rbHz.length;
-    if (scene.channel.ricianKDb !== undefined) this.drawFading(K, M);
     let N = 0;
     for (let k = 0; k < K; k++) {
       if (s.remainingBits[k] <= 0) continue;
@@ -187,6 +186,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       if (this.snr1m[k] / d2 < model.channel.minSnr) continue;
       this.candidates[N++] = k;
     }
+    if (scene.channel.ricianKDb !== undefined) this.drawFading(K, M, N);
     s.allocation.fill(-1);
     if (N === 0) return;
     if (this.weights.length < N * M) this.weights = new Float64Array(N * M);
@@ -205,13 +205,23 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     }
   }
 
-  /** Rician small-scale fading power gain per (device, block), drawn once per slot. */
-  private drawFading(K: number, M: number): void {
+  /**
+   * Rician small-scale fading power gain per (device, block), drawn once per slot for every device
+   * (so that the stream does not depend on who is in range) and computed for the slot's N
+   * candidates only: no other device's gain is read before the next slot draws it anew.
+   */
+  private drawFading(K: number, M: number, N: number): void {
     const { los, nlos } = this.rician;
-    for (let i = 0; i < K * M; i++) {
-      const re = los + nlos * this.fadingRng.normal();
-      const im = nlos * this.fadingRng.normal();
-      this.gains[i] = re * re + im * im;
+    const rng = this.fadingRng;
+    for (let k = 0, next = 0; k < K; k++) {
+      if (next < N && this.candidates[next] === k) {
+        next++;
+        for (let i = k * M; i < (k + 1) * M; i++) {
+          const re = los + nlos * rng.normal();
+          const im = nlos * rng.normal();
+          this.gains[i] = re * re + im * im;
+        }
+      } else rng.skipNormals(2 * M);
     }
   }
 

@@ -81,6 +81,28 @@ export class Rng {
     return mean + std * r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Advances the stream exactly as `n` calls to normal() would, without computing the draws a
+   * caller throws away (the UAV's fading gains of devices out of range are never read).
+   */
+  skipNormals(n: number): void {
+    for (let i = 0; i < n; i++) {
+      if (this.hasSpare) {
+        this.hasSpare = false;
+        continue;
+      }
+      // The last one of a fresh pair: its partner stays as the spare, so it is computed.
+      if (i === n - 1) {
+        this.normal();
+        return;
+      }
+      let u = this.next();
+      while (u <= 1e-300) u = this.next();
+      this.next();
+      i++; // the pair's second draw goes with it
+    }
+  }
+
   /** Fisher-Yates shuffle in place. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

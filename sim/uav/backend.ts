@@ -6,6 +6,7 @@ import { buildStaticWorld } from '../world.js';
 import { AssignmentSolver } from './allocation.js';
 import { describeUav, uavFrame } from './view.js';
 import { GRAVITY, PropulsionPower } from './energy.js';
+import { hypot3 } from './hypot.js';
 import type { UavModel, UavSetpoint, UavState } from './model.js';
 import type { UavScene } from './scene.js';
 
@@ -316,7 +317,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       vel[0] = nv.x;
       vel[1] = nv.y;
       vel[2] = nv.z;
-      s.distance += Math.hypot(p.x - s.pos[0], p.y - s.pos[1], p.z - s.pos[2]);
+      s.distance += hypot3(p.x - s.pos[0], p.y - s.pos[1], p.z - s.pos[2]);
       s.pos[0] = p.x;
       s.pos[1] = p.y;
       s.pos[2] = p.z;

@@ -1,3 +1,4 @@
+import { hypot2 } from './hypot.js';
 import type { EnergyModel } from './scene.js';
 
 export const GRAVITY = 9.81;
@@ -40,7 +41,7 @@ export class PropulsionPower {
 
   /** Power with climb: climbing at vz > 0 adds m·g·vz (our choice: descent recovers nothing). */
   atVelocity(vx: number, vy: number, vz: number): number {
-    return this.atSpeed(Math.hypot(vx, vy)) + (vz > 0 ? this.climbCoef * vz : 0);
+    return this.atSpeed(hypot2(vx, vy)) + (vz > 0 ? this.climbCoef * vz : 0);
   }
 }
 

@@ -63,6 +63,8 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
    * the time of creating its bodies and colliders anew through Rapier's JS API.
    */
   private readonly pristine: Uint8Array;
+  /** Reused for every restore: World.restoreSnapshot makes one per call and leaves it to the GC's finalizers. */
+  private readonly serializer: InstanceType<Rapier['SerializationPipeline']>;
   private bodyHandle = -1;
   private colliderHandle = -1;
   /** Set to collect where step time goes (bench only): ms in physics, allocation, the rest. */
@@ -88,6 +90,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     this.rician = { los: Math.sqrt(kf / (kf + 1)), nlos: Math.sqrt(1 / (2 * (kf + 1))) };
     this.build();
     this.pristine = this.world.takeSnapshot();
+    this.serializer = new R.SerializationPipeline();
     this.events = new R.EventQueue(true);
   }
 
@@ -122,7 +125,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   /** A fresh world per episode: no contact or solver cache can leak from one episode into the next. */
   private restore(): void {
     this.world.free();
-    this.world = this.R.World.restoreSnapshot(this.pristine);
+    this.world = this.serializer.deserializeAll(this.pristine);
     this.body = this.world.getRigidBody(this.bodyHandle);
     this.collider = this.world.getCollider(this.colliderHandle);
     this.rawBodies = this.world.bodies.raw;
@@ -368,6 +371,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   close(): void {
     this.world?.free();
     this.events?.free();
+    this.serializer.free();
     this.rawForce.free();
   }
 }

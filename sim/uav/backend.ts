@@ -59,8 +59,8 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   private readonly rician: { los: number; nlos: number };
   /**
    * The world as built, before its first step, serialized once: every episode restores it, which
-   * gives the same fresh world (the fingerprints and traces are bit-identical) in about a third of
-   * the time of creating its bodies and colliders anew through Rapier's JS API.
+   * gives the same fresh world (episodes are bit-identical to building it anew) for less than
+   * creating its bodies and colliders again through Rapier's JS API (README, env overhead).
    */
   private readonly pristine: Uint8Array;
   /** Reused for every restore: World.restoreSnapshot makes one per call and leaves it to the GC's finalizers. */

@@ -57,12 +57,14 @@ describe('architecture: imports flow one way', () => {
 
     it('imports computed paths only at its plugin points', () => {
       // Each of these loads a module the user names: a bench suite of the checkout (bench/ is above
-      // the CLI and not in the package: src/cli/commands/bench.ts says why it is not injected), an
-      // env factory for worker threads, a function sweep's trial module. Anything else computed is
+      // the CLI and not in the package: src/cli/commands/bench.ts says why it is not injected), a
+      // Rapier build or another checkout's registry to compare with, an env factory for worker
+      // threads, a function sweep's trial module. Anything else computed is
       // an error: registries take their entries by static (or literal lazy) imports.
       const PLUGIN_POINTS = [
         'src/cli/commands/bench.ts: pathToFileURL(file).href',
         'bench/rapier-builds-child.ts: pathToFileURL(entry).href',
+        "bench/env-split.ts: pathToFileURL(path.join(checkout, 'sim', 'registry.ts')).href",
         'src/core/async-vector-env-worker.ts: data.module',
         "src/jobs/trial.ts: pathToFileURL(path.resolve(PACKAGE_ROOT, job.module ?? '')).href",
       ];

@@ -4,7 +4,9 @@ import type { Rng } from '../../src/core/rng.js';
 import type { SimBackend } from '../task.js';
 import { buildStaticWorld } from '../world.js';
 import { AssignmentSolver } from './allocation.js';
-import { flightPower, GRAVITY } from './energy.js';
+import { describeUav, uavFrame } from './view.js';
+import { GRAVITY, PropulsionPower } from './energy.js';
+import { hypot3 } from './hypot.js';
 import type { UavModel, UavSetpoint, UavState } from './model.js';
 import type { UavScene } from './scene.js';
 
@@ -52,6 +54,19 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     if (started) this.s.crashed = true;
   };
   private readonly uavId: number;
+  private readonly power: PropulsionPower;
+  /** Rician fading: the LoS and scattered amplitudes of the scene's K factor. */
+  private readonly rician: { los: number; nlos: number };
+  /**
+   * The world as built, before its first step, serialized once: every episode restores it, which
+   * gives the same fresh world (episodes are bit-identical to building it anew) for less than
+   * creating its bodies and colliders again through Rapier's JS API (README, env overhead).
+   */
+  private readonly pristine: Uint8Array;
+  /** Reused for every restore: World.restoreSnapshot makes one per call and leaves it to the GC's finalizers. */
+  private readonly serializer: InstanceType<Rapier['SerializationPipeline']>;
+  private bodyHandle = -1;
+  private colliderHandle = -1;
   /** Set to collect where step time goes (bench only): ms in physics, allocation, the rest. */
   profile: { physicsMs: number; allocationMs: number; totalMs: number } | null = null;
 
@@ -70,12 +85,17 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     this.candidates = new Int32Array(K);
     this.uavId = 1 + scene.obstacles.length + K;
     this.rawForce = R.VectorOps.intoRaw({ x: 0, y: 0, z: 0 });
+    this.power = new PropulsionPower(scene.energy, scene.uav.mass);
+    const kf = Math.pow(10, (scene.channel.ricianKDb ?? 0) / 10);
+    this.rician = { los: Math.sqrt(kf / (kf + 1)), nlos: Math.sqrt(1 / (2 * (kf + 1))) };
     this.build();
+    this.pristine = this.world.takeSnapshot();
+    this.serializer = new R.SerializationPipeline();
+    this.events = new R.EventQueue(true);
   }
 
-  /** A fresh world per episode: no contact or solver cache can leak from one episode into the next. */
+  /** The world of the scene, built through Rapier's API (once per backend; episodes restore its snapshot). */
   private build(): void {
-    if (this.world) this.world.free();
     const { R, scene } = this;
     const built = buildStaticWorld(R, {
       timestep: this.h,
@@ -97,8 +117,18 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       R.ColliderDesc.ball(u.radius).setMass(u.mass).setActiveEvents(R.ActiveEvents.COLLISION_EVENTS),
       this.body,
     );
+    this.bodyHandle = this.body.handle;
+    this.colliderHandle = this.collider.handle;
     this.rawBodies = this.world.bodies.raw;
-    this.events ??= new R.EventQueue(true);
+  }
+
+  /** A fresh world per episode: no contact or solver cache can leak from one episode into the next. */
+  private restore(): void {
+    this.world.free();
+    this.world = this.serializer.deserializeAll(this.pristine);
+    this.body = this.world.getRigidBody(this.bodyHandle);
+    this.collider = this.world.getCollider(this.colliderHandle);
+    this.rawBodies = this.world.bodies.raw;
     this.events.clear();
   }
 
@@ -106,7 +136,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     this.rng = rng;
     this.windRng = rng.fork();
     this.fadingRng = rng.fork();
-    this.build();
+    this.restore();
     const { scene } = this;
     const u = scene.uav;
     const j = u.startJitter;
@@ -153,7 +183,6 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const { scene, model, s } = this;
     const K = scene.devices.length;
     const M = this.rbHz.length;
-    if (scene.channel.ricianKDb !== undefined) this.drawFading(K, M);
     let N = 0;
     for (let k = 0; k < K; k++) {
       if (s.remainingBits[k] <= 0) continue;
@@ -161,6 +190,7 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       if (this.snr1m[k] / d2 < model.channel.minSnr) continue;
       this.candidates[N++] = k;
     }
+    if (scene.channel.ricianKDb !== undefined) this.drawFading(K, M, N);
     s.allocation.fill(-1);
     if (N === 0) return;
     if (this.weights.length < N * M) this.weights = new Float64Array(N * M);
@@ -179,15 +209,23 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     }
   }
 
-  /** Rician small-scale fading power gain per (device, block), drawn once per slot. */
-  private drawFading(K: number, M: number): void {
-    const kf = Math.pow(10, (this.scene.channel.ricianKDb ?? 0) / 10);
-    const los = Math.sqrt(kf / (kf + 1));
-    const nlos = Math.sqrt(1 / (2 * (kf + 1)));
-    for (let i = 0; i < K * M; i++) {
-      const re = los + nlos * this.fadingRng.normal();
-      const im = nlos * this.fadingRng.normal();
-      this.gains[i] = re * re + im * im;
+  /**
+   * Rician small-scale fading power gain per (device, block), drawn once per slot for every device
+   * (so that the stream does not depend on who is in range) and computed for the slot's N
+   * candidates only: no other device's gain is read before the next slot draws it anew.
+   */
+  private drawFading(K: number, M: number, N: number): void {
+    const { los, nlos } = this.rician;
+    const rng = this.fadingRng;
+    for (let k = 0, next = 0; k < K; k++) {
+      if (next < N && this.candidates[next] === k) {
+        next++;
+        for (let i = k * M; i < (k + 1) * M; i++) {
+          const re = los + nlos * rng.normal();
+          const im = nlos * rng.normal();
+          this.gains[i] = re * re + im * im;
+        }
+      } else rng.skipNormals(2 * M);
     }
   }
 
@@ -221,6 +259,13 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
     const a = this.acc;
     const vel = this.vel;
     const wind = scene.wind;
+    const windRng = this.windRng;
+    const gust = this.gust;
+    // Gusts: an Ornstein-Uhlenbeck process per axis, so the wind is seeded and correlated in time.
+    const theta = wind ? h / wind.gustTau : 0;
+    const sig = wind ? wind.gustStd * Math.sqrt(2 * theta) : 0;
+    const mc = u.mass * c;
+    const power = this.power;
     const fence = this.model.limits.geofence!;
     // The velocity after one Rapier step is the velocity before the next: read it once per step.
     const { body, world, events, pos3: p, vel3: nv, rawForce, rawBodies } = this;
@@ -250,14 +295,11 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       let fy = u.mass * a[1];
       let fz = u.mass * (a[2] + GRAVITY);
       if (wind) {
-        // Gusts: an Ornstein-Uhlenbeck process per axis, so the wind is seeded and correlated in time.
-        const theta = h / wind.gustTau;
-        const sig = wind.gustStd * Math.sqrt(2 * theta);
-        for (let ax = 0; ax < 3; ax++) this.gust[ax] += -theta * this.gust[ax] + sig * this.windRng.normal();
+        for (let ax = 0; ax < 3; ax++) gust[ax] += -theta * gust[ax] + sig * windRng.normal();
         // Drag acts on the air-relative velocity: Rapier's damping covers −m·c·v, the wind adds +m·c·w.
-        fx += u.mass * c * (wind.mean[0] + this.gust[0]);
-        fy += u.mass * c * (wind.mean[1] + this.gust[1]);
-        fz += u.mass * c * (wind.mean[2] + this.gust[2] * 0.3);
+        fx += mc * (wind.mean[0] + gust[0]);
+        fy += mc * (wind.mean[1] + gust[1]);
+        fz += mc * (wind.mean[2] + gust[2] * 0.3);
       }
       // Per physics step Rapier is called for: the force (3 components, reset, add: what
       // body.resetForces + body.addForce do, on the same f32 values), the step, the translation
@@ -278,12 +320,12 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
       vel[0] = nv.x;
       vel[1] = nv.y;
       vel[2] = nv.z;
-      s.distance += Math.hypot(p.x - s.pos[0], p.y - s.pos[1], p.z - s.pos[2]);
+      s.distance += hypot3(p.x - s.pos[0], p.y - s.pos[1], p.z - s.pos[2]);
       s.pos[0] = p.x;
       s.pos[1] = p.y;
       s.pos[2] = p.z;
       s.t += h;
-      const e = flightPower(nv.x, nv.y, nv.z, u.mass, scene.energy) * h;
+      const e = power.atVelocity(nv.x, nv.y, nv.z) * h;
       s.energyJ += e;
       s.slotEnergyJ += e;
       for (let m = 0; m < M; m++) {
@@ -319,71 +361,17 @@ export class UavBackend implements SimBackend<UavState, UavSetpoint> {
   }
 
   describe(): SceneDescription {
-    const { scene, model } = this;
-    const ranges = model.deviceRanges();
-    const devices: BodyDescription[] = scene.devices.map((d, k) => ({
-      id: this.staticBodies.length + k,
-      name: d.name ?? `device-${k}`,
-      shape: 'cylinder',
-      size: [1.5, 2],
-      color: '#f5a623',
-      pose: [d.position[0], d.position[1], 1, 0, 0, 0, 1],
-      dynamic: false,
-      role: 'device',
-    }));
-    const uav: BodyDescription = {
-      id: this.uavId,
-      name: 'uav',
-      shape: 'sphere',
-      size: [scene.uav.radius],
-      color: '#4a90d9',
-      pose: [...scene.uav.start, 0, 0, 0, 1],
-      dynamic: true,
-      role: 'uav',
-    };
-    return {
-      scene: scene.name,
-      task: 'uav',
-      bounds: [0, 0, 0, scene.area.size[0], scene.area.size[1], scene.area.maxAltitude],
-      bodies: [...this.staticBodies, ...devices, uav],
-      overlay: {
-        devices: scene.devices.map((d, k) => ({ name: d.name ?? `device-${k}`, position: model.devicePos[k], rangeM: ranges[k] })),
-        resourceBlocks: scene.channel.resourceBlocksMHz.length,
-        controlHz: scene.controlHz,
-      },
-    };
+    return describeUav(this.scene, this.model, this.staticBodies, this.uavId);
   }
 
   frame(s: UavState) {
-    this.poses[0] = s.pos[0];
-    this.poses[1] = s.pos[1];
-    this.poses[2] = s.pos[2];
-    this.poses[3] = 0;
-    this.poses[4] = 0;
-    this.poses[5] = 0;
-    this.poses[6] = 1;
-    const m = this.model.metrics(s);
-    return {
-      poses: this.poses.slice(),
-      bodyIds: [this.uavId],
-      hud: {
-        batteryPct: 100 * Math.max(0, 1 - s.energyJ / s.batteryJ),
-        mbitCollected: m.mbitCollected,
-        fractionCollected: m.fractionCollected,
-        efficiencyBitPerJ: m.efficiencyBitPerJ,
-        speed: Math.hypot(s.vel[0], s.vel[1], s.vel[2]),
-        altitude: s.pos[2],
-      },
-      overlay: {
-        remaining: s.remainingBits.map((b, k) => b / s.initialBits[k]),
-        allocation: s.allocation.slice(),
-      },
-    };
+    return uavFrame(this.model, s, this.uavId, this.poses);
   }
 
   close(): void {
     this.world?.free();
     this.events?.free();
+    this.serializer.free();
     this.rawForce.free();
   }
 }

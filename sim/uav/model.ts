@@ -55,6 +55,9 @@ export interface UavSetpoint {
 /** A velocity setpoint on the wire: exactly vx, vy, vz, finite numbers (range is the guard's). */
 const uavSetpointSchema = z.strictObject({ vx: finiteNumber, vy: finiteNumber, vz: finiteNumber });
 
+/** An action component into [-1, 1], NaN to 0. */
+const clampUnit = (v: number) => (Number.isNaN(v) ? 0 : Math.max(-1, Math.min(1, v)));
+
 /** Metres kept clear inside the geofence for the autopilot's tracking error. */
 const UAV_FENCE_MARGIN: Point3 = [1, 1, 1];
 
@@ -155,7 +158,7 @@ export class UavModel implements TaskModel<UavState, UavSetpoint> {
       throw new ValidationError(`uav action must be 3 floats in [-1, 1], got ${typeof action === 'number' ? action : `${action.length} values`}`);
     }
     const { maxSpeed, maxVerticalSpeed } = this.scene.uav;
-    const c = (v: number) => (Number.isNaN(v) ? 0 : Math.max(-1, Math.min(1, v)));
+    const c = clampUnit;
     let vx = c(action[0]) * maxSpeed;
     let vy = c(action[1]) * maxSpeed;
     const h = Math.hypot(vx, vy);

@@ -100,6 +100,16 @@ describe('UAV data-collection task', () => {
     expect((e.state as UavState).pos[0]).toBeLessThan(56);
   });
 
+  it('every episode starts in a fresh world: after a crash, the same seed flies as in a new env, bit for bit', async () => {
+    const used = await env('uav-city');
+    used.reset({ seed: 0 });
+    let r;
+    for (let i = 0; i < 200 && !(r?.terminated); i++) r = used.step(new Float32Array([0.7, 0.7, -0.3]));
+    expect(r!.info.endReason).toBe('crash');
+    const fresh = await env('uav-city');
+    expect(rollout(used, 4, 120)).toEqual(rollout(fresh, 4, 120));
+  });
+
   it('descending into the ground is a crash; leaving the area is a geofence breach', async () => {
     const e = await env('uav-small');
     e.reset({ seed: 0 });

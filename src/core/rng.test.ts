@@ -46,4 +46,20 @@ describe('Rng', () => {
     b.next(); // an extra draw in the parent must not shift the child
     expect(fa.next()).toBe(fb.next());
   });
+  it('skipNormals(n) leaves the stream where n normal() draws leave it, from either spare state', () => {
+    for (const before of [0, 1]) {
+      for (const n of [0, 1, 2, 3, 6, 7]) {
+        const a = new Rng(9);
+        const b = new Rng(9);
+        for (let i = 0; i < before; i++) {
+          a.normal();
+          b.normal();
+        }
+        for (let i = 0; i < n; i++) a.normal();
+        b.skipNormals(n);
+        expect(b.getState()).toEqual(a.getState());
+        expect([b.normal(), b.normal(), b.next()]).toEqual([a.normal(), a.normal(), a.next()]);
+      }
+    }
+  });
 });

@@ -20,31 +20,34 @@ function splitmix32(seed: number): () => number {
 }
 
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-  /** A second Box-Muller draw, kept so that normals cost one uniform pair per two draws. */
-  private spareNormal: number | null = null;
+  /**
+   * The four uint32s a, b, c, d. In a Uint32Array, not four fields: a uint32 above 2³⁰ is no small
+   * integer to V8, so each field store allocated a heap number (the UAV draws gusts every physics step).
+   */
+  private readonly st = new Uint32Array(4);
+  /** A second Box-Muller draw, kept so that normals cost one uniform pair per two draws (a flag, not null, for the same reason). */
+  private spareNormal = 0;
+  private hasSpare = false;
 
   constructor(seed: number = 0) {
     if (!Number.isFinite(seed)) throw new RangeError(`Rng seed must be a finite number, got ${seed}`);
     const mix = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));
-    this.a = mix();
-    this.b = mix();
-    this.c = mix();
-    this.d = mix();
+    for (let i = 0; i < 4; i++) this.st[i] = mix();
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
   /** Uniform uint32. */
   nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
+    const st = this.st;
+    const a = st[0];
+    const b = st[1];
+    const c = st[2];
+    const d = st[3];
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    st[3] = (d + 1) >>> 0;
+    st[0] = b ^ (b >>> 9);
+    st[1] = (c + (c << 3)) >>> 0;
+    st[2] = ((((c << 21) | (c >>> 11)) >>> 0) + t) >>> 0;
     return t;
   }
 
@@ -65,17 +68,39 @@ export class Rng {
 
   /** Standard normal (Box-Muller). */
   normal(mean = 0, std = 1): number {
-    if (this.spareNormal !== null) {
-      const z = this.spareNormal;
-      this.spareNormal = null;
-      return mean + std * z;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return mean + std * this.spareNormal;
     }
     let u = this.next();
     while (u <= 1e-300) u = this.next();
     const v = this.next();
     const r = Math.sqrt(-2 * Math.log(u));
     this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    this.hasSpare = true;
     return mean + std * r * Math.cos(2 * Math.PI * v);
+  }
+
+  /**
+   * Advances the stream exactly as `n` calls to normal() would, without computing the draws a
+   * caller throws away (the UAV's fading gains of devices out of range are never read).
+   */
+  skipNormals(n: number): void {
+    for (let i = 0; i < n; i++) {
+      if (this.hasSpare) {
+        this.hasSpare = false;
+        continue;
+      }
+      // The last one of a fresh pair: its partner stays as the spare, so it is computed.
+      if (i === n - 1) {
+        this.normal();
+        return;
+      }
+      let u = this.next();
+      while (u <= 1e-300) u = this.next();
+      this.next();
+      i++; // the pair's second draw goes with it
+    }
   }
 
   /** Fisher-Yates shuffle in place. */
@@ -93,11 +118,12 @@ export class Rng {
   }
 
   getState(): { s: RngState; spare: number | null } {
-    return { s: [this.a, this.b, this.c, this.d], spare: this.spareNormal };
+    return { s: [this.st[0], this.st[1], this.st[2], this.st[3]], spare: this.hasSpare ? this.spareNormal : null };
   }
 
   setState(state: { s: RngState; spare: number | null }): void {
-    [this.a, this.b, this.c, this.d] = state.s.map((x) => x >>> 0) as RngState;
-    this.spareNormal = state.spare;
+    for (let i = 0; i < 4; i++) this.st[i] = state.s[i] >>> 0;
+    this.hasSpare = state.spare !== null;
+    this.spareNormal = state.spare ?? 0;
   }
 }

@@ -141,12 +141,20 @@ export function summarise(rows: Row[], scenes: string[], controllers: string[]) 
   return { lines, summary };
 }
 
-/** The training curve stored with the policy (agent.json's `training`), or [] when it has none. */
+type Training = { curve?: { motions: number; loss: number; success: number }[] } & Record<string, unknown>;
+
+/**
+ * The training curve stored with the policy (`extra.training` of a v2 manifest.json, or a legacy
+ * agent.json's `training`), or [] when it has none.
+ */
 export function readTraining(policyDir: string): { report: Record<string, unknown> | null; curve: { motions: number; loss: number; success: number }[] } {
-  const file = path.join(policyDir, 'agent.json');
-  if (!existsSync(file)) return { report: null, curve: [] };
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as { training?: { curve?: { motions: number; loss: number; success: number }[] } & Record<string, unknown> };
-  const { curve = [], ...report } = saved.training ?? {};
+  const manifest = path.join(policyDir, 'manifest.json');
+  const legacy = path.join(policyDir, 'agent.json');
+  let training: Training | undefined;
+  if (existsSync(manifest)) training = (JSON.parse(readFileSync(manifest, 'utf8')) as { extra?: { training?: Training } }).extra?.training;
+  else if (existsSync(legacy)) training = (JSON.parse(readFileSync(legacy, 'utf8')) as { training?: Training }).training;
+  if (!training) return { report: null, curve: [] };
+  const { curve = [], ...report } = training;
   return { report, curve };
 }
 

@@ -141,6 +141,8 @@ describe('manipulation world', () => {
       // Closing axis along y: the fingers land on the walls' tops and close above the target.
       const across = wedged.advance({ primitive: 'grasp', x: 0, y: 0, theta: Math.PI / 2 }, 2);
       expect(across.targetGrasped).toBe(false);
+      // The fingers stopped on the walls instead of shoving them aside (without descentStops they move ~1 cm).
+      for (const w of wedged.objectPositions().filter((o) => !o.isTarget)) expect(Math.abs(Math.abs(w.position[1]) - 0.0335)).toBeLessThan(0.003);
       layout();
       const along = wedged.advance({ primitive: 'grasp', x: 0, y: 0, theta: 0 }, 2);
       expect(along.targetGrasped).toBe(true);

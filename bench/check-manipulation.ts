@@ -201,7 +201,7 @@ async function main() {
     await trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), maxSeconds: o.trainSeconds ? Number(o.trainSeconds) : undefined, saveDir: policyDir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
   }
   const training = readTraining(policyDir);
-  if (controllers.some((c) => c === 'critic' || c === 'critic-test-updates' || c === 'critic-no-rules') && !training.report) throw new Error(`${policyDir}/agent.json: no trained critic there (run with --train)`);
+  if (controllers.some((c) => c === 'critic' || c === 'critic-test-updates' || c === 'critic-no-rules') && !training.report) throw new Error(`${policyDir}: no trained critic there (no training report in manifest.json or agent.json; run with --train)`);
   const rows: Row[] = [];
   // The machine is shared: its load goes into the results beside the figures.
   const loadAtStart = os.loadavg();

@@ -121,7 +121,7 @@ describe('critic agent on the real task', () => {
     }
   });
 
-  it('testTimeUpdates: the critic trains on each executed motion (its weights move after the second act, a frozen agent's never) and reset restores the loaded weights', async () => {
+  it('testTimeUpdates: the critic trains on each executed motion (its weights move after the second act; a frozen agent keeps them) and reset restores the loaded weights', async () => {
     const env = await createEnv('manip-clutter', { seed: 0 });
     const agent = await createCriticAgent(env.spec, { seed: 0, model: env.model }, { testTimeUpdates: true });
     const frozen = await createCriticAgent(env.spec, { seed: 0, model: env.model });

@@ -16,6 +16,8 @@ import { writeBenchResult } from './results-io.js';
  * - `heuristic`: the scripted baseline (controllers/scripted/manipulation.ts);
  * - `critic-untrained`: the paper's agent (controllers/manipulation) with its initial weights;
  * - `critic`: the same agent with the trained critic (the committed policy artifact);
+ * - `critic-test-updates`: the trained critic tested as the paper tests it, learning from each
+ *   motion of an episode and reset to the saved weights between episodes (rules.ts `testTimeUpdates`);
  * - `critic-no-rules`: the ablation, the trained critic with every decision rule off (raw argmax).
  *
  * The trained critic is read from --policy (committed under controllers/manipulation/policies/);
@@ -24,7 +26,7 @@ import { writeBenchResult } from './results-io.js';
  * (`figures.training`) and is plotted to docs/manipulation-training.svg.
  * Writes bench/results/<date>-check-manipulation[-<controllers>].json and a .md table beside it.
  */
-export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-no-rules'] as const;
+export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-test-updates', 'critic-no-rules'] as const;
 export const DEFAULT_POLICY = 'controllers/manipulation/policies/manip-critic';
 
 export interface Row {
@@ -48,6 +50,7 @@ async function makeController(name: string, env: TaskEnv, seed: number, policyDi
     const { NO_RULES } = await import('../controllers/manipulation/rules.js');
     if (name === 'critic-untrained') return createCriticAgent(env.spec, context);
     if (name === 'critic') return loadCriticAgent(policyDir, env.spec, context);
+    if (name === 'critic-test-updates') return loadCriticAgent(policyDir, env.spec, context, { testTimeUpdates: true });
     if (name === 'critic-no-rules') return loadCriticAgent(policyDir, env.spec, context, NO_RULES);
     throw new Error(`--controllers: unknown critic variant '${name}' (expected one of ${CONTROLLERS.join(', ')})`);
   }
@@ -141,12 +144,20 @@ export function summarise(rows: Row[], scenes: string[], controllers: string[]) 
   return { lines, summary };
 }
 
-/** The training curve stored with the policy (agent.json's `training`), or [] when it has none. */
+type Training = { curve?: { motions: number; loss: number; success: number }[] } & Record<string, unknown>;
+
+/**
+ * The training curve stored with the policy (`extra.training` of a v2 manifest.json, or a legacy
+ * agent.json's `training`), or [] when it has none.
+ */
 export function readTraining(policyDir: string): { report: Record<string, unknown> | null; curve: { motions: number; loss: number; success: number }[] } {
-  const file = path.join(policyDir, 'agent.json');
-  if (!existsSync(file)) return { report: null, curve: [] };
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as { training?: { curve?: { motions: number; loss: number; success: number }[] } & Record<string, unknown> };
-  const { curve = [], ...report } = saved.training ?? {};
+  const manifest = path.join(policyDir, 'manifest.json');
+  const legacy = path.join(policyDir, 'agent.json');
+  let training: Training | undefined;
+  if (existsSync(manifest)) training = (JSON.parse(readFileSync(manifest, 'utf8')) as { extra?: { training?: Training } }).extra?.training;
+  else if (existsSync(legacy)) training = (JSON.parse(readFileSync(legacy, 'utf8')) as { training?: Training }).training;
+  if (!training) return { report: null, curve: [] };
+  const { curve = [], ...report } = training;
   return { report, curve };
 }
 
@@ -190,7 +201,7 @@ async function main() {
     await trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), maxSeconds: o.trainSeconds ? Number(o.trainSeconds) : undefined, saveDir: policyDir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
   }
   const training = readTraining(policyDir);
-  if (controllers.some((c) => c === 'critic' || c === 'critic-no-rules') && !training.report) throw new Error(`${policyDir}/agent.json: no trained critic there (run with --train)`);
+  if (controllers.some((c) => c === 'critic' || c === 'critic-test-updates' || c === 'critic-no-rules') && !training.report) throw new Error(`${policyDir}: no trained critic there (no training report in manifest.json or agent.json; run with --train)`);
   const rows: Row[] = [];
   // The machine is shared: its load goes into the results beside the figures.
   const loadAtStart = os.loadavg();

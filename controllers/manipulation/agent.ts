@@ -51,6 +51,10 @@ export class CriticAgent implements Controller {
   /** The last motion left the scene unchanged: do not repeat it (a deterministic policy would loop). */
   private stuck = false;
   private readonly input: Float32Array;
+  /** testTimeUpdates: the observation before the last motion, the weights to restore on reset, and whether they changed. */
+  private lastObs: Float32Array | null = null;
+  private loadedWeights: ReturnType<FcnCritic['getWeights']> | null = null;
+  private updatedSinceReset = false;
   /** Target area when fully seen, px (for the normalised-area feature). */
   private readonly fullTargetPx: number;
   /** The push-end rule of `pushCandidates`, bound to this scene's geometry and push length. */
@@ -79,6 +83,10 @@ export class CriticAgent implements Controller {
   }
 
   reset(): void {
+    // testTimeUpdates: each episode starts from the loaded weights (the paper reloads its checkpoint per test case).
+    if (this.updatedSinceReset && this.loadedWeights) this.critic.setWeights(this.loadedWeights);
+    this.updatedSinceReset = false;
+    this.lastObs = null;
     this.recentPushEnds = [];
     this.consecutiveFails = 0;
     this.last = null;
@@ -115,7 +123,35 @@ export class CriticAgent implements Controller {
   }
 
   act(obs: Float32Array): Action {
-    return this.decide(obs).action;
+    if (this.rules.testTimeUpdates) this.learnFromLastMotion(obs);
+    const d = this.decide(obs);
+    if (this.rules.testTimeUpdates) this.lastObs = Float32Array.from(obs);
+    return d.action;
+  }
+
+  /**
+   * testTimeUpdates: one Huber step on the last executed motion, labelled as in training
+   * (y = r + γ·max Q(s′) if the heightmap changed, else r; train-critic.ts), with r from the task's
+   * reward on the two observations. A motion that failed thus loses value, and the next argmax moves on.
+   */
+  private learnFromLastMotion(obs: Float32Array): void {
+    if (!this.last || !this.lastObs) return;
+    const g = this.model.geometry;
+    const n = g.P * g.P;
+    const asState = (o: ManipObs) =>
+      ({ heightmap: o.height, targetMask: Uint8Array.from(o.mask, (v) => (v > 0.5 ? 1 : 0)), targetPixels: o.targetPixels, targetGrasped: false }) as unknown as ManipState;
+    const prev = splitObs(this.lastObs, g.P);
+    const next = splitObs(obs, g.P);
+    // Still acting, so a grasp did not take the target: the reward is the failed grasp's.
+    const r = this.model.reward(asState(prev), asState(next), this.last.motion);
+    let maxNext = -Infinity;
+    if (heightmapChanged(prev.height, next.height, n)) for (const byPrim of this.qMaps(obs)) for (const m of byPrim) for (let p = 0; p < n; p++) maxNext = Math.max(maxNext, m[p]);
+    const label = r + (Number.isFinite(maxNext) ? HP.gamma * maxNext : 0);
+    const sample = this.trainingSample(this.lastObs, this.last);
+    if (!sample) return;
+    this.loadedWeights ??= this.critic.getWeights();
+    this.critic.train(sample.input, 1, Int32Array.of(sample.picked), Float32Array.of(label));
+    this.updatedSinceReset = true;
   }
 
   decide(obs: Float32Array, q: Float32Array[][] = this.qMaps(obs)): Decision {

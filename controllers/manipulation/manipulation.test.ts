@@ -121,6 +121,37 @@ describe('critic agent on the real task', () => {
     }
   });
 
+  it('testTimeUpdates: the critic trains on each executed motion (its weights move after the second act; a frozen agent keeps them) and reset restores the loaded weights', async () => {
+    const env = await createEnv('manip-clutter', { seed: 0 });
+    const agent = await createCriticAgent(env.spec, { seed: 0, model: env.model }, { testTimeUpdates: true });
+    const frozen = await createCriticAgent(env.spec, { seed: 0, model: env.model });
+    try {
+      const { obs } = env.reset({ seed: 3 });
+      agent.reset();
+      const before = agent.critic.getWeights();
+      const q0 = agent.qMaps(obs);
+      const d = agent.decide(obs, q0);
+      // act() on the first observation learns nothing (no motion yet); on the next it trains the first motion.
+      agent.reset();
+      agent.act(obs);
+      expect(agent.critic.getWeights()).toEqual(before);
+      const r = env.step(d.action);
+      agent.act(r.obs);
+      const after = agent.critic.getWeights();
+      expect(after).not.toEqual(before);
+      // The frozen agent with the same seed never changes its weights.
+      frozen.act(obs);
+      frozen.act(r.obs);
+      expect(frozen.critic.getWeights()).toEqual(before);
+      agent.reset();
+      expect(agent.critic.getWeights()).toEqual(before);
+    } finally {
+      agent.dispose();
+      frozen.dispose();
+      env.close();
+    }
+  });
+
   it('rules are options: with them a grasp lands on the target, without them it may land anywhere; a bad option names its field', async () => {
     const env = await createEnv('manip-clutter', { seed: 0 });
     const withRules = await createCriticAgent(env.spec, { seed: 0, model: env.model });

@@ -19,11 +19,18 @@ export const criticRulesSchema = z.strictObject({
   bayesianSearch: z.boolean().default(true),
   /** Ours, not the paper's: a motion that left the heightmap unchanged is followed by the other primitive. */
   stuckSwitch: z.boolean().default(true),
+  /**
+   * The paper's testing protocol (choicelab/grasping-invisible main.py: the executed motion's label
+   * is backpropagated after every motion in testing too, and the checkpoint is reloaded for each
+   * test case): the critic learns from each motion of an episode, and `reset` restores its weights.
+   * Off by default, so that the plain `critic` row is the frozen network.
+   */
+  testTimeUpdates: z.boolean().default(false),
 });
 export type CriticRules = z.infer<typeof criticRulesSchema>;
 
 /** The rules off: the ablation row. */
-export const NO_RULES: CriticRules = { targetGrasps: false, pushCandidates: false, bayesianSearch: false, stuckSwitch: false };
+export const NO_RULES: CriticRules = { targetGrasps: false, pushCandidates: false, bayesianSearch: false, stuckSwitch: false, testTimeUpdates: false };
 
 /** Partial rules checked and completed with the defaults; a clear error names each bad key. */
 export function parseRules(rules: Partial<CriticRules>): CriticRules {

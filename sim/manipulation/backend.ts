@@ -3,7 +3,7 @@ import { Rng } from '../../src/core/rng.js';
 import type { Rapier } from '../rapier.js';
 import { HeightmapCamera, maxHeight } from '../sensors/heightmap.js';
 import type { SimBackend } from '../task.js';
-import { drawObjectSet, placedSlots, randomRotation, type ObjectSet, type PlacedObject, type SlotSpec } from './clutter.js';
+import { drawObjectSet, placedSlots, randomRotation, targetHalfExtents, wallPose, type ObjectSet, type PlacedObject, type SlotSpec } from './clutter.js';
 import { describeTabletop, tabletopFrame } from './frames.js';
 import type { ManipGeometry, ManipSetpoint, ManipState, ManipulationModel } from './model.js';
 import { grasp, push, type HeightmapView } from './primitives.js';
@@ -40,7 +40,7 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     this.geometry = model.geometry;
     this.camera = new HeightmapCamera(R, this.geometry);
     this.pool = drawObjectSet(scene, model.targetClass, new Rng(scene.clutter.shapeSeed));
-    this.slots = [this.pool.target, ...this.pool.covers, ...this.pool.clutter];
+    this.slots = [this.pool.target, ...this.pool.covers, ...this.pool.clutter, ...this.pool.walls];
     this.rebuild();
   }
 
@@ -55,7 +55,7 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
   }
 
   reset(rng: Rng): ManipState {
-    this.slots = [this.pool.target, ...this.pool.covers, ...this.pool.clutter];
+    this.slots = [this.pool.target, ...this.pool.covers, ...this.pool.clutter, ...this.pool.walls];
     this.rebuild();
     const { scene, pool } = this;
     const c = scene.clutter;
@@ -74,13 +74,18 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
       this.table.addObject(pool.target, [pile[0] + r * Math.cos(a), pile[1] + r * Math.sin(a), z], randomRotation(rng, false));
     };
     let z = 0.005;
-    if (hidden) {
+    const wedged = pool.walls.length > 0;
+    // Wedged: the target stands on the table with the walls pressed against it; visible, the
+    // clutter lands in a ring around the walls, hidden, on top of the covers as below.
+    const ring = wedged ? this.placeWedged(rng, hidden ? 0.01 : 0, pile) : 0;
+    if (wedged) z += Math.max(...pool.walls.map((w) => w.height)) + 0.01;
+    else if (hidden) {
       dropTarget(pool.target.height / 2 + 0.001);
       z += pool.target.height + 0.01;
     }
     // Hidden: two covers straight over the target first, then the clutter on and around them.
     const drops = hidden ? [covers.shift()!, covers.shift()!, ...chosen] : chosen;
-    const among = !hidden && scene.target.placement === 'among' ? rng.int(drops.length) : -1;
+    const among = !hidden && !wedged && scene.target.placement === 'among' ? rng.int(drops.length) : -1;
     drops.forEach((spec, k) => {
       if (k === among) {
         dropTarget(z + pool.target.height / 2);
@@ -88,7 +93,7 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
       }
       const cover = hidden && k < 2;
       const a = rng.uniform(0, 2 * Math.PI);
-      const r = cover ? 0.008 * rng.next() : c.spawnRadius * Math.sqrt(rng.next());
+      const r = cover ? 0.008 * rng.next() : (hidden ? 0 : ring) + c.spawnRadius * Math.sqrt(rng.next());
       const tipped = !cover && rng.next() < c.tippedFraction;
       this.table.addObject(spec, [pile[0] + r * Math.cos(a), pile[1] + r * Math.sin(a), z + spec.height / 2], randomRotation(rng, tipped));
       z += spec.height + 0.005;
@@ -102,7 +107,8 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
       this.table.objects = this.table.objects.filter((o) => o !== this.table.target);
       this.observeWorld();
     }
-    if (!hidden && (among < 0 || !this.table.objects.includes(this.table.target!))) {
+    if (wedged && !hidden) this.uncoverTarget();
+    if (!hidden && !wedged && (among < 0 || !this.table.objects.includes(this.table.target!))) {
       // Visible: dropped last, from just above the pile, so that it lands among the clutter.
       dropTarget(maxHeight(this.s.heightmap) + pool.target.height / 2 + 0.01);
       this.table.settle(0.6);
@@ -121,6 +127,43 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
     this.s.simTime = 0;
     this.s.hiddenAtStart = this.s.targetPixels === 0;
     return this.s;
+  }
+
+  /**
+   * The target on the table within `jitter` m of `pile`, at a random yaw, and the walls pressed
+   * against it (`target.wedge`). Returns the radius around the pile beyond which the rest of the
+   * clutter of a visible episode lands.
+   */
+  private placeWedged(rng: Rng, jitter: number, pile: [number, number]): number {
+    const { scene, pool } = this;
+    const a = rng.uniform(0, 2 * Math.PI);
+    const r = jitter * rng.next();
+    const [x, y] = [pile[0] + r * Math.cos(a), pile[1] + r * Math.sin(a)];
+    const psi = rng.uniform(0, 2 * Math.PI);
+    const yawQ = (yaw: number) => ({ x: 0, y: 0, z: Math.sin(yaw / 2), w: Math.cos(yaw / 2) });
+    this.table.addObject(pool.target, [x, y, pool.target.height / 2 + 0.001], yawQ(psi));
+    pool.walls.forEach((w, k) => {
+      const p = wallPose(scene, pool.wallThickness, k, x, y, psi);
+      this.table.addObject(w, [p.position[0], p.position[1], w.height / 2 + 0.001], yawQ(p.yaw));
+    });
+    const [ha, hb] = targetHalfExtents(scene);
+    return Math.hypot(ha, hb) + scene.target.wedge.gap + pool.wallThickness + scene.target.wedge.clutterOffset;
+  }
+
+  /** A visible wedged target that the clutter buried: take away what lies over it, topmost first, until some of it shows. */
+  private uncoverTarget(): void {
+    const t = this.table.target!.body!.translation();
+    const [ha, hb] = targetHalfExtents(this.scene);
+    while (this.s.targetPixels === 0) {
+      const over = this.table.objects
+        .filter((o) => !o.isTarget && !o.name.startsWith('wall-') && o.body && Math.hypot(o.body.translation().x - t.x, o.body.translation().y - t.y) < ha + hb && o.body.translation().z > t.z)
+        .sort((p, q) => q.body!.translation().z - p.body!.translation().z);
+      if (!over.length) break;
+      this.table.removeObject(over[0]);
+      this.table.objects = this.table.objects.filter((o) => o !== over[0]);
+      this.table.settle(0.3);
+      this.observeWorld();
+    }
   }
 
   /**

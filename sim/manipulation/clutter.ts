@@ -23,13 +23,18 @@ export interface SlotSpec {
   isTarget: boolean;
   /** Resting height when upright (for stacking the drop heights). */
   height: number;
+  /** kg/m³; absent: the clutter's density. */
+  density?: number;
 }
 
-/** The scene's object set: target, covers (used to hide the target), clutter. */
+/** The scene's object set: target, covers (used to hide the target), clutter, the walls wedged against the target (`target.wedge`). */
 export interface ObjectSet {
   target: SlotSpec;
   covers: SlotSpec[];
   clutter: SlotSpec[];
+  walls: SlotSpec[];
+  /** The walls' thickness, m (one per scene, so that the pinwheel closes). */
+  wallThickness: number;
 }
 
 /** An object placed by hand (tests, benches), for `ManipulationBackend.resetWith`. */
@@ -81,7 +86,47 @@ export function drawObjectSet(scene: ManipulationScene, targetClass: number, rng
       clutter.push({ id: id++, name: `box-${k}`, shape: 'box', size, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: Math.max(...size) });
     }
   }
-  return { target, covers, clutter };
+  // Drawn after everything else, so that a scene without walls keeps its object set.
+  const w = t.wedge;
+  const walls: SlotSpec[] = [];
+  const th = w.count > 0 ? rng.uniform(...w.thickness) : 0;
+  const [a, b] = targetHalfExtents(scene);
+  for (let k = 0; k < w.count; k++) {
+    const cls = 1 + rng.int(c.colors.length);
+    // Pinwheel: the side walls (k = 0, 1) run past one end of the target by a wall thickness, the
+    // end walls (k = 2, 3) past one side, so that four close it without overlapping (0.5 mm short).
+    const along = (k < 2 ? 2 * a : 2 * b) + 2 * w.gap + th - 0.0005;
+    const size = [along, th, rng.uniform(...w.height)];
+    walls.push({ id: id++, name: `wall-${k}`, shape: 'box', size, color: c.colors[cls - 1], colorClass: cls, isTarget: false, height: size[2], density: c.density * w.densityFactor });
+  }
+  return { target, covers, clutter, walls, wallThickness: th };
+}
+
+/** Half extents of the target's footprint, m: [along its long body axis x, along y]. */
+export function targetHalfExtents(scene: ManipulationScene): [number, number] {
+  const t = scene.target;
+  return t.shape === 'box' ? [t.size[0] / 2, t.size[1] / 2] : [t.size[0], t.size[0]];
+}
+
+/**
+ * Where wall k of `walls` stands against a target at (x, y) with yaw ψ: centre and yaw. u is the
+ * target's long axis, v its short one; walls 0 / 1 lie along +v / −v, walls 2 / 3 at the +u / −u ends.
+ */
+export function wallPose(scene: ManipulationScene, th: number, k: number, x: number, y: number, psi: number): { position: [number, number]; yaw: number } {
+  const [a, b] = targetHalfExtents(scene);
+  const gap = scene.target.wedge.gap;
+  const [cu, su] = [Math.cos(psi), Math.sin(psi)];
+  // (du, dv): the wall's centre in the target's (u, v) frame.
+  // Two walls (a channel, open at both ends) stand centred on the long sides; with the end walls
+  // they shift by half a thickness so that the four close pinwheel-wise.
+  const shift = scene.target.wedge.count > 2 ? th / 2 : 0;
+  const [du, dv] = [
+    [shift, b + gap + th / 2],
+    [-shift, -(b + gap + th / 2)],
+    [a + gap + th / 2, -th / 2],
+    [-(a + gap + th / 2), th / 2],
+  ][k];
+  return { position: [x + du * cu - dv * su, y + du * su + dv * cu], yaw: k < 2 ? psi : psi + Math.PI / 2 };
 }
 
 /** The slots of hand-placed objects: the target in the scene's target colour, the rest in the first clutter colour. */

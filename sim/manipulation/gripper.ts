@@ -141,6 +141,29 @@ export class Gripper {
     return out;
   }
 
+  /** Whether a finger's tip rests on a dynamic object: a slab `tol` m thick just under either finger's bottom face meets one. */
+  landed(tol = 0.001): boolean {
+    const g = this.spec;
+    const q = { x: 0, y: 0, z: Math.sin(this.yaw / 2), w: Math.cos(this.yaw / 2) };
+    this.probe ??= new this.R.Cuboid(g.fingerThickness / 2, g.fingerWidth / 2, tol / 2);
+    this.probe.halfExtents = { x: g.fingerThickness / 2, y: g.fingerWidth / 2, z: tol / 2 };
+    let hit = false;
+    for (const f of this.fingers) {
+      const p = f.translation();
+      this.world.intersectionsWithShape(
+        { x: p.x, y: p.y, z: p.z - g.fingerLength / 2 - tol / 2 },
+        q,
+        this.probe,
+        () => {
+          hit = true;
+          return false;
+        },
+        this.R.QueryFilterFlags.EXCLUDE_FIXED | this.R.QueryFilterFlags.EXCLUDE_KINEMATIC,
+      );
+    }
+    return hit;
+  }
+
   /** Whether a dynamic object reaches at least `depth` m into a finger through its inner face. */
   pressing(finger: number, depth: number): boolean {
     const g = this.spec;

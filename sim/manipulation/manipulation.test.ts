@@ -127,6 +127,55 @@ describe('manipulation world', () => {
     }
   });
 
+  it('a target between two walls: with descentStops a grasp across them finds no room and fails; along the channel it holds', async () => {
+    const stops = await buildManipulationTask(manipulationSceneSchema.parse({ ...scene, gripper: { openWidth: 0.075, descentStops: true } }));
+    const wedged = stops.backend as ManipulationBackend;
+    const layout = () =>
+      wedged.resetWith([
+        box([0, 0, 0.015], [0.05, 0.035, 0.03]),
+        box([0, 0.0335, 0.02], [0.082, 0.03, 0.04], false),
+        box([0, -0.0335, 0.02], [0.082, 0.03, 0.04], false),
+      ]);
+    try {
+      layout();
+      // Closing axis along y: the fingers land on the walls' tops and close above the target.
+      const across = wedged.advance({ primitive: 'grasp', x: 0, y: 0, theta: Math.PI / 2 }, 2);
+      expect(across.targetGrasped).toBe(false);
+      // The fingers stopped on the walls instead of shoving them aside (without descentStops they move ~1 cm).
+      for (const w of wedged.objectPositions().filter((o) => !o.isTarget)) expect(Math.abs(Math.abs(w.position[1]) - 0.0335)).toBeLessThan(0.003);
+      layout();
+      const along = wedged.advance({ primitive: 'grasp', x: 0, y: 0, theta: 0 }, 2);
+      expect(along.targetGrasped).toBe(true);
+    } finally {
+      wedged.close();
+    }
+  });
+
+  it('wedged scenes stand two walls against the target\'s long sides, a finger thick or more', async () => {
+    const env = await createEnv('manip-clutter', { seed: 0 });
+    const wedged = env.bundle.backend as ManipulationBackend;
+    try {
+      for (let seed = 0; seed < 2; seed++) {
+        env.reset({ seed });
+        const all = wedged.objectPositions();
+        const t = all.find((o) => o.isTarget)!.position;
+        const walls = all.filter((o) => o.name.startsWith('wall-'));
+        expect(walls).toHaveLength(2);
+        for (const w of walls) {
+          const d = Math.hypot(w.position[0] - t[0], w.position[1] - t[1]);
+          // Centre = half the target's width (1.75 cm) + gap + half a wall (1.25–1.75 cm), within a few mm after settling.
+          expect(d).toBeGreaterThan(0.028);
+          expect(d).toBeLessThan(0.04);
+        }
+        // Opposite sides: the target lies between them.
+        const [a, b] = walls.map((w) => [w.position[0] - t[0], w.position[1] - t[1]]);
+        expect(a[0] * b[0] + a[1] * b[1]).toBeLessThan(0);
+      }
+    } finally {
+      env.close();
+    }
+  });
+
   it('hull + cylinder fractions above 1 are refused, naming the field', () => {
     expect(() => manipulationSceneSchema.parse({ ...scene, clutter: { cylinderFraction: 0.6, hullFraction: 0.5 } })).toThrow(/hullFraction/);
   });

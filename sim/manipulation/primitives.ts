@@ -50,7 +50,9 @@ export function grasp(t: Tabletop, view: HeightmapView, x: number, y: number, th
   const padCentre = Math.max(local - g.graspDepth, g.graspFloor);
   const tip = Math.max(0.003, padCentre - 0.015);
   approach(t, view, x, y, theta, g.openWidth);
-  moveTo(t, [x, y, tip], g.speed);
+  // With `descentStops`, the descent ends where a finger tip lands on an object, as a real arm's
+  // collision stop does: a target wedged between neighbours then leaves the fingers no room.
+  moveTo(t, [x, y, tip], g.speed, 3, g.descentStops ? () => gripper.landed() : undefined);
   const zBefore = new Map<number, number>();
   for (const o of t.objects) if (o.body) zBefore.set(o.collider!.handle, o.body.translation().z);
 
@@ -105,11 +107,12 @@ export function grasp(t: Tabletop, view: HeightmapView, x: number, y: number, th
 }
 
 /** Move the gripper tip to `to` at `speed` m/s, physically (kinematic targets each step). */
-function moveTo(t: Tabletop, to: [number, number, number], speed: number, maxSeconds = 3): void {
+function moveTo(t: Tabletop, to: [number, number, number], speed: number, maxSeconds = 3, stop?: () => boolean): void {
   const gripper = t.gripper;
   const d = speed * t.h;
   const maxSteps = Math.ceil(maxSeconds / t.h);
   for (let i = 0; i < maxSteps; i++) {
+    if (stop?.()) break;
     const dx = to[0] - gripper.tip[0];
     const dy = to[1] - gripper.tip[1];
     const dz = to[2] - gripper.tip[2];

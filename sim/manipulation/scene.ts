@@ -56,6 +56,25 @@ const target = z
      * (if it ends fully hidden, it is dropped again on top).
      */
     placement: z.enum(['top', 'among']).default('top'),
+    /**
+     * Walls pressed against the target (a target wedged in a tight pile, the case where a direct
+     * grasp fails and a push must singulate it first, as in VPG, Zeng et al. 2018): `count` boxes
+     * (0..4; 2 cover the long sides, 4 enclose it pinwheel-wise) placed `gap` m from its faces, of
+     * `thickness` (wider than a finger's landing spot, so no grasp of the target finds room) and
+     * `height` m, `densityFactor` × the clutter's density. The rest of the clutter is dropped
+     * around them. 0: no walls (the target is placed by `placement`).
+     */
+    wedge: z
+      .strictObject({
+        count: z.number().int('expected an integer').min(0).max(4, 'expected at most 4 walls').default(0),
+        thickness: range(0.025, 0.035),
+        height: range(0.03, 0.045),
+        gap: nonNegNum().default(0.001),
+        densityFactor: posNum().default(1),
+        /** The rest of the clutter lands this far (m) beyond the walls' outer faces, plus spawnRadius·√u. */
+        clutterOffset: nonNegNum().default(0.01),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -85,6 +104,8 @@ const gripper = z
     pushWindow: nonNegNum().default(0.01),
     pushClearance: nonNegNum().default(0.015),
     pushTipOffset: nonNegNum().default(0.015),
+    /** Grasp: the descent stops where a finger tip lands on an object (a real arm's collision stop); false: the kinematic fingers plough through. */
+    descentStops: z.boolean().default(false),
     /** Push length along θ, m (paper: 10 cm). */
     pushLength: posNum().default(0.1),
   })

@@ -89,7 +89,7 @@ export class Tabletop {
       // Rapier's cylinder axis is local y; turn it to the body's z so the pose reads as the viewer's "cylinder along z".
       desc = R.ColliderDesc.cylinder(size[1] / 2, size[0]).setRotation({ x: Math.SQRT1_2, y: 0, z: 0, w: Math.SQRT1_2 });
     }
-    const collider = world.createCollider(desc.setDensity(scene.clutter.density).setFriction(scene.clutter.friction), body);
+    const collider = world.createCollider(desc.setDensity(spec.density ?? scene.clutter.density).setFriction(scene.clutter.friction), body);
     this.classOf.set(collider.handle, spec.colorClass);
     const o: SimObject = {
       id: spec.id,

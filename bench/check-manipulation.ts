@@ -18,6 +18,8 @@ import { writeBenchResult } from './results-io.js';
  * - `critic`: the same agent with the trained critic (the committed policy artifact);
  * - `critic-test-updates`: the trained critic tested as the paper tests it, learning from each
  *   motion of an episode and reset to the saved weights between episodes (rules.ts `testTimeUpdates`);
+ * - `critic-no-coordinator`: the trained critic with its coordinator off (push or grasp by the larger
+ *   Q, VPG's rule; rules.ts `coordinator`), which tells whether the coordinator or the Q maps fail;
  * - `critic-no-rules`: the ablation, the trained critic with every decision rule off (raw argmax).
  *
  * The trained critic is read from --policy (committed under controllers/manipulation/policies/);
@@ -26,7 +28,7 @@ import { writeBenchResult } from './results-io.js';
  * (`figures.training`) and is plotted to docs/manipulation-training.svg.
  * Writes bench/results/<date>-check-manipulation[-<controllers>].json and a .md table beside it.
  */
-export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-test-updates', 'critic-no-rules'] as const;
+export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-test-updates', 'critic-no-coordinator', 'critic-no-rules'] as const;
 export const DEFAULT_POLICY = 'controllers/manipulation/policies/manip-critic';
 
 export interface Row {
@@ -51,6 +53,7 @@ async function makeController(name: string, env: TaskEnv, seed: number, policyDi
     if (name === 'critic-untrained') return createCriticAgent(env.spec, context);
     if (name === 'critic') return loadCriticAgent(policyDir, env.spec, context);
     if (name === 'critic-test-updates') return loadCriticAgent(policyDir, env.spec, context, { testTimeUpdates: true });
+    if (name === 'critic-no-coordinator') return loadCriticAgent(policyDir, env.spec, context, { coordinator: false });
     if (name === 'critic-no-rules') return loadCriticAgent(policyDir, env.spec, context, NO_RULES);
     throw new Error(`--controllers: unknown critic variant '${name}' (expected one of ${CONTROLLERS.join(', ')})`);
   }
@@ -201,7 +204,7 @@ async function main() {
     await trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), maxSeconds: o.trainSeconds ? Number(o.trainSeconds) : undefined, saveDir: policyDir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
   }
   const training = readTraining(policyDir);
-  if (controllers.some((c) => c === 'critic' || c === 'critic-test-updates' || c === 'critic-no-rules') && !training.report) throw new Error(`${policyDir}: no trained critic there (no training report in manifest.json or agent.json; run with --train)`);
+  if (controllers.some((c) => c !== 'random' && c !== 'heuristic' && c !== 'critic-untrained') && !training.report) throw new Error(`${policyDir}: no trained critic there (no training report in manifest.json or agent.json; run with --train)`);
   const rows: Row[] = [];
   // The machine is shared: its load goes into the results beside the figures.
   const loadAtStart = os.loadavg();

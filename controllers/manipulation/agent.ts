@@ -204,7 +204,7 @@ export class CriticAgent implements Controller {
     let grasp: boolean;
     if (!pushPx.length || !Number.isFinite(bp.v)) grasp = true;
     else if (this.rules.stuckSwitch && this.stuck && this.last) grasp = this.last.primitive === 0; // nothing moved: switch primitive
-    else if (this.coordinatorFitted) grasp = this.coordinator.pGrasp(features) >= 0.5;
+    else if (this.rules.coordinator && this.coordinatorFitted) grasp = this.coordinator.pGrasp(features) >= 0.5;
     else grasp = bg.v >= bp.v;
     if (grasp) this.consecutiveFails = this.last?.primitive === 1 ? this.consecutiveFails : 0;
     return grasp ? this.make(1, bg.k, bg.p, features) : this.make(0, bp.k, bp.p, features);

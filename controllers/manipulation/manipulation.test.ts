@@ -152,6 +152,30 @@ describe('critic agent on the real task', () => {
     }
   });
 
+  it('coordinator off: push or grasp by the larger Q, as before any fit, even when a fitted coordinator says grasp', async () => {
+    const env = await createEnv('manip-clutter', { seed: 0 });
+    const fitted = await createCriticAgent(env.spec, { seed: 0, model: env.model });
+    const off = await createCriticAgent(env.spec, { seed: 0, model: env.model }, { coordinator: false });
+    const unfitted = await createCriticAgent(env.spec, { seed: 0, model: env.model });
+    try {
+      // A coordinator that has only ever seen successful grasps: it says grasp everywhere.
+      const X = Array.from({ length: 32 }, (_, i) => [i / 32, 1 - i / 32, i / 64, 1, 0]);
+      for (const a of [fitted, off]) {
+        a.coordinator.fit(X, X.map(() => 1), 200);
+        a.coordinatorFitted = true;
+      }
+      const { obs } = env.reset({ seed: 5 });
+      const q = unfitted.qMaps(obs);
+      const byQ = unfitted.decide(obs, q);
+      expect(byQ.primitive).toBe(0); // on this scene the untrained maps favour a push: the two rules differ
+      expect(fitted.decide(obs, q).primitive).toBe(1);
+      expect(off.decide(obs, q)).toEqual(byQ);
+    } finally {
+      for (const a of [fitted, off, unfitted]) a.dispose();
+      env.close();
+    }
+  });
+
   it('rules are options: with them a grasp lands on the target, without them it may land anywhere; a bad option names its field', async () => {
     const env = await createEnv('manip-clutter', { seed: 0 });
     const withRules = await createCriticAgent(env.spec, { seed: 0, model: env.model });

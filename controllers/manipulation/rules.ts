@@ -17,6 +17,11 @@ export const criticRulesSchema = z.strictObject({
   pushCandidates: z.boolean().default(true),
   /** Target hidden: the Bayesian push search, prior = push heuristic ⊙ Q_push, updated by the last 3 pushes (sec. III-C). */
   bayesianSearch: z.boolean().default(true),
+  /**
+   * Target seen: the fitted coordinator MLP picks push or grasp (the paper, sec. III-B). Off: the
+   * larger of max Q_grasp and max Q_push picks (VPG's rule, Zeng et al. 2018), as before any fit.
+   */
+  coordinator: z.boolean().default(true),
   /** Ours, not the paper's: a motion that left the heightmap unchanged is followed by the other primitive. */
   stuckSwitch: z.boolean().default(true),
   /**
@@ -30,7 +35,7 @@ export const criticRulesSchema = z.strictObject({
 export type CriticRules = z.infer<typeof criticRulesSchema>;
 
 /** The rules off: the ablation row. */
-export const NO_RULES: CriticRules = { targetGrasps: false, pushCandidates: false, bayesianSearch: false, stuckSwitch: false, testTimeUpdates: false };
+export const NO_RULES: CriticRules = { targetGrasps: false, pushCandidates: false, bayesianSearch: false, coordinator: false, stuckSwitch: false, testTimeUpdates: false };
 
 /** Partial rules checked and completed with the defaults; a clear error names each bad key. */
 export function parseRules(rules: Partial<CriticRules>): CriticRules {

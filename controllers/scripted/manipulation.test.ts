@@ -16,8 +16,10 @@ describe('manipulation scripted controllers', () => {
     }
   });
 
-  it('the heuristic grasps a visible target in clutter within 20 motions', async () => {
-    const env = await createEnv('manip-clutter', { seed: 0 });
+  // manip-dense: dense clutter without the wedge walls of manip-clutter, where the heuristic is
+  // meant to fail about a quarter of the time (check:manipulation measures that, not this test).
+  it('the heuristic grasps a visible target in dense clutter within 20 motions', async () => {
+    const env = await createEnv('manip-dense', { seed: 0 });
     const ctl = createHeuristic(env.spec, { seed: 0, model: env.model });
     let successes = 0;
     for (const seed of [11, 12]) {

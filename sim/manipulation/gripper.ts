@@ -150,17 +150,24 @@ export class Gripper {
     let hit = false;
     for (const f of this.fingers) {
       const p = f.translation();
-      this.world.intersectionsWithShape(
-        { x: p.x, y: p.y, z: p.z - g.fingerLength / 2 - tol / 2 },
-        q,
-        this.probe,
-        () => {
-          hit = true;
-          return false;
-        },
-        this.R.QueryFilterFlags.EXCLUDE_FIXED | this.R.QueryFilterFlags.EXCLUDE_KINEMATIC,
-      );
+      hit = this.probeHitsDynamic({ x: p.x, y: p.y, z: p.z - g.fingerLength / 2 - tol / 2 }, q) || hit;
     }
+    return hit;
+  }
+
+  /** Whether the probe shape at `center`, rotated by `q`, overlaps a dynamic object (the table and gripper excluded). */
+  private probeHitsDynamic(center: { x: number; y: number; z: number }, q: { x: number; y: number; z: number; w: number }): boolean {
+    let hit = false;
+    this.world.intersectionsWithShape(
+      center,
+      q,
+      this.probe!,
+      () => {
+        hit = true;
+        return false;
+      },
+      this.R.QueryFilterFlags.EXCLUDE_FIXED | this.R.QueryFilterFlags.EXCLUDE_KINEMATIC,
+    );
     return hit;
   }
 
@@ -176,18 +183,7 @@ export class Gripper {
     this.probe ??= new this.R.Cuboid(0.00025, g.fingerWidth / 2, g.fingerLength / 2);
     this.probe.halfExtents = { x: 0.00025, y: g.fingerWidth / 2, z: g.fingerLength / 2 };
     const q = { x: 0, y: 0, z: Math.sin(this.yaw / 2), w: Math.cos(this.yaw / 2) };
-    let hit = false;
-    this.world.intersectionsWithShape(
-      { x: p.x + d * ax, y: p.y + d * ay, z: p.z },
-      q,
-      this.probe,
-      () => {
-        hit = true;
-        return false;
-      },
-      this.R.QueryFilterFlags.EXCLUDE_FIXED | this.R.QueryFilterFlags.EXCLUDE_KINEMATIC,
-    );
-    return hit;
+    return this.probeHitsDynamic({ x: p.x + d * ax, y: p.y + d * ay, z: p.z }, q);
   }
 
   /** Whether the objects on finger 0 (`a`) and on finger 1 (`b`) form one rigid chain: the same object, or two in contact. */

@@ -154,9 +154,10 @@ export class ManipulationBackend implements SimBackend<ManipState, ManipSetpoint
   private uncoverTarget(): void {
     const t = this.table.target!.body!.translation();
     const [ha, hb] = targetHalfExtents(this.scene);
+    const wallIds = new Set(this.pool.walls.map((w) => w.id));
     while (this.s.targetPixels === 0) {
       const over = this.table.objects
-        .filter((o) => !o.isTarget && !o.name.startsWith('wall-') && o.body && Math.hypot(o.body.translation().x - t.x, o.body.translation().y - t.y) < ha + hb && o.body.translation().z > t.z)
+        .filter((o) => !o.isTarget && !wallIds.has(o.id) && o.body && Math.hypot(o.body.translation().x - t.x, o.body.translation().y - t.y) < ha + hb && o.body.translation().z > t.z)
         .sort((p, q) => q.body!.translation().z - p.body!.translation().z);
       if (!over.length) break;
       this.table.removeObject(over[0]);

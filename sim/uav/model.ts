@@ -158,15 +158,14 @@ export class UavModel implements TaskModel<UavState, UavSetpoint> {
       throw new ValidationError(`uav action must be 3 floats in [-1, 1], got ${typeof action === 'number' ? action : `${action.length} values`}`);
     }
     const { maxSpeed, maxVerticalSpeed } = this.scene.uav;
-    const c = clampUnit;
-    let vx = c(action[0]) * maxSpeed;
-    let vy = c(action[1]) * maxSpeed;
+    let vx = clampUnit(action[0]) * maxSpeed;
+    let vy = clampUnit(action[1]) * maxSpeed;
     const h = Math.hypot(vx, vy);
     if (h > maxSpeed) {
       vx *= maxSpeed / h;
       vy *= maxSpeed / h;
     }
-    return { vx, vy, vz: c(action[2]) * maxVerticalSpeed };
+    return { vx, vy, vz: clampUnit(action[2]) * maxVerticalSpeed };
   }
 
   /** Physical setpoint → normalised action (for scripted controllers that plan in m/s). */

@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { Controller } from '../src/core/controller.js';
-import { renderSvg } from '../src/experiment/plot.js';
-import { writeFileAtomic } from '../src/core/atomic.js';
+import { plotResultsTraining } from '../src/experiment/plot.js';
 import { createEnv } from '../sim/registry.js';
 import type { TaskEnv } from '../sim/task-env.js';
 import { writeBenchResult } from './results-io.js';
@@ -25,7 +24,8 @@ import { writeBenchResult } from './results-io.js';
  * The trained critic is read from --policy (committed under controllers/manipulation/policies/);
  * `--train` retrains it first (--train-motions on --train-scene) and writes it there. The
  * training curve (motions, loss, success) stored with the policy goes into the results JSON
- * (`figures.training`) and is plotted to docs/manipulation-training.svg.
+ * (`figures.training`); `embody plot <that JSON> --out docs/manipulation-training.svg` plots it
+ * (or `--plot <file>` here, with the same function).
  * Writes bench/results/<date>-check-manipulation[-<controllers>].json and a .md table beside it.
  */
 export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-test-updates', 'critic-no-coordinator', 'critic-no-rules'] as const;
@@ -164,19 +164,6 @@ export function readTraining(policyDir: string): { report: Record<string, unknow
   return { report, curve };
 }
 
-export function trainingSvg(curve: { motions: number; loss: number; success: number }[], title: string): string {
-  const steps = curve.map((p) => p.motions);
-  const zeros = curve.map(() => 0);
-  return renderSvg(
-    [
-      { label: 'success, last 20 training episodes (ε-greedy)', steps, mean: curve.map((p) => p.success), std: zeros, runs: 1 },
-      { label: 'Huber loss on the executed pixel', steps, mean: curve.map((p) => p.loss), std: zeros, runs: 1 },
-    ],
-    title,
-    'success · loss',
-  ).replace('>env steps<', '>motions<');
-}
-
 async function main() {
   const program = new Command()
     .option('--scenes <list>', 'comma-separated scenes', 'manip-clutter,manip-hidden')
@@ -188,7 +175,7 @@ async function main() {
     .option('--train-motions <n>', 'motions of critic training with --train', '800')
     .option('--train-seconds <s>', 'wall-clock budget of --train (stops early, saves what it has)')
     .option('--train-scene <name>', 'the scene the critic trains on (hidden in half of the resets)', 'manip-mixed')
-    .option('--plot <file>', 'where to plot the training curve', 'docs/manipulation-training.svg')
+    .option('--plot <file>', 'also plot the training curve here (as `embody plot <results JSON> --out <file>` does)')
     .option('--out <dir>', 'results directory', 'bench/results')
     .parse();
   const o = program.opts();
@@ -230,10 +217,7 @@ async function main() {
     table: lines.join('\n'),
   });
   writeFileSync(file.replace(/\.json$/, '.md'), lines.join('\n') + '\n');
-  if (training.curve.length && o.plot) {
-    writeFileAtomic(String(o.plot), trainingSvg(training.curve, `Manipulation critic training on ${training.report?.scene ?? '?'} (${file.split('/').pop()})`));
-    console.log(`wrote ${o.plot}`);
-  }
+  if (training.curve.length && o.plot) console.log(`wrote ${plotResultsTraining(file, { outFile: String(o.plot) })}`);
   console.log(`wrote ${file}`);
 }
 

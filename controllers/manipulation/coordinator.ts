@@ -37,18 +37,26 @@ export class Coordinator {
     return tf.tidy(() => tf.softmax(this.logits(tf.tensor2d(features, [1, 5]))).dataSync()[1]);
   }
 
-  /** Some epochs of full-batch cross-entropy on (features, label: 0 push, 1 grasp). */
+  /**
+   * Some epochs of full-batch cross-entropy on (features, label: 0 push, 1 grasp). Each class is
+   * weighted by N / (2·N_class), so that P(grasp) ≥ 0.5 reads "likelier to succeed than the
+   * average grasp" rather than following the base rate (most grasps in clutter fail, and an
+   * unweighted fit learns "always push").
+   */
   fit(features: number[][], labels: number[], epochs = 50): number {
     if (!features.length) return NaN;
     const x = tf.tensor2d(features.flat(), [features.length, 5]);
     const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
+    const ones = labels.reduce((a, b) => a + b, 0);
+    const classWeight = [labels.length / (2 * Math.max(1, labels.length - ones)), labels.length / (2 * Math.max(1, ones))];
+    const w = tf.tensor1d(labels.map((l) => classWeight[l]));
     let last = NaN;
     for (let e = 0; e < epochs; e++) {
-      const loss = this.optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, this.logits(x)) as tf.Scalar, true, this.vars);
+      const loss = this.optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, this.logits(x), w) as tf.Scalar, true, this.vars);
       if (e === epochs - 1 && loss) last = loss.dataSync()[0];
       loss?.dispose();
     }
-    tf.dispose([x, y]);
+    tf.dispose([x, y, w]);
     return last;
   }
 

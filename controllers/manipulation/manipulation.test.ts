@@ -73,6 +73,24 @@ describe('critic', () => {
     expect(c.pGrasp([0.2, 0.5, 0.95, 1, 0])).toBeLessThan(0.5);
     c.dispose();
   });
+
+  it('the coordinator weighs the classes equally: where most grasps fail, it still grasps where they succeed most', () => {
+    // Grasps succeed 40% of the time on a free margin and 5% on a full one: about 1 label in 5 is
+    // a success. An unweighted fit reads "always push"; the weighted one grasps on the free margin.
+    const rng = new Rng(3);
+    const X: number[][] = [];
+    const Y: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const margin = rng.next();
+      X.push([0.2, 0.5, margin, 1, 0]);
+      Y.push(rng.next() < (margin < 0.5 ? 0.4 : 0.05) ? 1 : 0);
+    }
+    const weighted = new Coordinator(new Rng(1));
+    weighted.fit(X, Y, 300);
+    expect(weighted.pGrasp([0.2, 0.5, 0.1, 1, 0])).toBeGreaterThan(0.5);
+    expect(weighted.pGrasp([0.2, 0.5, 0.9, 1, 0])).toBeLessThan(0.5);
+    weighted.dispose();
+  });
 });
 
 describe('bayesian push search', () => {

@@ -109,16 +109,12 @@ export async function trainCritic(opts: {
       replay.push(batch[0]);
       if (replay.length > 3000) replay.shift();
     }
-    // Coordinator labels: a grasp from a visible state is labelled by its outcome; a push that
-    // freed the margin says "push was right here".
-    if (d.features) {
-      if (d.primitive === 1) {
-        coordX.push(d.features);
-        coordY.push(r.info.endReason === 'target-grasped' ? 1 : 0);
-      } else if (r.reward >= 0.5) {
-        coordX.push(d.features);
-        coordY.push(0);
-      }
+    // Coordinator labels: a grasp from a visible state, labelled by its outcome (1: the target was
+    // grasped). Pushes get no label: a push that earned its reward says nothing about whether a
+    // grasp would have failed there. The fit weighs the two classes equally (coordinator.ts).
+    if (d.features && d.primitive === 1) {
+      coordX.push(d.features);
+      coordY.push(r.info.endReason === 'target-grasped' ? 1 : 0);
     }
     if ((t + 1) % HP.coordinatorEvery === 0 && coordY.includes(0) && coordY.includes(1) && coordY.length >= 10) {
       agent.coordinator.fit(coordX, coordY, 60);

@@ -212,6 +212,21 @@ describe('embody train, rerun, runs, eval, plot', async () => {
     expect((await embody(cwd, ['plot', `runs/${id}`])).code).toBe(0);
   });
 
+  it('plot draws the training curve a results JSON stores (figures.training), and names a missing one', async () => {
+    const file = path.join(cwd, 'results.json');
+    const training = [1, 2, 3].map((k) => ({ motions: 25 * k, loss: 0.1 / k, success: 0.2 * k, epsilon: 0.5 }));
+    writeFileSync(file, JSON.stringify({ suite: 'check-x', figures: { rows: [], training } }));
+    const r = await embody(cwd, ['plot', file, '--out', path.join(cwd, 'curve.svg')]);
+    expect(r.code, r.stderr).toBe(0);
+    const svg = readFileSync(path.join(cwd, 'curve.svg'), 'utf8');
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg).toContain('>motions<');
+    writeFileSync(file, JSON.stringify({ suite: 'check-x', figures: { rows: [] } }));
+    const bad = await embody(cwd, ['plot', file]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('has no training curve');
+  });
+
   it('--select picks policy-best/ by another figure, and config.json records the rule', async () => {
     const sub = fresh();
     const r = await embody(sub, ['train', 'cartpole', '-c', 'ppo', '--steps', '256', '--set', 'evalEvery=256', '--set', 'evalEpisodes=1', '--select', 'length']);

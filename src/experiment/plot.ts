@@ -167,3 +167,49 @@ export function plotSweep(sweepDir: string, opts: { metric?: string; outFile?: s
   writeFileAtomic(file, svg);
   return file;
 }
+
+/** Whether `file` is a results JSON (bench/results/*.json) rather than a run or sweep directory. */
+export function isResultsFile(file: string): boolean {
+  return file.endsWith('.json') && existsSync(file);
+}
+
+/** The x axis of a results curve: the first of these keys its points carry. */
+const CURVE_X = ['motions', 'step', 'steps', 'updates', 'epoch'] as const;
+
+/**
+ * Plot the training curve a results JSON stores under `figures.training` (a list of points such
+ * as `{ motions, loss, success, … }`; `npm run check:manipulation` writes one): one line per
+ * metric in `metrics` (default: success and loss where present), over the points' x key. Writes
+ * `outFile` (default: the JSON's path with .svg) and returns it.
+ */
+export function plotResultsTraining(file: string, opts: { metrics?: string[]; outFile?: string } = {}): string {
+  let doc: { suite?: string; figures?: { training?: unknown } };
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ValidationError(`plot: ${file} is not JSON (${(err as Error).message})`);
+  }
+  const points = doc.figures?.training;
+  if (!Array.isArray(points) || !points.length) throw new ValidationError(`plot: ${file} has no training curve (figures.training is missing or empty)`);
+  const first = points[0] as Record<string, unknown>;
+  const xKey = CURVE_X.find((k) => typeof first[k] === 'number');
+  if (!xKey) throw new ValidationError(`plot: ${file}: the training points have none of ${CURVE_X.join(', ')} for the x axis`);
+  const numeric = Object.keys(first).filter((k) => k !== xKey && typeof first[k] === 'number');
+  const metrics = opts.metrics?.length ? opts.metrics : ['success', 'loss'].filter((k) => numeric.includes(k));
+  for (const m of metrics) {
+    if (!numeric.includes(m)) throw new ValidationError(`plot: ${file} has no training figure "${m}".${didYouMean(m, numeric)} Known: ${numeric.join(', ')}`);
+  }
+  if (!metrics.length) throw new ValidationError(`plot: ${file}: name the figures to plot with --metric (known: ${numeric.join(', ')})`);
+  const steps = points.map((p) => (p as Record<string, number>)[xKey]);
+  const curves: Curve[] = metrics.map((m) => ({
+    label: m,
+    steps,
+    mean: points.map((p) => (p as Record<string, number>)[m]),
+    std: steps.map(() => 0),
+    runs: 1,
+  }));
+  const svg = renderSvg(curves, `${doc.suite ?? 'results'}: training curve (${path.basename(file)})`, metrics.join(' · ')).replace('>env steps<', `>${xKey}<`);
+  const out = opts.outFile ?? file.replace(/\.json$/, '.svg');
+  writeFileAtomic(out, svg);
+  return out;
+}

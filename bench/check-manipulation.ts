@@ -22,7 +22,9 @@ import { writeBenchResult } from './results-io.js';
  * - `critic-no-rules`: the ablation, the trained critic with every decision rule off (raw argmax).
  *
  * The trained critic is read from --policy (committed under controllers/manipulation/policies/);
- * `--train` retrains it first (--train-motions on --train-scene) and writes it there. The
+ * `--train` retrains it first (--train-motions on --train-scene, then the coordinator's own stage
+ * of --fit-coordinator motions) and writes it there; `--fit-coordinator N` alone refits the saved
+ * critic's coordinator (train-critic.ts `fitCoordinator`). The
  * training curve (motions, loss, success) stored with the policy goes into the results JSON
  * (`figures.training`); `embody plot <that JSON> --out docs/manipulation-training.svg` plots it
  * (or `--plot <file>` here, with the same function).
@@ -175,6 +177,7 @@ async function main() {
     .option('--train-motions <n>', 'motions of critic training with --train', '800')
     .option('--train-seconds <s>', 'wall-clock budget of --train (stops early, saves what it has)')
     .option('--train-scene <name>', 'the scene the critic trains on (hidden in half of the resets)', 'manip-mixed')
+    .option('--fit-coordinator <motions>', "motions of the coordinator's own stage (recorded episodes of the frozen critic); with --train it follows training (default 1500), alone it refits --policy's coordinator")
     .option('--plot <file>', 'also plot the training curve here (as `embody plot <results JSON> --out <file>` does)')
     .option('--out <dir>', 'results directory', 'bench/results')
     .parse();
@@ -188,7 +191,18 @@ async function main() {
     // One critic, trained once on the mixed scene (target hidden in half of the resets), then
     // evaluated on every scene and seed: the seeds are evaluation seeds, not training seeds.
     const { trainCritic } = await import('../controllers/manipulation/train-critic.js');
-    await trainCritic({ sceneName: String(o.trainScene), seed: 0, motions: Number(o.trainMotions), maxSeconds: o.trainSeconds ? Number(o.trainSeconds) : undefined, saveDir: policyDir, log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`) });
+    await trainCritic({
+      sceneName: String(o.trainScene),
+      seed: 0,
+      motions: Number(o.trainMotions),
+      maxSeconds: o.trainSeconds ? Number(o.trainSeconds) : undefined,
+      coordinatorMotions: Number(o.fitCoordinator ?? 1500),
+      saveDir: policyDir,
+      log: (l: string) => console.log(`  [train ${o.trainScene}] ${l}`),
+    });
+  } else if (o.fitCoordinator !== undefined) {
+    const { refitCoordinator } = await import('../controllers/manipulation/train-critic.js');
+    await refitCoordinator({ policyDir, sceneName: String(o.trainScene), seed: 1, motions: Number(o.fitCoordinator), log: (l: string) => console.log(`  [coordinator ${o.trainScene}] ${l}`) });
   }
   const training = readTraining(policyDir);
   if (controllers.some((c) => c !== 'random' && c !== 'heuristic' && c !== 'critic-untrained') && !training.report) throw new Error(`${policyDir}: no trained critic there (no training report in manifest.json or agent.json; run with --train)`);

@@ -41,6 +41,11 @@ export class CriticAgent implements Controller {
   readonly rot: Rotations;
   readonly model: ManipulationModel;
   epsilon = 0;
+  /**
+   * Recording the coordinator's labels (train-critic.ts `fitCoordinator`): while the target is
+   * seen, push or grasp is a fair coin, each primitive still the critic's argmax.
+   */
+  coinFlipPrimitive = false;
   coordinatorFitted = false;
   private rng: Rng;
   private recentPushEnds: [number, number][] = [];
@@ -203,6 +208,7 @@ export class CriticAgent implements Controller {
     }
     let grasp: boolean;
     if (!pushPx.length || !Number.isFinite(bp.v)) grasp = true;
+    else if (this.coinFlipPrimitive) grasp = this.rng.next() < 0.5;
     else if (this.rules.stuckSwitch && this.stuck && this.last) grasp = this.last.primitive === 0; // nothing moved: switch primitive
     else if (this.rules.coordinator && this.coordinatorFitted) grasp = this.coordinator.pGrasp(features) >= 0.5;
     else grasp = bg.v >= bp.v;

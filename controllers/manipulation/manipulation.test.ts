@@ -218,3 +218,29 @@ describe('critic agent on the real task', () => {
     }
   });
 });
+
+describe("the coordinator's own stage (fitCoordinator)", () => {
+  it('records coin-flip grasps of the frozen critic, fits a fresh coordinator on their outcomes and leaves the critic as it was', async () => {
+    const { fitCoordinator } = await import('./train-critic.js');
+    const env = await createEnv('manip-dense', { seed: 0 });
+    const agent = await createCriticAgent(env.spec, { seed: 0, model: env.model });
+    try {
+      const criticBefore = JSON.stringify(agent.critic.getWeights());
+      const coordBefore = JSON.stringify(agent.coordinator.getWeights());
+      const report = await fitCoordinator(agent, env, { sceneName: 'manip-dense', seed: 2, motions: 80, epochs: 50 });
+      expect(report.labels).toBeGreaterThan(5);
+      expect(report.graspSuccessRate).toBeGreaterThan(0);
+      expect(report.graspSuccessRate).toBeLessThan(1);
+      expect(report.balancedAccuracy).toBeGreaterThanOrEqual(0);
+      expect(agent.coordinatorFitted).toBe(true);
+      expect(agent.coinFlipPrimitive).toBe(false);
+      expect(JSON.stringify(agent.critic.getWeights())).toBe(criticBefore);
+      expect(JSON.stringify(agent.coordinator.getWeights())).not.toBe(coordBefore);
+      // Too few motions for both outcomes: refused by name, nothing fitted.
+      await expect(fitCoordinator(agent, env, { sceneName: 'manip-dense', seed: 2, motions: 1 })).rejects.toThrow(/both outcomes are needed/);
+    } finally {
+      agent.dispose();
+      env.close();
+    }
+  }, 120_000);
+});

@@ -1,5 +1,6 @@
 import { Rng } from '../../src/core/rng.js';
 import { createCriticAgent } from './agent.js';
+import { Coordinator } from './coordinator.js';
 import { CRITIC_CHANNELS } from './critic.js';
 import { heightmapChanged, HP } from './hyperparameters.js';
 
@@ -32,6 +33,20 @@ export interface TrainingReport {
   coordinatorLabels: number;
   seconds: number;
   curve: TrainingPoint[];
+  /** The coordinator's own stage after the critic's (`fitCoordinator`), when it ran. */
+  coordinatorFit?: CoordinatorFitReport;
+}
+
+export interface CoordinatorFitReport {
+  scene: string;
+  seed: number;
+  motions: number;
+  /** Grasps recorded from a visible target, and the fraction that took it. */
+  labels: number;
+  graspSuccessRate: number;
+  /** Mean of the two classes' recall on the labels after the fit (0.5 is chance). */
+  balancedAccuracy: number;
+  seconds: number;
 }
 
 /**
@@ -47,6 +62,8 @@ export async function trainCritic(opts: {
   curveEvery?: number;
   /** Wall-clock budget, s: training stops (and saves) at the first motion past it. */
   maxSeconds?: number;
+  /** Motions of the coordinator's own stage after training (`fitCoordinator`); 0 skips it. */
+  coordinatorMotions?: number;
   log?: (line: string) => void;
 }): Promise<TrainingReport> {
   const { createEnv, loadScene } = await import('../../sim/registry.js');
@@ -163,8 +180,95 @@ export async function trainCritic(opts: {
     seconds: (performance.now() - t0) / 1000,
     curve,
   };
+  if (opts.coordinatorMotions) report.coordinatorFit = await fitCoordinator(agent, env, { sceneName: opts.sceneName, seed: opts.seed + 1, motions: opts.coordinatorMotions, log: opts.log });
   await agent.save(opts.saveDir, { training: report }, { task: env.taskParams(sceneConfig) });
   agent.dispose();
   env.close();
   return report;
+}
+
+type CriticAgent = Awaited<ReturnType<typeof createCriticAgent>>;
+type ManipEnv = Awaited<ReturnType<(typeof import('../../sim/registry.js'))['createEnv']>>;
+
+/**
+ * The coordinator's own stage, after the critic's: the paper fits its coordinator on recorded
+ * episodes of the trained critic (Yang et al., sec. III-B); the online fit during training chases
+ * Q values that keep moving. Here the critic is frozen and, while the target is seen, push or grasp
+ * is a fair coin with each primitive the critic's argmax (`coinFlipPrimitive`), so each label
+ * answers the coordinator's own question: does the critic's best grasp take the target here? A
+ * fresh coordinator is fit on those grasps' outcomes, the two classes weighed equally.
+ */
+export async function fitCoordinator(
+  agent: CriticAgent,
+  env: ManipEnv,
+  opts: { sceneName: string; seed: number; motions: number; epochs?: number; log?: (line: string) => void },
+): Promise<CoordinatorFitReport> {
+  const t0 = performance.now();
+  const X: number[][] = [];
+  const Y: number[] = [];
+  const [epsilon, coin] = [agent.epsilon, agent.coinFlipPrimitive];
+  agent.epsilon = 0;
+  agent.coinFlipPrimitive = true;
+  let obs = env.reset({ seed: opts.seed * 100_000 }).obs;
+  agent.reset();
+  for (let t = 0; t < opts.motions; t++) {
+    const d = agent.decide(obs);
+    const r = env.step(d.action);
+    if (d.features && d.primitive === 1) {
+      X.push(d.features);
+      Y.push(r.info.endReason === 'target-grasped' ? 1 : 0);
+    }
+    if (r.terminated || r.truncated) {
+      obs = env.reset().obs;
+      agent.reset();
+    } else obs = r.obs;
+  }
+  [agent.epsilon, agent.coinFlipPrimitive] = [epsilon, coin];
+  const ones = Y.reduce((a, b) => a + b, 0);
+  if (!ones || ones === Y.length) throw new Error(`fitCoordinator: ${Y.length} grasps in ${opts.motions} motions, ${ones} took the target: both outcomes are needed (record more motions)`);
+  const fresh = new Coordinator(new Rng(opts.seed + 29));
+  fresh.fit(X, Y, opts.epochs ?? 300);
+  agent.coordinator.setWeights(fresh.getWeights());
+  fresh.dispose();
+  agent.coordinatorFitted = true;
+  const recall = [0, 1].map((c) => {
+    const idx = Y.flatMap((y, i) => (y === c ? [i] : []));
+    return idx.filter((i) => (agent.coordinator.pGrasp(X[i]) >= 0.5 ? 1 : 0) === c).length / idx.length;
+  });
+  const report: CoordinatorFitReport = {
+    scene: opts.sceneName,
+    seed: opts.seed,
+    motions: opts.motions,
+    labels: Y.length,
+    graspSuccessRate: ones / Y.length,
+    balancedAccuracy: (recall[0] + recall[1]) / 2,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  opts.log?.(`coordinator: ${Y.length} grasps recorded in ${opts.motions} motions (${(100 * report.graspSuccessRate).toFixed(1)}% took the target), balanced accuracy ${report.balancedAccuracy.toFixed(3)}`);
+  return report;
+}
+
+/**
+ * Refit the coordinator of a saved critic (`fitCoordinator`) and write it back, keeping its
+ * training report and adding the stage's: `npm run check:manipulation -- --fit-coordinator N`.
+ */
+export async function refitCoordinator(opts: { policyDir: string; sceneName: string; seed: number; motions: number; log?: (line: string) => void }): Promise<CoordinatorFitReport> {
+  const { createEnv, loadScene } = await import('../../sim/registry.js');
+  const { loadCriticAgent } = await import('./load-critic.js');
+  const { readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const sceneConfig = loadScene(opts.sceneName).scene;
+  const env = await createEnv(sceneConfig, { seed: opts.seed });
+  const agent = await loadCriticAgent(opts.policyDir, env.spec, { seed: opts.seed, model: env.model });
+  const manifest = JSON.parse(readFileSync(path.join(opts.policyDir, 'manifest.json'), 'utf8')) as { extra?: { training?: TrainingReport } };
+  const training = manifest.extra?.training;
+  if (!training) throw new Error(`${opts.policyDir}: no training report in manifest.json to keep`);
+  try {
+    training.coordinatorFit = await fitCoordinator(agent, env, { sceneName: opts.sceneName, seed: opts.seed, motions: opts.motions, log: opts.log });
+    await agent.save(opts.policyDir, { training }, { task: env.taskParams(sceneConfig) });
+    return training.coordinatorFit;
+  } finally {
+    agent.dispose();
+    env.close();
+  }
 }

@@ -183,7 +183,7 @@ const CURVE_X = ['motions', 'step', 'steps', 'updates', 'epoch'] as const;
  * `outFile` (default: the JSON's path with .svg) and returns it.
  */
 export function plotResultsTraining(file: string, opts: { metrics?: string[]; outFile?: string } = {}): string {
-  let doc: { suite?: string; figures?: { training?: unknown } };
+  let doc: { figures?: { training?: unknown } };
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
@@ -208,7 +208,7 @@ export function plotResultsTraining(file: string, opts: { metrics?: string[]; ou
     std: steps.map(() => 0),
     runs: 1,
   }));
-  const svg = renderSvg(curves, `${doc.suite ?? 'results'}: training curve (${path.basename(file)})`, metrics.join(' · ')).replace('>env steps<', `>${xKey}<`);
+  const svg = renderSvg(curves, `Training curve: ${path.basename(file)}`, metrics.join(' · ')).replace('>env steps<', `>${xKey}<`);
   const out = opts.outFile ?? file.replace(/\.json$/, '.svg');
   writeFileAtomic(out, svg);
   return out;

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('plot')
-    .description('learning curves of training runs: mean eval return with a ±std band across seeds, as SVG')
+    .description('learning curves of training runs (mean eval return with a ±std band across seeds), or the training curve a results JSON stores, as SVG')
     .argument('<runs...>', 'run directories, runs/latest or id prefixes (runs of the same scene and controller are averaged), sweep directories (grouped by configuration), or results JSONs with a training curve (figures.training)')
     .option('--metric <name>', 'evaluation figure to plot (results JSON: comma-separated training figures; default success,loss)')
     .option('-o, --out <file>', 'write one SVG here instead of learning-curve.svg in each run directory')

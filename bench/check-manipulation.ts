@@ -17,8 +17,8 @@ import { writeBenchResult } from './results-io.js';
  * - `critic`: the same agent with the trained critic (the committed policy artifact);
  * - `critic-test-updates`: the trained critic tested as the paper tests it, learning from each
  *   motion of an episode and reset to the saved weights between episodes (rules.ts `testTimeUpdates`);
- * - `critic-no-coordinator`: the trained critic with its coordinator off (push or grasp by the larger
- *   Q, VPG's rule; rules.ts `coordinator`), which tells whether the coordinator or the Q maps fail;
+ * - `critic-coordinator`: the trained critic with the paper's coordinator picking push or grasp
+ *   (rules.ts `coordinator`; off by default, when the larger Q picks: VPG's rule);
  * - `critic-no-rules`: the ablation, the trained critic with every decision rule off (raw argmax).
  *
  * The trained critic is read from --policy (committed under controllers/manipulation/policies/);
@@ -30,7 +30,7 @@ import { writeBenchResult } from './results-io.js';
  * (or `--plot <file>` here, with the same function).
  * Writes bench/results/<date>-check-manipulation[-<controllers>].json and a .md table beside it.
  */
-export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-test-updates', 'critic-no-coordinator', 'critic-no-rules'] as const;
+export const CONTROLLERS = ['random', 'heuristic', 'critic-untrained', 'critic', 'critic-test-updates', 'critic-coordinator', 'critic-no-rules'] as const;
 export const DEFAULT_POLICY = 'controllers/manipulation/policies/manip-critic';
 
 export interface Row {
@@ -55,7 +55,7 @@ async function makeController(name: string, env: TaskEnv, seed: number, policyDi
     if (name === 'critic-untrained') return createCriticAgent(env.spec, context);
     if (name === 'critic') return loadCriticAgent(policyDir, env.spec, context);
     if (name === 'critic-test-updates') return loadCriticAgent(policyDir, env.spec, context, { testTimeUpdates: true });
-    if (name === 'critic-no-coordinator') return loadCriticAgent(policyDir, env.spec, context, { coordinator: false });
+    if (name === 'critic-coordinator') return loadCriticAgent(policyDir, env.spec, context, { coordinator: true });
     if (name === 'critic-no-rules') return loadCriticAgent(policyDir, env.spec, context, NO_RULES);
     throw new Error(`--controllers: unknown critic variant '${name}' (expected one of ${CONTROLLERS.join(', ')})`);
   }

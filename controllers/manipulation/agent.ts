@@ -16,7 +16,8 @@ import { parseRules, type CriticRules } from './rules.js';
 /**
  * The critic agent's acting, the paper's method, small (Yang et al., "A Deep Learning Approach
  * to Grasping the Invisible"):
- * - target visible: the coordinator MLP picks push or grasp; the grasp is the argmax of Q_grasp
+ * - target visible: the larger of max Q_grasp and max Q_push picks push or grasp (VPG's rule), or
+ *   with the `coordinator` rule the coordinator MLP; the grasp is the argmax of Q_grasp
  *   over the target's pixels, the push the argmax of Q_push over valid push pixels within 8 cm
  *   of the target (target-oriented; candidates.ts);
  * - target hidden: the Bayesian push search (bayes.ts).

@@ -170,10 +170,10 @@ describe('critic agent on the real task', () => {
     }
   });
 
-  it('coordinator off: push or grasp by the larger Q, as before any fit, even when a fitted coordinator says grasp', async () => {
+  it('coordinator off (the default): push or grasp by the larger Q, as before any fit, even when a fitted coordinator says grasp', async () => {
     const env = await createEnv('manip-clutter', { seed: 0 });
-    const fitted = await createCriticAgent(env.spec, { seed: 0, model: env.model });
-    const off = await createCriticAgent(env.spec, { seed: 0, model: env.model }, { coordinator: false });
+    const fitted = await createCriticAgent(env.spec, { seed: 0, model: env.model }, { coordinator: true });
+    const off = await createCriticAgent(env.spec, { seed: 0, model: env.model });
     const unfitted = await createCriticAgent(env.spec, { seed: 0, model: env.model });
     try {
       // A coordinator that has only ever seen successful grasps: it says grasp everywhere.

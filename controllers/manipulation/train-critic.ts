@@ -69,7 +69,8 @@ export async function trainCritic(opts: {
   const { createEnv, loadScene } = await import('../../sim/registry.js');
   const sceneConfig = loadScene(opts.sceneName).scene;
   const env = await createEnv(sceneConfig, { seed: opts.seed });
-  const agent = await createCriticAgent(env.spec, { seed: opts.seed, model: env.model });
+  // Training acts as the paper's agent does: the online-fitted coordinator picks push or grasp.
+  const agent = await createCriticAgent(env.spec, { seed: opts.seed, model: env.model }, { coordinator: true });
   const g = agent.model.geometry;
   const n = g.P * g.P;
   const rng = new Rng(opts.seed + 17);

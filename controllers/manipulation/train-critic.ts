@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Env } from '../../src/core/env.js';
 import { Rng } from '../../src/core/rng.js';
-import { createCriticAgent } from './agent.js';
+import { createCriticAgent, type CriticAgent } from './agent.js';
 import { Coordinator } from './coordinator.js';
 import { CRITIC_CHANNELS } from './critic.js';
 import { heightmapChanged, HP } from './hyperparameters.js';
+import { loadCriticAgent } from './load-critic.js';
 
 /**
  * The critic agent's online training (Yang et al.'s recipe, small): ε-greedy with
@@ -181,15 +185,19 @@ export async function trainCritic(opts: {
     seconds: (performance.now() - t0) / 1000,
     curve,
   };
-  if (opts.coordinatorMotions) report.coordinatorFit = await fitCoordinator(agent, env, { sceneName: opts.sceneName, seed: opts.seed + 1, motions: opts.coordinatorMotions, log: opts.log });
+  if (opts.coordinatorMotions) {
+    // The trained critic is saved whatever the stage gives: a stage with too few labels leaves the online fit.
+    try {
+      report.coordinatorFit = await fitCoordinator(agent, env, { sceneName: opts.sceneName, seed: opts.seed + 1, motions: opts.coordinatorMotions, log: opts.log });
+    } catch (err) {
+      opts.log?.(`coordinator stage skipped, the online fit kept: ${(err as Error).message}`);
+    }
+  }
   await agent.save(opts.saveDir, { training: report }, { task: env.taskParams(sceneConfig) });
   agent.dispose();
   env.close();
   return report;
 }
-
-type CriticAgent = Awaited<ReturnType<typeof createCriticAgent>>;
-type ManipEnv = Awaited<ReturnType<(typeof import('../../sim/registry.js'))['createEnv']>>;
 
 /**
  * The coordinator's own stage, after the critic's: the paper fits its coordinator on recorded
@@ -201,7 +209,7 @@ type ManipEnv = Awaited<ReturnType<(typeof import('../../sim/registry.js'))['cre
  */
 export async function fitCoordinator(
   agent: CriticAgent,
-  env: ManipEnv,
+  env: Env,
   opts: { sceneName: string; seed: number; motions: number; epochs?: number; log?: (line: string) => void },
 ): Promise<CoordinatorFitReport> {
   const t0 = performance.now();
@@ -255,9 +263,6 @@ export async function fitCoordinator(
  */
 export async function refitCoordinator(opts: { policyDir: string; sceneName: string; seed: number; motions: number; log?: (line: string) => void }): Promise<CoordinatorFitReport> {
   const { createEnv, loadScene } = await import('../../sim/registry.js');
-  const { loadCriticAgent } = await import('./load-critic.js');
-  const { readFileSync } = await import('node:fs');
-  const path = await import('node:path');
   const sceneConfig = loadScene(opts.sceneName).scene;
   const env = await createEnv(sceneConfig, { seed: opts.seed });
   const agent = await loadCriticAgent(opts.policyDir, env.spec, { seed: opts.seed, model: env.model });
